@@ -1,0 +1,171 @@
+"""Shared fixtures: a real database per test, the app, a client, and live servers.
+
+The database is SQLite by default (a migrated template copied per test). Set
+WALLET_TEST_DATABASE_URL to a PostgreSQL server URL to run the suite there instead: each
+test worker gets its own database, migrated once, and every table is emptied after each test.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from wallet import create_app
+from wallet.db import Base, get_engine, get_session, make_engine
+from wallet.schema import upgrade_database
+
+PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL")
+
+
+def _worker_id(request: pytest.FixtureRequest) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(scope="session")
+def _template_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate one database per worker: a SQLite file to copy, or this worker's PostgreSQL database."""
+    if PG_URL:
+        url = make_url(PG_URL)
+        name = f"wallet_test_{_worker_id(request)}"
+        admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        test_url = url.set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(test_url)
+        upgrade_database(engine)
+        engine.dispose()
+        return test_url
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return str(path)
+
+
+@pytest.fixture
+def database_url(_template_database: str, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of an empty, fully migrated database for this test."""
+    if PG_URL:
+        yield _template_database
+        engine = make_engine(_template_database)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return
+    path = tmp_path / "wallet.db"
+    shutil.copyfile(_template_database, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Return the config overrides for the test app; tests may change it before `app` is built."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "WTF_CSRF_ENABLED": False,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "MAIL_SERVER": None,
+        "PASSWORD_MIN_LENGTH": 10,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]):
+    """Return an app on a fresh database."""
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        get_engine(app).dispose()
+
+
+@pytest.fixture
+def client(app):
+    """Return a test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    """Return the app context's database session."""
+    return get_session()
+
+
+class LiveServer:
+    """The app served by a real WSGI server on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+        self._server.server_close()
+
+
+@pytest.fixture
+def live_server(app_config: dict[str, Any]) -> Iterator[LiveServer]:
+    """Serve a separate app instance (same database, CSRF on) over real HTTP on 127.0.0.1."""
+    config = dict(app_config, WTF_CSRF_ENABLED=True, SHOW_ERROR_PAGES=True)
+    server_app = create_app(config)
+    server = LiveServer(server_app).start()
+    yield server
+    server.stop()
+    get_engine(server_app).dispose()
+
+
+CHROMIUM = os.environ.get("WALLET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Launch Debian's Chromium headless through Playwright, once per worker."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """Return a fresh browser page (own cookies) that fails the test on any page script error."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

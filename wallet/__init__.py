@@ -1,0 +1,47 @@
+"""Wallet: a learner's wallet and portfolio for Open Badges and Verifiable Credentials."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from wallet import db
+from wallet.config import Defaults, default_database_url, ensure_secret_key
+from wallet.errors import register_error_handlers
+from wallet.extensions import csrf, login_manager
+from wallet.headers import register_security_headers
+from wallet.templating import register_templating
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from defaults, then WALLET_* env vars, then test overrides."""
+    overrides = dict(overrides or {})
+    # The instance folder holds the generated secret key, the SQLite database and stored files.
+    instance_path = overrides.get("INSTANCE_PATH") or os.environ.get("WALLET_INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("WALLET")  # WALLET_SECRET_KEY -> SECRET_KEY, WALLET_DATABASE_URL ...
+    app.config.update(overrides)
+    ensure_secret_key(app.config, app.instance_path)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = default_database_url(app.instance_path)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_templating(app)
+
+    from wallet.routes import main
+
+    for blueprint in (main.bp,):
+        app.register_blueprint(blueprint)
+    from wallet import cli
+
+    cli.register(app)
+    return app

@@ -1,0 +1,87 @@
+"""Configuration defaults. Every key can be set from the environment as WALLET_<KEY>."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+class Defaults:
+    """Defaults for every setting; `create_app` overlays WALLET_* env vars and overrides."""
+
+    # Unset means: generate once and keep it in the instance folder (see `ensure_secret_key`).
+    SECRET_KEY: str | None = None
+    # Unset means: a SQLite file in the instance folder.
+    DATABASE_URL: str | None = None
+    # Echo SQL statements to the log (debugging only).
+    DATABASE_ECHO = False
+
+    # Outbound fetching (services/http.py): private/loopback addresses are refused unless this is on.
+    ALLOW_PRIVATE_NETWORK = False
+    # JSON object of URL prefix -> replacement prefix, applied before the guard (tests, offline mirrors).
+    URL_REWRITE: dict[str, str] = {}
+    FETCH_CONNECT_TIMEOUT = 3.0
+    FETCH_READ_TIMEOUT = 10.0
+    FETCH_TOTAL_TIMEOUT = 20.0
+    FETCH_MAX_BYTES = 5 * 1024 * 1024
+
+    # Mail: SMTP when MAIL_SERVER is set, otherwise the log and the dev outbox page.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = True
+    MAIL_USE_SSL = False
+    MAIL_FROM = "Wallet <wallet@localhost>"
+    # Show the outbox page (/dev/outbox) with mail that was not sent by SMTP.
+    MAIL_OUTBOX = True
+
+    # Absolute URLs in mail and share links; unset means the request's own host.
+    PUBLIC_URL: str | None = None
+
+    # Uploads and request bodies.
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+    MAX_FORM_PARTS = 1000
+    MAX_UPLOAD_FILE_BYTES = 10 * 1024 * 1024
+
+    # Accounts.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_SECONDS = 15 * 60
+    PASSWORD_MIN_LENGTH = 10
+    EMAIL_TOKEN_MAX_AGE_SECONDS = 24 * 3600
+    RESET_TOKEN_MAX_AGE_SECONDS = 3600
+
+    # Session cookie: HttpOnly, SameSite=Lax; Secure unless running on plain http in development.
+    SESSION_COOKIE_NAME = "wallet_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+
+
+def ensure_secret_key(config: dict[str, Any], instance_path: str) -> None:
+    """Use WALLET_SECRET_KEY, or a key generated once and kept in the instance folder."""
+    if config.get("SECRET_KEY"):
+        return
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write to a temporary file and rename, so two starting processes never see half a key.
+        tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.chmod(0o600)
+        tmp.replace(path) if not path.exists() else tmp.unlink()
+    config["SECRET_KEY"] = path.read_text().strip()
+
+
+def default_database_url(instance_path: str) -> str:
+    """Return the SQLite URL of the database file in the instance folder."""
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'wallet.db'}"

@@ -1,0 +1,96 @@
+"""Map domain exceptions and HTTP errors to responses, in one place."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, make_response, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from wallet.services.errors import (
+    AuthenticationError,
+    ConflictError,
+    FetchError,
+    ImportRejectedError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TooLargeError,
+    ValidationError,
+    WalletError,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[WalletError], int] = {
+    NotFoundError: 404,
+    ValidationError: 400,
+    ConflictError: 409,
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
+    RateLimitedError: 429,
+    TooLargeError: 413,
+    ImportRejectedError: 422,
+    FetchError: 502,
+}
+
+# Stable machine-readable codes for HTTP errors raised by Flask/Werkzeug itself.
+_HTTP_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "TooLarge",
+    415: "UnsupportedMediaType",
+    429: "RateLimited",
+    500: "InternalError",
+}
+
+
+def wants_json() -> bool:
+    """Return whether this request should get JSON errors (the API and anything asking for JSON)."""
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(code: str, message: str, status: int) -> Response:
+    """Render an error as JSON for API callers or as the HTML error page for people."""
+    if wants_json():
+        return make_response({"error": code, "message": message}, status)
+    return make_response(render_template("errors/error.html", status=status, message=message), status)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install handlers for WalletError, HTTP errors and unexpected exceptions."""
+
+    @app.errorhandler(WalletError)
+    def handle_wallet_error(error: WalletError):
+        status = next((_STATUS[c] for c in type(error).__mro__ if c in _STATUS), 400)
+        return error_response(type(error).__name__.removesuffix("Error") or "Error", str(error), status)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "HTTPError")
+        if status == 400 and "CSRF" in (error.description or ""):
+            code = "CSRFFailed"
+            message = "This form has expired or was sent from somewhere else. Reload the page and try again."
+        elif status == 413:
+            message = "That upload is too large."
+        else:
+            message = error.description or error.name
+        response = error_response(code, message, status)
+        for name in ("Allow", "Retry-After", "WWW-Authenticate"):
+            value = dict(error.get_headers()).get(name)
+            if value:
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        if app.testing and not app.config.get("SHOW_ERROR_PAGES"):
+            raise error
+        log.exception("Unhandled error on %s %s", request.method, request.path.replace("\n", "\\n"))
+        return error_response("InternalError", InternalServerError.description, 500)

@@ -1,0 +1,4 @@
+"""Typed SQLAlchemy models, one module per aggregate. Importing this registers every table."""
+from wallet.models.user import AccountToken, ApiToken, EmailAddress, OutboxMessage, User
+
+__all__ = ["AccountToken", "ApiToken", "EmailAddress", "OutboxMessage", "User"]

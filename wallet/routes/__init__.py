@@ -1,0 +1,1 @@
+"""Thin blueprints: read input, call one service, commit, then render, redirect or return JSON."""

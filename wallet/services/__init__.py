@@ -1,0 +1,1 @@
+"""Domain logic. Services take a Session and plain values; they never touch the request."""
