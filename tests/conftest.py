@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 from wallet import create_app
 from wallet.db import Base, get_engine, get_session, make_engine
 from wallet.schema import upgrade_database
+from tests.support.servers import DocumentServer
 
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL")
 
@@ -145,6 +146,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+@pytest.fixture
+def document_server() -> Iterator[DocumentServer]:
+    """A real HTTP server on 127.0.0.1 serving whatever the test puts in its `routes`."""
+    server = DocumentServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")
