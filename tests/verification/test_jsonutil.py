@@ -1,0 +1,79 @@
+"""Strict JSON reading (security.md D1-D4)."""
+from __future__ import annotations
+
+import pytest
+
+from wallet.services.errors import ImportRejectedError
+from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+
+
+def test_loads_strict_plain_object_is_parsed() -> None:
+    assert loads_strict(b'{"a": [1, 2.5, "x", true, null]}') == {"a": [1, 2.5, "x", True, None]}
+
+
+def test_loads_strict_text_input_is_parsed() -> None:
+    assert loads_strict('["\u00e9"]') == ["\u00e9"]
+
+
+def test_loads_strict_utf8_bom_is_stripped() -> None:
+    assert loads_strict("\ufeff{}".encode()) == {}
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_loads_strict_non_finite_number_is_rejected(literal: str) -> None:
+    with pytest.raises(MalformedJSONError, match=literal):
+        loads_strict(f'{{"a": {literal}}}')
+
+
+def test_loads_strict_duplicate_key_is_rejected() -> None:
+    with pytest.raises(MalformedJSONError, match='"issuer" twice'):
+        loads_strict(b'{"issuer": "A", "issuer": "B"}')
+
+
+def test_loads_strict_nested_duplicate_key_is_rejected() -> None:
+    with pytest.raises(MalformedJSONError, match="twice"):
+        loads_strict(b'{"a": [{"b": 1, "b": 1}]}')
+
+
+def test_loads_strict_deep_nesting_is_rejected_without_recursion_error() -> None:
+    with pytest.raises(MalformedJSONError, match="nested more than 64"):
+        loads_strict("[" * 100_000 + "]" * 100_000)
+
+
+def test_loads_strict_depth_at_limit_is_accepted() -> None:
+    assert loads_strict("[" * 64 + "]" * 64) is not None
+
+
+def test_loads_strict_brackets_inside_strings_do_not_count_as_depth() -> None:
+    text = '{"a": "' + "[" * 200 + '\\"{{"}'
+    assert loads_strict(text) == {"a": "[" * 200 + '"{{'}
+
+
+def test_loads_strict_custom_depth_is_enforced() -> None:
+    with pytest.raises(MalformedJSONError, match="nested more than 2"):
+        loads_strict('{"a": {"b": {}}}', max_depth=2)
+
+
+def test_loads_strict_huge_integer_is_rejected() -> None:
+    with pytest.raises(MalformedJSONError, match="number that is too long"):
+        loads_strict("[" + "9" * 1_000_000 + "]")
+
+
+def test_loads_strict_trailing_data_is_rejected() -> None:
+    with pytest.raises(MalformedJSONError, match="not valid JSON"):
+        loads_strict(b'{"a": 1} {"b": 2}')
+
+
+def test_loads_strict_truncated_input_is_rejected() -> None:
+    with pytest.raises(MalformedJSONError, match="line 1"):
+        loads_strict(b'{"a": ')
+
+
+def test_loads_strict_non_utf8_bytes_are_rejected() -> None:
+    with pytest.raises(MalformedJSONError, match="UTF-8"):
+        loads_strict('{"a": "\u00e9"}'.encode("latin-1"))
+
+
+def test_loads_strict_error_is_an_import_rejection() -> None:
+    with pytest.raises(ImportRejectedError):
+        loads_strict(b"not json")
