@@ -11,6 +11,7 @@ Fractions are exact (`fractions.Fraction`), so "met" means exactly 1 and progres
 """
 from __future__ import annotations
 
+import copy
 import heapq
 import json
 import re
@@ -21,6 +22,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
 from wallet.services.errors import ValidationError
+from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
 
 FORMAT_NAME = "wallet-pathway"
 FORMAT_VERSION = 1
@@ -44,6 +46,8 @@ STATUS_REASONS = {
     "error": "Waiting for verification: it could not be checked",
     "no_credential": "Not a credential Wallet could read",
 }
+
+NOT_ISSUED_TO_LEARNER = "Not issued to one of your verified email addresses or identifiers"
 
 # Limits: a template is untrusted input (security.md C8, E8).
 MAX_DOCUMENT_BYTES = 256 * 1024
@@ -89,17 +93,21 @@ class CredentialFacts:
     achievement_id: str | None = None
     alignments: tuple[Alignment, ...] = ()
     tags: tuple[str, ...] = ()
+    # False when it names a recipient who is none of the learner's verified identities (security.md D18).
+    issued_to_learner: bool = True
 
     @property
     def counts(self) -> bool:
-        """Return whether this credential currently verifies and so counts toward progress."""
-        return self.status in COUNTING_STATUSES
+        """Return whether this credential currently verifies, is the learner's, and so counts toward progress."""
+        return self.status in COUNTING_STATUSES and self.issued_to_learner
 
     @property
     def reason(self) -> str:
         """Say why this credential does not count (empty when it does)."""
         if self.counts:
             return ""
+        if self.status in COUNTING_STATUSES:
+            return NOT_ISSUED_TO_LEARNER
         return self.status_reason or STATUS_REASONS.get(self.status, "Not verified")
 
 
@@ -462,7 +470,7 @@ def _evaluate(step: Step, facts: tuple[CredentialFacts, ...]) -> StepProgress:
 def group_fraction(group: Group, fractions: Sequence[Fraction]) -> Fraction:
     """Combine the fractions of a group's steps: mean for "all", best `n` over `n` for "any"."""
     if not fractions:
-        return Fraction(1)
+        return Fraction(0)  # a pathway with no steps yet has not started
     if group.mode == "all":
         return sum(fractions, Fraction(0)) / len(fractions)
     n = group.required
@@ -572,13 +580,10 @@ def parse_template(text: str | bytes) -> PathwayDocument:
     if size > MAX_DOCUMENT_BYTES:
         raise TemplateError([f"$: the file is {size:,} bytes; a pathway template may be at most {MAX_DOCUMENT_BYTES:,}"])
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TemplateError([f"$: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"]) from None
-    except UnicodeDecodeError:
-        raise TemplateError(["$: the file is not UTF-8 text"]) from None
-    except RecursionError:
-        raise TemplateError(["$: nested too deeply"]) from None
+        # The same strict reader as credentials: no duplicate keys, NaN or runaway nesting (security.md D1-D4).
+        data = loads_strict(text)
+    except MalformedJSONError as error:
+        raise TemplateError([f"$: {error}"]) from None
     return validate_document(data)
 
 
@@ -594,21 +599,40 @@ def validate_document(data: Any) -> PathwayDocument:
     version = data.get("version")
     if version != FORMAT_VERSION or isinstance(version, bool):
         errors.add("version", f"must be {FORMAT_VERSION}")
-    title = _text(data, "title", "", errors, required=True, limit=MAX_TITLE)
-    description = _text(data, "description", "", errors, limit=MAX_TEXT)
-    goal = _text(data, "goal", "", errors, limit=MAX_TEXT)
-    publisher = _text(data, "publisher", "", errors, limit=MAX_TITLE)
-    steps = _steps(data.get("steps"), "steps", errors)
+    details = _details(data, errors)
+    steps = _Walk(errors, draft=False).steps(data.get("steps"), "steps")
     errors.raise_if_any()
-    return PathwayDocument(title=title, description=description, goal=goal, publisher=publisher, steps=steps)
+    return PathwayDocument(steps=steps, **details)
 
 
-def validate_steps(data: Any, path: str = "steps") -> tuple[Step, ...]:
-    """Validate a list of steps (the editor's and the API's form); raise TemplateError by path."""
+def validate_details(title: Any, description: Any = "", goal: Any = "") -> PathwayDocument:
+    """Validate a pathway's own fields with the template's rules; the result has no steps."""
     errors = _Errors()
-    steps = _steps(data, path, errors)
+    details = _details({"title": title, "description": description, "goal": goal}, errors)
+    errors.raise_if_any()
+    return PathwayDocument(steps=(), **details)
+
+
+def validate_steps(data: Any, path: str = "steps", *, draft: bool = False) -> tuple[Step, ...]:
+    """Validate a list of steps (the editor's and the API's form); raise TemplateError by path.
+
+    A `draft` is a learner's pathway being built: it may have no steps yet, empty groups, and
+    "any N" groups with fewer than N steps so far. A published template may not.
+    """
+    errors = _Errors()
+    steps = _Walk(errors, draft=draft).steps(data, path)
     errors.raise_if_any()
     return steps
+
+
+def loads_steps(text: str | bytes, path: str = "steps") -> Any:
+    """Parse the JSON text of a step list (the editor's), strictly; raise TemplateError at `path`."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise TemplateError([f"{path}: the text is too long; at most {MAX_DOCUMENT_BYTES:,} bytes are allowed"])
+    try:
+        return loads_strict(text)
+    except MalformedJSONError as error:
+        raise TemplateError([f"{path}: {error}"]) from None
 
 
 class _Errors:
@@ -630,6 +654,15 @@ def _key_path(base: str, key: Any) -> str:
     return f"{base}.{name}" if base else name
 
 
+def _details(data: dict[str, Any], errors: _Errors) -> dict[str, str]:
+    return {
+        "title": _text(data, "title", "", errors, required=True, limit=MAX_TITLE),
+        "description": _text(data, "description", "", errors, limit=MAX_TEXT),
+        "goal": _text(data, "goal", "", errors, limit=MAX_TEXT),
+        "publisher": _text(data, "publisher", "", errors, limit=MAX_TITLE),
+    }
+
+
 def _text(data: dict[str, Any], key: str, base: str, errors: _Errors, *, required: bool = False, limit: int) -> str:
     path = _key_path(base, key)
     value = data.get(key)
@@ -648,72 +681,89 @@ def _text(data: dict[str, Any], key: str, base: str, errors: _Errors, *, require
     return value
 
 
-def _steps(data: Any, path: str, errors: _Errors) -> tuple[Step, ...]:
-    if not isinstance(data, list):
-        errors.add(path, "must be a list of steps" if data is not None else "is required")
-        return ()
-    if not data:
-        errors.add(path, "must have at least one step")
-        return ()
-    counter = {"steps": 0}
-    raw = tuple(_step(item, f"{path}[{index}]", 1, errors, counter) for index, item in enumerate(data))
-    steps = tuple(step for step in raw if step is not None)
-    if counter["steps"] > MAX_STEPS:
-        errors.add(path, f"has {counter['steps']} steps in all; at most {MAX_STEPS} are allowed")
-    if errors.items:
-        return steps
-    return _assign_ids(steps, path, errors)
+class _Walk:
+    """One validation pass over a step list: collects errors, counts steps, knows if it is a draft."""
+
+    def __init__(self, errors: _Errors, *, draft: bool) -> None:
+        self.errors = errors
+        self.draft = draft
+        self.count = 0
+
+    def steps(self, data: Any, path: str) -> tuple[Step, ...]:
+        if not isinstance(data, list):
+            self.errors.add(path, "must be a list of steps" if data is not None else "is required")
+            return ()
+        if not data and not self.draft:
+            self.errors.add(path, "must have at least one step")
+            return ()
+        raw = [self.step(item, f"{path}[{index}]", 1) for index, item in enumerate(data)]
+        steps = tuple(step for step in raw if step is not None)
+        if self.count > MAX_STEPS:
+            self.errors.add(path, f"has {self.count} steps in all; at most {MAX_STEPS} are allowed")
+        if self.errors.items:
+            return steps
+        return _assign_ids(steps, path, self.errors)
+
+    def step(self, data: Any, path: str, depth: int) -> Step | None:
+        errors = self.errors
+        self.count += 1
+        if self.count > MAX_STEPS:
+            return None
+        if not isinstance(data, dict):
+            errors.add(path, "must be an object with a title and either a rule or a group")
+            return None
+        for key in sorted(set(data) - _STEP_FIELDS, key=str):
+            errors.add(_key_path(path, key), "unknown field")
+        step_id = data.get("id")
+        if step_id is not None and (not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id)):
+            errors.add(f"{path}.id", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        title = _text(data, "title", path, errors, required=True, limit=MAX_TITLE)
+        description = _text(data, "description", path, errors, limit=MAX_TEXT)
+        has_rule, has_group = "rule" in data, "group" in data
+        if has_rule == has_group:
+            errors.add(path, "must have either a \"rule\" (a requirement) or a \"group\" (\"all\" or \"any\"), not "
+                       + ("both" if has_rule else "neither"))
+            return None
+        if has_rule:
+            for key in ("n", "steps"):
+                if key in data:
+                    errors.add(f"{path}.{key}", "only a group has this field")
+            rule = _rule(data["rule"], f"{path}.rule", errors)
+            return Requirement(id=step_id or "", title=title, description=description, rule=rule) if rule else None
+        mode = data["group"]
+        if mode not in GROUP_MODES:
+            errors.add(f"{path}.group", "must be one of " + ", ".join(GROUP_MODES))
+            return None
+        if depth >= MAX_DEPTH:
+            errors.add(f"{path}.steps", f"groups are nested too deeply; at most {MAX_DEPTH} levels are allowed")
+            return None
+        children_data = data.get("steps")
+        if not isinstance(children_data, list) or not (children_data or self.draft):
+            errors.add(f"{path}.steps", "must be a list of at least one step")
+            return None
+        children = tuple(
+            child for index, item in enumerate(children_data)
+            if (child := self.step(item, f"{path}.steps[{index}]", depth + 1)) is not None
+        )
+        n = data.get("n")
+        # A draft's "any N" group may have fewer than N steps so far; it cannot be met until it has them.
+        most = max(len(children_data), 1) if not self.draft else MAX_STEPS
+        if mode == "all":
+            if n is not None:
+                errors.add(f"{path}.n", "only an \"any\" group has n")
+            n = None
+        elif not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= most:
+            errors.add(f"{path}.n", f"must be a whole number from 1 to {most}"
+                       + ("" if self.draft else " (the number of its steps)"))
+            return None
+        return Group(id=step_id or "", title=title, description=description, mode=mode, n=n, steps=children)
 
 
-def _step(data: Any, path: str, depth: int, errors: _Errors, counter: dict[str, int]) -> Step | None:
-    counter["steps"] += 1
-    if counter["steps"] > MAX_STEPS:
-        return None
-    if not isinstance(data, dict):
-        errors.add(path, "must be an object with a title and either a rule or a group")
-        return None
-    for key in sorted(set(data) - _STEP_FIELDS, key=str):
-        errors.add(_key_path(path, key), "unknown field")
-    step_id = data.get("id")
-    if step_id is not None and (not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id)):
-        errors.add(f"{path}.id", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-    title = _text(data, "title", path, errors, required=True, limit=MAX_TITLE)
-    description = _text(data, "description", path, errors, limit=MAX_TEXT)
-    has_rule, has_group = "rule" in data, "group" in data
-    if has_rule == has_group:
-        errors.add(path, "must have either a \"rule\" (a requirement) or a \"group\" (\"all\" or \"any\"), not "
-                   + ("both" if has_rule else "neither"))
-        return None
-    if has_rule:
-        for key in ("n", "steps"):
-            if key in data:
-                errors.add(f"{path}.{key}", "only a group has this field")
-        rule = _rule(data["rule"], f"{path}.rule", errors)
-        return Requirement(id=step_id or "", title=title, description=description, rule=rule) if rule else None
-    mode = data["group"]
-    if mode not in GROUP_MODES:
-        errors.add(f"{path}.group", "must be one of " + ", ".join(GROUP_MODES))
-        return None
-    if depth >= MAX_DEPTH:
-        errors.add(f"{path}.steps", f"groups are nested too deeply; at most {MAX_DEPTH} levels are allowed")
-        return None
-    children_data = data.get("steps")
-    if not isinstance(children_data, list) or not children_data:
-        errors.add(f"{path}.steps", "must be a list of at least one step")
-        return None
-    children = tuple(
-        child for index, item in enumerate(children_data)
-        if (child := _step(item, f"{path}.steps[{index}]", depth + 1, errors, counter)) is not None
-    )
-    n = data.get("n")
-    if mode == "all":
-        if n is not None:
-            errors.add(f"{path}.n", "only an \"any\" group has n")
-        n = None
-    elif not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(children_data):
-        errors.add(f"{path}.n", f"must be a whole number from 1 to {len(children_data)} (the number of its steps)")
-        return None
-    return Group(id=step_id or "", title=title, description=description, mode=mode, n=n, steps=children)
+def rule_fields(kind: str) -> dict[str, tuple[type, bool]]:
+    """Return a rule kind's fields as {name: (type, required)}; TemplateError for an unknown kind."""
+    if kind not in _RULES:
+        raise TemplateError(["rule.kind: must be one of " + ", ".join(RULE_KINDS)])
+    return dict(_RULES[kind][1])
 
 
 def _rule(data: Any, path: str, errors: _Errors) -> Rule | None:
@@ -811,7 +861,7 @@ def new_step_id(used: set[str], base: str = "s") -> str:
 
 def insert_step(steps: list[dict[str, Any]], parent_id: str | None, step: dict[str, Any]) -> list[dict[str, Any]]:
     """Return a copy of `steps` with `step` appended to the group `parent_id` (None: the top level)."""
-    copied = json.loads(json.dumps(steps))
+    copied = copy.deepcopy(steps)
     if parent_id in (None, "", ROOT_ID):
         copied.append(step)
         return copied
@@ -824,7 +874,7 @@ def insert_step(steps: list[dict[str, Any]], parent_id: str | None, step: dict[s
 
 def remove_step(steps: list[dict[str, Any]], step_id: str) -> list[dict[str, Any]]:
     """Return a copy of `steps` without the step `step_id` (and its own steps)."""
-    copied = json.loads(json.dumps(steps))
+    copied = copy.deepcopy(steps)
 
     def prune(items: list[dict[str, Any]]) -> bool:
         for index, item in enumerate(items):
