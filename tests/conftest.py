@@ -178,3 +178,43 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def make_user(session):
+    """Return a factory: make_user(email=..., display_name=..., password=..., verified=True) -> committed User.
+
+    Users are made by the accounts service; the password is tests.support.accounts.DEFAULT_PASSWORD.
+    """
+    from tests.support.accounts import create_user
+
+    def make(**overrides: Any):
+        user = create_user(session, **overrides)
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Return login(user, client=client): make the client's session logged in as `user`."""
+    from tests.support.accounts import log_in
+
+    def do_login(user: Any, client: Any = client) -> None:
+        log_in(client, user)
+
+    return do_login
+
+
+@pytest.fixture
+def api_token(session):
+    """Return api_token(user, name="tests") -> the secret of a new, committed personal access token."""
+    from tests.support.accounts import create_api_token
+
+    def make(user: Any, name: str = "tests") -> str:
+        token = create_api_token(session, user, name=name)
+        session.commit()
+        return token
+
+    return make

@@ -25,6 +25,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("WALLET")  # WALLET_SECRET_KEY -> SECRET_KEY, WALLET_DATABASE_URL ...
     app.config.update(overrides)
+    if str(app.config.get("PUBLIC_URL") or "").startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True  # F8
     ensure_secret_key(app.config, app.instance_path)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = default_database_url(app.instance_path)
@@ -37,9 +39,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_templating(app)
 
-    from wallet.routes import main
+    from wallet.routes import api, auth, dev, main, settings
 
-    for blueprint in (main.bp,):
+    for blueprint in (main.bp, auth.bp, settings.bp, dev.bp, api.bp):
         app.register_blueprint(blueprint)
     from wallet import cli
 

@@ -49,6 +49,8 @@ class Defaults:
     # Accounts.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_SECONDS = 15 * 60
+    # Failed log-ins from one client address (any accounts) within LOGIN_LOCKOUT_SECONDS.
+    LOGIN_IP_MAX_FAILURES = 50
     PASSWORD_MIN_LENGTH = 10
     EMAIL_TOKEN_MAX_AGE_SECONDS = 24 * 3600
     RESET_TOKEN_MAX_AGE_SECONDS = 3600

@@ -23,11 +23,13 @@ class User(UserMixin, Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # The database deletes a user's rows (ON DELETE CASCADE), so deleting an account never has to
+    # load everything it owns first; every table that refers to users.id must cascade the same way.
     emails: Mapped[list[EmailAddress]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", order_by="EmailAddress.id"
+        back_populates="user", cascade="all, delete-orphan", order_by="EmailAddress.id", passive_deletes=True
     )
     api_tokens: Mapped[list[ApiToken]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id"
+        back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id", passive_deletes=True
     )
 
     def get_id(self) -> str:
@@ -36,10 +38,12 @@ class User(UserMixin, Base):
 
     @property
     def primary_email(self) -> EmailAddress | None:
+        """Return the address mail goes to: the primary one, else the oldest."""
         return next((e for e in self.emails if e.is_primary), self.emails[0] if self.emails else None)
 
     @property
     def verified_addresses(self) -> list[str]:
+        """Return the addresses this learner proved they own (the only ones that match badges, F13)."""
         return [e.address for e in self.emails if e.verified_at is not None]
 
 

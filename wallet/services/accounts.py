@@ -1,0 +1,437 @@
+"""Accounts: registration, log-in with lockout, passwords, reset links, email addresses, deletion."""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.db import utcnow
+from wallet.models import AccountToken, EmailAddress, User
+from wallet.services import passwords
+from wallet.services.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from wallet.services.mail import MailSettings, send_mail
+from wallet.services.tokens import hash_secret, new_secret
+
+VERIFY_EMAIL = "verify_email"
+RESET_PASSWORD = "reset_password"
+MAX_EMAILS_PER_USER = 10
+DISPLAY_NAME_MAX_LENGTH = 120
+EMAIL_MAX_LENGTH = 254  # RFC 5321 §4.5.3.1.3 (path) less the angle brackets
+# Not RFC 5322 in full (quoted local parts and IP literals are refused on purpose): one @, no spaces,
+# a dotted domain. The link we mail is the real test of an address.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+
+# The link builder a route passes in: secret -> absolute URL of the page that takes it.
+LinkBuilder = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many wrong passwords lock an account, and for how long."""
+
+    max_failures: int = 5
+    lockout_seconds: int = 15 * 60
+    password_min_length: int = 10
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a log-in attempt; `error` is the sentence to show when `user` is None."""
+
+    user: User | None
+    error: str | None = None
+    locked: bool = False
+
+
+def normalize_email(address: str) -> str:
+    """Return the address trimmed and lower-cased; ValidationError if it cannot be an email address."""
+    address = (address or "").strip().lower()
+    if not address:
+        raise ValidationError("Enter your email address.")
+    if len(address) > EMAIL_MAX_LENGTH or not _EMAIL.match(address) or _has_control_chars(address):
+        raise ValidationError("Enter an email address like name@example.org.")
+    return address
+
+
+def clean_display_name(name: str) -> str:
+    """Return the name with runs of spaces collapsed; ValidationError if empty or too long."""
+    name = " ".join("".join(c for c in (name or "") if not _is_control(c)).split())
+    if not name:
+        raise ValidationError("Enter the name to show on your wallet.")
+    if len(name) > DISPLAY_NAME_MAX_LENGTH:
+        raise ValidationError(f"Use at most {DISPLAY_NAME_MAX_LENGTH} characters for your name.")
+    return name
+
+
+def find_user_by_email(session: Session, address: str) -> User | None:
+    """Return the account that has this address (verified or not), or None."""
+    try:
+        address = normalize_email(address)
+    except ValidationError:
+        return None
+    email = session.scalar(select(EmailAddress).where(EmailAddress.address == address))
+    return email.user if email else None
+
+
+def register(session: Session, *, display_name: str, email: str, password: str, confirm: str | None = None,
+             password_min_length: int = 10, verified: bool = False) -> User:
+    """Create an account whose primary address is `email`; ConflictError if an account already has it.
+
+    `verified` is for accounts an operator creates: the address is then taken as proven.
+    """
+    display_name = clean_display_name(display_name)
+    address = normalize_email(email)
+    passwords.check_new_password(password, confirm=confirm, email=address, min_length=password_min_length)
+    if session.scalar(select(EmailAddress.id).where(EmailAddress.address == address)) is not None:
+        raise ConflictError("An account already uses this email address. Log in, or reset your password if you forgot it.")
+    user = User(display_name=display_name, password_hash=passwords.hash_password(password),
+                session_version=1, failed_logins=0)
+    user.emails.append(EmailAddress(address=address, is_primary=True, verified_at=utcnow() if verified else None))
+    _insert_unique(session, user, "An account already uses this email address. Log in, or reset your password if you forgot it.")
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str, policy: LoginPolicy,
+                 now: datetime | None = None) -> LoginResult:
+    """Check an email and password, counting failures and locking the account after too many.
+
+    The caller commits whatever the outcome: failures and locks are state too.
+    """
+    now = now or utcnow()
+    generic = "The email address or password is not right."
+    user = find_user_by_email(session, email)
+    if user is None:
+        passwords.burn_verification_time(password)
+        return LoginResult(None, generic)
+    if user.locked_until is not None and user.locked_until > now:
+        return LoginResult(None, _locked_message(user.locked_until - now), locked=True)
+    if not passwords.verify_password(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= policy.max_failures:
+            user.failed_logins = 0
+            user.locked_until = now + timedelta(seconds=policy.lockout_seconds)
+            return LoginResult(None, _locked_message(timedelta(seconds=policy.lockout_seconds)), locked=True)
+        return LoginResult(None, generic)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return LoginResult(user)
+
+
+def _locked_message(remaining: timedelta) -> str:
+    minutes = max(1, -(-int(remaining.total_seconds()) // 60))
+    unit = "minute" if minutes == 1 else "minutes"
+    return (f"Too many wrong passwords: this account is locked for {minutes} {unit}. "
+            "Try again later, or reset your password to get in now.")
+
+
+def change_password(session: Session, *, owner_id: int, current: str, new: str, confirm: str | None,
+                    password_min_length: int = 10) -> User:
+    """Set a new password after checking the current one; ends every other session (F7).
+
+    A wrong current password is AuthenticationError; a new password breaking a rule, ValidationError.
+    """
+    user = _get_user(session, owner_id)
+    if not passwords.verify_password(user.password_hash, current or ""):
+        raise AuthenticationError("Your current password is not right.")
+    primary = user.primary_email
+    passwords.check_new_password(new, confirm=confirm, email=primary.address if primary else None,
+                                 min_length=password_min_length)
+    _set_password(user, new)
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    user.password_hash = passwords.hash_password(password)
+    # The session cookie and remember-me cookie carry this version; old ones stop working.
+    user.session_version = (user.session_version or 1) + 1
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def update_profile(session: Session, *, owner_id: int, display_name: str) -> User:
+    """Change the learner's display name."""
+    user = _get_user(session, owner_id)
+    user.display_name = clean_display_name(display_name)
+    return user
+
+
+def request_password_reset(session: Session, *, email: str, mail: MailSettings, link: LinkBuilder,
+                           max_age_seconds: int) -> None:
+    """Mail a reset link if an account has this address; do the same visible thing when none does (F12)."""
+    try:
+        address = normalize_email(email)
+    except ValidationError:
+        return
+    email_row = session.scalar(select(EmailAddress).where(EmailAddress.address == address))
+    if email_row is None:
+        return
+    raw = _issue_token(session, user_id=email_row.user_id, purpose=RESET_PASSWORD, email_id=email_row.id,
+                       max_age_seconds=max_age_seconds)
+    hours = max(1, max_age_seconds // 3600)
+    send_mail(session, mail, to=address, subject="Reset your Wallet password", body=(
+        f"Hello {email_row.user.display_name},\n\n"
+        "Someone (we hope you) asked to reset the password of your Wallet account. "
+        "Open this link to choose a new password:\n\n"
+        f"{link(raw)}\n\n"
+        f"The link works once, within {hours} hour{'s' if hours != 1 else ''}. "
+        "If you did not ask for this, ignore this message: your password stays as it is.\n"
+    ))
+
+
+def check_reset_token(session: Session, raw: str) -> AccountToken:
+    """Return the reset token for this secret; ValidationError if unknown, used or expired."""
+    return _find_token(session, raw, RESET_PASSWORD)
+
+
+def reset_password(session: Session, *, raw_token: str, new: str, confirm: str | None,
+                   password_min_length: int = 10) -> User:
+    """Set a new password from an emailed link: single use; ends every session; unlocks the account."""
+    token = check_reset_token(session, raw_token)
+    user = _get_user(session, token.user_id)
+    email = session.get(EmailAddress, token.email_id) if token.email_id else None
+    passwords.check_new_password(new, confirm=confirm, email=email.address if email else None,
+                                 min_length=password_min_length)
+    _use_token(session, token)
+    _set_password(user, new)
+    # Opening the link proved the learner reads this mailbox.
+    if email is not None and email.verified_at is None:
+        email.verified_at = utcnow()
+    _expire_other_tokens(session, user_id=user.id, purpose=RESET_PASSWORD)
+    return user
+
+
+def add_email(session: Session, *, owner_id: int, address: str, mail: MailSettings, link: LinkBuilder,
+              max_age_seconds: int) -> EmailAddress:
+    """Add an unverified address to the account and mail it a confirmation link."""
+    user = _get_user(session, owner_id)
+    address = normalize_email(address)
+    if any(e.address == address for e in user.emails):
+        raise ConflictError("That address is already on your account.")
+    if len(user.emails) >= MAX_EMAILS_PER_USER:
+        raise ValidationError(f"An account can have at most {MAX_EMAILS_PER_USER} addresses. Remove one first.")
+    if session.scalar(select(EmailAddress.id).where(EmailAddress.address == address)) is not None:
+        raise ConflictError("That address belongs to another account.")
+    email = EmailAddress(user_id=user.id, address=address, is_primary=not user.emails)
+    _insert_unique(session, email, "That address belongs to another account.")
+    session.refresh(user, ["emails"])
+    send_verification(session, owner_id=owner_id, email_id=email.id, mail=mail, link=link,
+                      max_age_seconds=max_age_seconds)
+    return email
+
+
+def send_verification(session: Session, *, owner_id: int, email_id: int, mail: MailSettings, link: LinkBuilder,
+                      max_age_seconds: int) -> EmailAddress:
+    """Mail a fresh confirmation link for one of the owner's unverified addresses."""
+    email = _get_email(session, owner_id, email_id)
+    if email.verified_at is not None:
+        raise ValidationError("That address is already confirmed.")
+    raw = _issue_token(session, user_id=owner_id, purpose=VERIFY_EMAIL, email_id=email.id,
+                       max_age_seconds=max_age_seconds)
+    hours = max(1, max_age_seconds // 3600)
+    send_mail(session, mail, to=email.address, subject="Confirm your email address for Wallet", body=(
+        f"Hello {email.user.display_name},\n\n"
+        f"Open this link to confirm that {email.address} is yours:\n\n"
+        f"{link(raw)}\n\n"
+        "Wallet uses confirmed addresses to recognise the badges and certificates issued to you. "
+        f"The link works once, within {hours} hour{'s' if hours != 1 else ''}. "
+        "If you did not add this address to a Wallet account, ignore this message.\n"
+    ))
+    return email
+
+
+def check_email_token(session: Session, *, owner_id: int, raw_token: str) -> EmailAddress:
+    """Return the address a confirmation link is for, if the link is valid and for this account."""
+    return _email_token(session, owner_id, raw_token)[1]
+
+
+def confirm_email(session: Session, *, owner_id: int, raw_token: str) -> EmailAddress:
+    """Mark an address verified from its emailed link (single use, expiring, this account only)."""
+    token, email = _email_token(session, owner_id, raw_token)
+    _use_token(session, token)
+    if email.verified_at is None:
+        email.verified_at = utcnow()
+    return email
+
+
+def _email_token(session: Session, owner_id: int, raw_token: str) -> tuple[AccountToken, EmailAddress]:
+    token = _find_token(session, raw_token, VERIFY_EMAIL)
+    if token.user_id != owner_id:
+        # Only the account that added an address may confirm it: otherwise someone could add a
+        # victim's address and get it confirmed by a click from the victim (F13).
+        raise PermissionDeniedError(
+            "This link confirms an address for a different account. Log in to the account that added it.")
+    email = session.get(EmailAddress, token.email_id) if token.email_id else None
+    if email is None:
+        raise ValidationError("This link is for an address that was removed.")
+    return token, email
+
+
+def make_primary(session: Session, *, owner_id: int, email_id: int) -> EmailAddress:
+    """Make a confirmed address the one mail goes to."""
+    email = _get_email(session, owner_id, email_id)
+    if email.verified_at is None:
+        raise ValidationError("Confirm this address before making it your main one.")
+    for other in email.user.emails:
+        other.is_primary = other.id == email.id
+    return email
+
+
+def remove_email(session: Session, *, owner_id: int, email_id: int) -> str:
+    """Remove an address from the account (not the main one); return the address removed."""
+    email = _get_email(session, owner_id, email_id)
+    if email.is_primary or len(email.user.emails) == 1:
+        raise ValidationError("You cannot remove your main address. Make another confirmed address the main one first.")
+    address = email.address
+    email.user.emails.remove(email)
+    session.delete(email)
+    session.flush()
+    return address
+
+
+def delete_account(session: Session, *, owner_id: int, password: str, confirmed: bool) -> None:
+    """Delete the account and everything it owns (the database cascades from users.id).
+
+    A wrong password is AuthenticationError; a missing confirmation, ValidationError.
+    """
+    user = _get_user(session, owner_id)
+    if not confirmed:
+        raise ValidationError("Tick the box to confirm that you want to delete everything.")
+    if not passwords.verify_password(user.password_hash, password or ""):
+        raise AuthenticationError("Your password is not right.")
+    session.delete(user)
+    session.flush()
+
+
+def _get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("That account does not exist.")
+    return user
+
+
+def _get_email(session: Session, owner_id: int, email_id: int) -> EmailAddress:
+    email = session.get(EmailAddress, email_id)
+    if email is None or email.user_id != owner_id:
+        raise NotFoundError("That address is not on your account.")
+    return email
+
+
+def _insert_unique(session: Session, row: object, message: str) -> None:
+    # Two requests racing for the same address both pass the SELECT above; the unique constraint
+    # decides, and the loser gets the same clear message instead of a 500.
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as error:
+        raise ConflictError(message) from error
+
+
+def _issue_token(session: Session, *, user_id: int, purpose: str, email_id: int | None, max_age_seconds: int) -> str:
+    # Only the newest link of a kind works: an older mail that leaks later is useless.
+    _expire_other_tokens(session, user_id=user_id, purpose=purpose, email_id=email_id)
+    raw = new_secret()
+    now = utcnow()
+    session.add(AccountToken(user_id=user_id, purpose=purpose, token_hash=hash_secret(raw), email_id=email_id,
+                             created_at=now, expires_at=now + timedelta(seconds=max_age_seconds)))
+    session.flush()
+    return raw
+
+
+def _expire_other_tokens(session: Session, *, user_id: int, purpose: str, email_id: int | None = None) -> None:
+    query = update(AccountToken).where(AccountToken.user_id == user_id, AccountToken.purpose == purpose,
+                                       AccountToken.used_at.is_(None))
+    if email_id is not None:
+        query = query.where(AccountToken.email_id == email_id)
+    session.execute(query.values(used_at=utcnow()).execution_options(synchronize_session="fetch"))
+
+
+def _find_token(session: Session, raw: str, purpose: str) -> AccountToken:
+    invalid = "This link is not valid. Copy the whole link from the email, or ask for a new one."
+    if not raw or len(raw) > 200:
+        raise ValidationError(invalid)
+    token = session.scalar(select(AccountToken).where(AccountToken.token_hash == hash_secret(raw),
+                                                      AccountToken.purpose == purpose))
+    if token is None:
+        raise ValidationError(invalid)
+    if token.used_at is not None:
+        raise ValidationError("This link was already used, or a newer one was sent. Ask for a new one if you need it.")
+    if token.expires_at <= utcnow():
+        raise ValidationError("This link has expired. Ask for a new one.")
+    return token
+
+
+def _use_token(session: Session, token: AccountToken) -> None:
+    # A conditional UPDATE, so two clicks racing on the same link cannot both use it.
+    result = session.execute(update(AccountToken)
+                             .where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
+                             .values(used_at=utcnow())
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise ValidationError("This link was already used. Ask for a new one if you need it.")
+    session.refresh(token)
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn")
+
+
+def _has_control_chars(text: str) -> bool:
+    return any(_is_control(c) for c in text)
+
+
+class FailureWindow:
+    """Failures per key (a client address) in a sliding window, kept in this process's memory.
+
+    Complements the per-account lockout against one address trying many accounts (F6). Memory is
+    bounded: the least recently failing keys are forgotten first.
+    """
+
+    def __init__(self, limit: int, window_seconds: int, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.window = timedelta(seconds=window_seconds)
+        self.max_keys = max_keys
+        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def is_blocked(self, key: str, now: datetime | None = None) -> bool:
+        """Return whether `key` reached the limit within the window."""
+        now = now or utcnow()
+        with self._lock:
+            times = self._failures.get(key)
+            if not times:
+                return False
+            self._prune(times, now)
+            return len(times) >= self.limit
+
+    def record(self, key: str, now: datetime | None = None) -> None:
+        """Count one failure for `key`."""
+        now = now or utcnow()
+        with self._lock:
+            times = self._failures.setdefault(key, deque())
+            self._failures.move_to_end(key)
+            self._prune(times, now)
+            times.append(now)
+            while len(self._failures) > self.max_keys:
+                self._failures.popitem(last=False)
+
+    def _prune(self, times: deque[datetime], now: datetime) -> None:
+        while times and now - times[0] >= self.window:
+            times.popleft()
