@@ -106,7 +106,101 @@ def _report_text(source: str, result) -> str:
     return "\n".join(lines)
 
 
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", default=None, help="Display name (default: the part of EMAIL before the @).")
+@with_appcontext
+def create_user_command(email: str, name: str | None) -> None:
+    """Create an account with a verified EMAIL; the password is read from standard input."""
+    from wallet.services import accounts
+    from wallet.services.errors import WalletError
+
+    import sys
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    session = db.get_session()
+    try:
+        # An operator typed this address, so it counts as verified.
+        user = accounts.register(session, display_name=name or email.partition("@")[0], email=email,
+                                 password=password, verified=True,
+                                 password_min_length=int(current_app.config["PASSWORD_MIN_LENGTH"]))
+    except WalletError as error:
+        raise click.ClickException(str(error)) from error
+    session.commit()
+    click.echo(f"Created account {user.id} for {user.primary_email.address}.")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="Name shown in Settings.")
+@with_appcontext
+def create_token_command(email: str, name: str) -> None:
+    """Create a personal access token for the account with EMAIL and print only the token."""
+    from wallet.services import accounts, tokens
+    from wallet.services.errors import WalletError
+
+    session = db.get_session()
+    user = accounts.find_user_by_email(session, email)
+    if user is None:
+        raise click.ClickException(f"No account has the address {email}.")
+    try:
+        _, raw = tokens.create_token(session, owner_id=user.id, name=name)
+    except WalletError as error:
+        raise click.ClickException(str(error)) from error
+    session.commit()
+    click.echo(raw)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create the demo learner (once) and print how to log in."""
+    from wallet.services.demo import DEMO_EMAIL, ensure_demo_learner
+
+    session = db.get_session()
+    _, password = ensure_demo_learner(session)
+    session.commit()
+    click.echo(f"Demo learner: log in as {DEMO_EMAIL} with the password {password}")
+
+
+@click.command("reverify")
+@click.option("--stale-after", type=click.FloatRange(min=0), default=24.0, show_default=True, metavar="HOURS",
+              help="Re-check credentials last checked more than HOURS ago (0: all of them).")
+@with_appcontext
+def reverify_command(stale_after: float) -> None:
+    """Re-verify stored credentials; an unreachable issuer keeps the last result, marked as such."""
+    from datetime import timedelta
+
+    from wallet.services.blobs import blob_store_from_config
+    from wallet.services.credentials import reverify_stale
+    from wallet.services.http import fetcher_from_config
+
+    session = db.get_session()
+    counts = {"changed": 0, "unchanged": 0, "unreachable": 0}
+    for recheck in reverify_stale(session, stale_after=timedelta(hours=stale_after),
+                                  fetch=fetcher_from_config(current_app.config),
+                                  blobs=blob_store_from_config(current_app.config, current_app.instance_path)):
+        session.commit()  # one credential at a time: a crash keeps what was already re-checked
+        if not recheck.conclusive:
+            counts["unreachable"] += 1
+            click.echo(f"  ! {recheck.credential.id} {recheck.credential.name}: could not re-check (issuer unreachable)")
+        elif recheck.previous_status != recheck.credential.status:
+            counts["changed"] += 1
+            click.echo(f"  * {recheck.credential.id} {recheck.credential.name}: now {recheck.credential.status}")
+        else:
+            counts["unchanged"] += 1
+    click.echo(f"Re-verified {sum(counts.values())} credential(s): {counts['changed']} changed, "
+               f"{counts['unchanged']} unchanged, {counts['unreachable']} could not be re-checked.")
+
+
 def register(app: Flask) -> None:
     """Attach every command to the app's CLI (so `flask --app wsgi` sees them too)."""
     app.cli.add_command(db_group)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)
+    app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
+    app.cli.add_command(reverify_command)
