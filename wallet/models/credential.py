@@ -91,7 +91,8 @@ class Credential(Base):
 
     @property
     def latest_verification(self) -> VerificationRecord | None:
-        return self.verifications[0] if self.verifications else None
+        # Not verifications[0]: a record appended in this session is not re-sorted until reloaded.
+        return max(self.verifications, key=lambda r: (r.checked_at, r.id or 0), default=None)
 
 
 # Tag kinds: the issuer's own tags/keywords, skills and alignments, and tags the learner added.

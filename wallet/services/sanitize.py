@@ -85,7 +85,7 @@ def external_link(url: str | None, text: str | None = None) -> Markup:
     return Markup('<a href="{}" rel="{}">{}</a>').format(href, LINK_REL, label)
 
 
-def clean_text(value: str | None, *, limit: int = 500, keep_newlines: bool = False) -> str:
+def clean_text(value: str | None, limit: int = 500, keep_newlines: bool = False) -> str:
     """Remove control, bidi-override and invisible characters and cap the length, for display."""
     if not value:
         return ""

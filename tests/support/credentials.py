@@ -1,0 +1,155 @@
+"""Credentials for tests, signed with real keys: OB 3.0 VC-JWTs (did:jwk), LD-proof credentials
+(did:key, eddsa-rdfc-2022), and OB 2.0 hosted assertions served by a DocumentServer."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from jwcrypto.jwk import JWK
+from PIL import Image
+
+from tests.support.servers import DocumentServer, Response
+from wallet.services.verification import jose
+
+OB3_CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+ISSUER_HOST = "https://issuer.example"
+
+
+def png_image(colour: str = "navy", size: tuple[int, int] = (64, 64)) -> bytes:
+    """Return a small real PNG."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass
+class JwtIssuer:
+    """An OB 3.0 issuer identified by a did:jwk of a fresh Ed25519 key (verifiable offline)."""
+
+    name: str = "Test Academy"
+    key: JWK = field(default_factory=lambda: JWK.generate(kty="OKP", crv="Ed25519"))
+
+    @property
+    def did(self) -> str:
+        public = json.loads(self.key.export_public())
+        return "did:jwk:" + _b64url(json.dumps(public, separators=(",", ":")).encode())
+
+    def credential(
+        self,
+        *,
+        name: str = "Data Analysis Fundamentals",
+        description: str = "Awarded for completing the data analysis course.",
+        email: str | None = "learner@example.org",
+        image: str | None = None,
+        criteria: str = "Pass all **four** modules.",
+        tags: list[str] | None = None,
+        skills: list[str] | None = None,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        credential_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Return an OB 3.0 OpenBadgeCredential (unsigned) issued by this issuer."""
+        valid_from = valid_from or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=30)
+        achievement: dict[str, Any] = {
+            "id": f"https://academy.example/achievements/{uuid.uuid4()}",
+            "type": ["Achievement"],
+            "name": name,
+            "description": description,
+            "criteria": {"narrative": criteria},
+        }
+        if image:
+            achievement["image"] = {"id": image, "type": "Image"}
+        if tags:
+            achievement["tag"] = tags
+        if skills:
+            achievement["alignment"] = [
+                {"type": ["Alignment"], "targetName": s, "targetUrl": f"https://skills.example/{i}"}
+                for i, s in enumerate(skills)]
+        subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": achievement}
+        if email:
+            subject["identifier"] = [{"type": "IdentityObject", "identityHash": email,
+                                      "identityType": "emailAddress", "hashed": False}]
+        credential = {
+            "@context": OB3_CONTEXTS,
+            "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": {"id": self.did, "type": ["Profile"], "name": self.name},
+            "validFrom": valid_from.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "name": name,
+            "credentialSubject": subject,
+        }
+        if valid_until:
+            credential["validUntil"] = valid_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return credential
+
+    def sign(self, credential: dict[str, Any]) -> str:
+        """Return the credential as an OB 3.0 VC-JWT (the `vc` claim, with iss/jti/nbf/exp)."""
+        claims: dict[str, Any] = {"vc": credential, "iss": self.did, "jti": credential["id"],
+                                  "nbf": int(datetime.fromisoformat(credential["validFrom"]).timestamp())}
+        if "validUntil" in credential:
+            claims["exp"] = int(datetime.fromisoformat(credential["validUntil"]).timestamp())
+        return jose.sign_compact(claims, self.key, "EdDSA", header={"typ": "JWT", "kid": self.did + "#0"})
+
+    def jwt(self, **kwargs: Any) -> str:
+        """Return a signed VC-JWT credential; keyword arguments as for `credential`."""
+        return self.sign(self.credential(**kwargs))
+
+
+def bake_png_jwt(token: str, image: bytes | None = None) -> bytes:
+    """Return a PNG with the VC-JWT baked in (OB 3.0 baking)."""
+    from wallet.services.verification.extract import OB3_KEYWORD, bake_png
+
+    return bake_png(image or png_image(), token, OB3_KEYWORD)
+
+
+@dataclass
+class HostedIssuer:
+    """An OB 2.0 issuer whose assertions, badge classes and profile a DocumentServer serves.
+
+    URLs use https://issuer.example; the app's URL_REWRITE maps them to the server (see `rewrite`).
+    """
+
+    server: DocumentServer
+    name: str = "Hosted Issuer"
+    badges: int = 0
+
+    @property
+    def rewrite(self) -> dict[str, str]:
+        return {ISSUER_HOST + "/": self.server.base_url + "/"}
+
+    def serve(self, path: str, document: dict[str, Any] | bytes, content_type: str = "application/json") -> str:
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        self.server.routes[path] = Response(body, content_type=content_type)
+        return ISSUER_HOST + path
+
+    def assertion(self, *, name: str = "Hosted Badge", email: str = "learner@example.org",
+                  description: str = "A hosted Open Badges 2.0 badge.", image: str | None = None,
+                  revoked: bool = False) -> str:
+        """Serve a hosted OB 2.0 assertion (with its BadgeClass and issuer) and return its URL."""
+        self.badges += 1
+        number = self.badges
+        issuer_url = self.serve("/issuer.json", {
+            "@context": "https://w3id.org/openbadges/v2", "type": "Issuer", "id": ISSUER_HOST + "/issuer.json",
+            "name": self.name, "url": ISSUER_HOST + "/", "email": "badges@issuer.example"})
+        badge_url = self.serve(f"/badges/{number}.json", {
+            "@context": "https://w3id.org/openbadges/v2", "type": "BadgeClass", "id": f"{ISSUER_HOST}/badges/{number}.json",
+            "name": name, "description": description, "image": image or self.serve(f"/badges/{number}.png", png_image("teal"), "image/png"),
+            "criteria": {"narrative": "Build and document a working project."}, "issuer": issuer_url,
+            "tags": ["hosted", "testing"]})
+        assertion_url = f"{ISSUER_HOST}/assertions/{number}.json"
+        assertion: dict[str, Any] = {
+            "@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": assertion_url,
+            "recipient": {"type": "email", "hashed": False, "identity": email},
+            "badge": badge_url, "issuedOn": "2026-03-01T10:00:00Z", "verification": {"type": "hosted"}}
+        if revoked:
+            assertion["revoked"] = True
+        return self.serve(f"/assertions/{number}.json", assertion)

@@ -1,0 +1,516 @@
+"""Import credentials into a learner's wallet: from a URL, uploaded files (and ZIPs of them), or a paste.
+
+security.md §2 "nothing lost": all network work (fetch, verify, badge image) happens first; then
+blobs are written (temp + fsync + rename) and one savepoint writes the credential, its tags and its
+first verification record, so an import is whole or absent. Re-importing the same credential finds
+the existing row by a per-learner key (`dedupe_key`) that a unique constraint also enforces.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import rfc8785
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.models.credential import (
+    RECIPIENT_MATCHED,
+    RECIPIENT_MISMATCH,
+    RECIPIENT_UNKNOWN,
+    TAG_ISSUER,
+    TAG_SKILL,
+    Credential,
+    CredentialTag,
+    VerificationRecord,
+)
+from wallet.services import images
+from wallet.services.blobs import BlobStore
+from wallet.services.errors import FetchError, ImportRejectedError, TooLargeError, WalletError
+from wallet.services.sanitize import clean_text
+from wallet.services.verification import make_context, verify_bytes
+from wallet.services.verification.fetching import Fetch, Fetched, Kind
+from wallet.services.verification.result import CheckStatus, Status, VerificationResult
+
+# Per-item states reported to the learner.
+IMPORTED = "imported"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+MAX_PASTE_CHARS = 1024 * 1024
+# C12: a ZIP is opened only within these bounds; paths inside it are ignored.
+MAX_ZIP_ENTRIES = 50
+MAX_ZIP_TOTAL_BYTES = 50 * 1024 * 1024
+MAX_ZIP_RATIO = 200
+DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
+
+_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$")
+# Link-alternate discovery: the types under which a page may link its credential.
+ALTERNATE_TYPES = frozenset({"application/ld+json", "application/json", "application/vc+jwt", "text/plain"})
+_CONTAINER_TYPES = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "jwt": "application/jwt",
+    "json": "application/json",
+}
+_STATE_MESSAGES = {
+    IMPORTED: "Added to your wallet.",
+    DUPLICATE: "Already in your wallet.",
+}
+
+
+@dataclass
+class Upload:
+    """A file as the learner sent it."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+
+@dataclass
+class ImportItem:
+    """What happened to one imported credential (or one file of a batch)."""
+
+    state: str  # imported | duplicate | rejected
+    message: str
+    filename: str | None = None
+    credential: Credential | None = None
+    result: VerificationResult | None = None
+    error: str | None = None  # the WalletError class name for a rejection
+
+    @property
+    def created(self) -> bool:
+        return self.state == IMPORTED
+
+
+@dataclass
+class Importer:
+    """What an import needs besides the session: the guarded fetcher, the blob store, the learner."""
+
+    fetch: Fetch
+    blobs: BlobStore
+    owner_id: int
+    # The learner's verified identities (emails, URLs, DIDs) for the recipient check.
+    recipients: Sequence[str] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+
+class RecordingFetch:
+    """Wrap the fetcher to keep every fetched body (to store verbatim) and note unreachable resources."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self.bodies: dict[str, bytes] = {}
+        self.unreachable: list[str] = []
+
+    def __call__(self, url: str, *, kind: Kind = "json") -> Fetched:
+        try:
+            fetched = self._fetch(url, kind=kind)
+        except FetchError as error:
+            # OB 2.0: 410 Gone is the issuer's answer (revoked), not an unreachable server.
+            if getattr(error, "status_code", None) != 410:
+                self.unreachable.append(url)
+            raise
+        self.bodies[fetched.sha256] = fetched.body
+        return fetched
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def import_url(session: Session, importer: Importer, url: str) -> ImportItem:
+    """Import the credential at `url` (a hosted assertion, a credential, or a page linking one).
+
+    Raises UnsafeURLError/ImportRejectedError (refused input), FetchError (try again later).
+    """
+    url = (url or "").strip()
+    if not url:
+        raise ImportRejectedError("Enter the link to your credential.")
+    recorder = RecordingFetch(importer.fetch)
+    fetched = recorder(url, kind="any")
+    source_url = url
+    if _is_html(fetched):
+        alternate = discover_alternate(fetched.body, fetched.final_url or url)
+        if alternate is None:
+            raise ImportRejectedError(
+                "That page does not link to a credential. Use the link to the credential itself, "
+                "or download the badge and upload the file."
+            )
+        # Follow the page's own link once; a second HTML page is not followed further (A14).
+        fetched = recorder(alternate, kind="any")
+        source_url = alternate
+        if _is_html(fetched):
+            raise ImportRejectedError("The page links to another web page, not to a credential.")
+    return _import(session, importer, recorder, fetched.body, content_type=fetched.content_type,
+                   filename=None, source_url=source_url)
+
+
+def import_upload(session: Session, importer: Importer, upload: Upload) -> ImportItem:
+    """Import one uploaded file (baked PNG/SVG, JSON or JWT); raise ImportRejectedError if refused."""
+    if len(upload.data) > importer.max_file_bytes:
+        raise TooLargeError(f"The file is larger than {importer.max_file_bytes // (1024 * 1024)} MB.")
+    if not upload.data.strip():
+        raise ImportRejectedError("The file is empty.")
+    return _import(session, importer, RecordingFetch(importer.fetch), upload.data,
+                   content_type=upload.content_type, filename=safe_filename(upload.filename))
+
+
+def import_paste(session: Session, importer: Importer, text: str | Any) -> ImportItem:
+    """Import pasted credential JSON (text or an object) or a compact JWS/JWT."""
+    if isinstance(text, dict):
+        data, content_type = rfc8785.dumps(text), "application/json"
+    elif isinstance(text, str):
+        stripped = text.strip()
+        if not stripped:
+            raise ImportRejectedError("Paste the credential's JSON or its JWT.")
+        if len(stripped) > MAX_PASTE_CHARS:
+            raise TooLargeError("The pasted text is longer than 1 MB.")
+        if stripped.startswith(("{", "[")):
+            content_type = "application/json"
+        elif _COMPACT_JWS.match(stripped):
+            content_type = "application/jwt"
+        else:
+            raise ImportRejectedError("That is neither credential JSON nor a JWT. Paste the whole credential.")
+        data = stripped.encode("utf-8")
+    else:
+        raise ImportRejectedError("Paste the credential's JSON or its JWT.")
+    return _import(session, importer, RecordingFetch(importer.fetch), data,
+                   content_type=content_type, filename=None)
+
+
+def import_files(session: Session, importer: Importer, uploads: Iterable[Upload]) -> Iterator[ImportItem]:
+    """Import several files (ZIPs expanded), yielding one result per credential file as it is done.
+
+    Never raises for one bad file: it is reported as rejected and the others go on. Each item is
+    written in its own savepoint, so the caller may commit after every item (progress) or once.
+    """
+    for upload in uploads:
+        name = safe_filename(upload.filename)
+        if _is_zip(upload.data):
+            try:
+                entries = expand_zip(upload.data)
+            except WalletError as error:
+                yield _rejected(name, error)
+                continue
+            for entry in entries:
+                label = f"{name} › {entry.filename}"
+                if entry.error:
+                    yield ImportItem(REJECTED, entry.error, filename=label, error="ImportRejected")
+                    continue
+                yield _import_one(session, importer, Upload(label, entry.data))
+        else:
+            yield _import_one(session, importer, Upload(name, upload.data, upload.content_type))
+
+
+def _import_one(session: Session, importer: Importer, upload: Upload) -> ImportItem:
+    try:
+        return import_upload(session, importer, upload)
+    except WalletError as error:
+        return _rejected(upload.filename, error)
+
+
+def _rejected(filename: str | None, error: WalletError) -> ImportItem:
+    return ImportItem(REJECTED, str(error), filename=filename,
+                      error=type(error).__name__.removesuffix("Error") or "Error")
+
+
+# ---------------------------------------------------------------------------------------------
+# The import itself
+
+
+def _import(
+    session: Session,
+    importer: Importer,
+    recorder: RecordingFetch,
+    data: bytes,
+    *,
+    content_type: str | None,
+    filename: str | None,
+    source_url: str | None = None,
+) -> ImportItem:
+    # 1. Network work first: verify (fetching what the verifier needs), then the badge image.
+    context = make_context(recorder, recipients=importer.recipients)
+    result = verify_bytes(data, content_type=content_type or None, filename=filename, context=context,
+                          source_url=source_url)
+    _refuse_unusable(result, recorder)
+    key = dedupe_key(result, data)
+    existing = _find(session, importer.owner_id, key)
+    if existing is not None:
+        return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=existing, result=result)
+    image = _badge_image(result, data, importer.fetch)
+
+    # 2. Blobs next: written whole before the transaction that refers to them.
+    original_sha = importer.blobs.put(data)
+    for body in recorder.bodies.values():
+        importer.blobs.put(body)
+    image_sha = importer.blobs.put(image.data) if image else None
+
+    # 3. One savepoint for the rows.
+    credential = Credential(
+        owner_id=importer.owner_id,
+        dedupe_key=key,
+        format_id=result.format,
+        container=result.container,
+        securing=result.securing,
+        source_url=source_url,
+        original_sha256=original_sha,
+        original_type=_original_type(result, content_type),
+        original_filename=filename,
+        image_sha256=image_sha,
+        image_type=image.content_type if image else None,
+        status=str(result.status),
+        checked_at=result.checked_at,
+        recipient_state=recipient_state(result),
+    )
+    apply_metadata(credential, result)
+    credential.verifications.append(record_for(result, trigger="import"))
+    try:
+        with session.begin_nested():
+            session.add(credential)
+            session.flush()
+    except IntegrityError:
+        # Two imports of the same credential at once: the other one won; report it as a duplicate.
+        existing = _find(session, importer.owner_id, key)
+        if existing is None:
+            raise
+        return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=existing, result=result)
+    return ImportItem(IMPORTED, _STATE_MESSAGES[IMPORTED], filename=filename, credential=credential, result=result)
+
+
+def _refuse_unusable(result: VerificationResult, recorder: RecordingFetch) -> None:
+    """Raise when there is nothing to keep: no credential, or a hosted badge that could not be fetched."""
+    if result.format is None or result.status in (Status.NO_CREDENTIAL, Status.ERROR):
+        raise ImportRejectedError(_first_failure(result) or "Wallet could not read a credential in this.")
+    # security.md §2.5: an unreachable hosted assertion fails with "try again", nothing half-done.
+    if result.securing == "hosted" and result.status is Status.UNVERIFIABLE and recorder.unreachable:
+        raise FetchError("The issuer's server could not be reached, so nothing was added. Please try again later.")
+
+
+def _first_failure(result: VerificationResult) -> str | None:
+    return next((c.message for c in result.checks if c.status is CheckStatus.FAILED), None)
+
+
+def _find(session: Session, owner_id: int, key: str) -> Credential | None:
+    return session.scalar(select(Credential).where(Credential.owner_id == owner_id, Credential.dedupe_key == key))
+
+
+def dedupe_key(result: VerificationResult, original: bytes) -> str:
+    """Return the per-learner idempotency key (sha256 hex) of a verified credential.
+
+    security.md §2.3: JWS/JWT = the compact string; OB 2.0 hosted = the assertion id;
+    LD-proof VC = id + issuer, else RFC 8785 canonical JSON; anything else = the bytes.
+    """
+    document = result.credential or {}
+    if result.compact:
+        material = "jws\n" + result.compact.strip()
+    elif result.format == "ob2" and (result.metadata.credential_id or document.get("id")):
+        material = "ob2\n" + str(result.metadata.credential_id or document.get("id"))
+    elif document.get("id") and (result.metadata.issuer_id or _issuer_id(document)):
+        material = f"vc\n{document['id']}\n{result.metadata.issuer_id or _issuer_id(document)}"
+    elif document:
+        material = "jcs\n" + rfc8785.dumps(document).decode("utf-8")
+    else:
+        material = "raw\n" + hashlib.sha256(original).hexdigest()
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _issuer_id(document: dict[str, Any]) -> str | None:
+    issuer = document.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def recipient_state(result: VerificationResult) -> str:
+    """Return whether the credential was issued to one of the learner's verified identities."""
+    check = next((c for c in result.checks if c.id == "recipient"), None)
+    if check is None or check.status is CheckStatus.SKIPPED:
+        return RECIPIENT_UNKNOWN
+    if check.status is CheckStatus.FAILED:
+        return RECIPIENT_MISMATCH
+    return RECIPIENT_MATCHED if check.status is CheckStatus.PASSED else RECIPIENT_UNKNOWN
+
+
+def record_for(result: VerificationResult, *, trigger: str, conclusive: bool = True) -> VerificationRecord:
+    """Return a dated verification record holding the whole report."""
+    return VerificationRecord(checked_at=result.checked_at, status=str(result.status), conclusive=conclusive,
+                              trigger=trigger, report=result.to_dict())
+
+
+def apply_metadata(credential: Credential, result: VerificationResult) -> None:
+    """Copy the normalised metadata of `result` onto the credential, with its issuer tags and skills."""
+    meta = result.metadata
+    credential.document = result.credential
+    credential.name = clean_text(meta.name, limit=500) or "Untitled credential"
+    credential.description = meta.description
+    credential.issuer_id = _cap(meta.issuer_id)
+    credential.issuer_name = clean_text(meta.issuer_name, limit=500) or None
+    credential.issuer_url = _cap(meta.issuer_url)
+    credential.verified_issuer = _cap(meta.verified_issuer)
+    credential.credential_uri = _cap(meta.credential_id)
+    credential.issued_at = meta.issued
+    credential.valid_from = meta.valid_from
+    credential.expires_at = meta.expires
+    credential.details = meta.to_dict()
+    wanted = {(TAG_ISSUER, clean_text(t, limit=200)) for t in meta.tags[:50] if isinstance(t, str)}
+    wanted |= {(TAG_SKILL, clean_text(a.get("name"), limit=200)) for a in meta.alignments[:100]
+               if isinstance(a, dict) and isinstance(a.get("name"), str)}
+    wanted = {(kind, name) for kind, name in wanted if name}
+    credential.tags = [t for t in credential.tags if t.kind not in (TAG_ISSUER, TAG_SKILL) or (t.kind, t.name) in wanted]
+    have = {(t.kind, t.name) for t in credential.tags}
+    credential.tags.extend(CredentialTag(kind=kind, name=name) for kind, name in sorted(wanted - have))
+
+
+def _cap(value: str | None, limit: int = 2048) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _original_type(result: VerificationResult, content_type: str | None) -> str:
+    if result.container in _CONTAINER_TYPES:
+        return _CONTAINER_TYPES[result.container]
+    if result.compact:
+        return "application/jwt"
+    return "application/json"
+
+
+def _badge_image(result: VerificationResult, original: bytes, fetch: Fetch) -> images.StoredImage | None:
+    """Use the baked image itself, or fetch (guarded) / decode the image the credential names."""
+    if result.container in ("png", "svg"):
+        try:
+            return images.normalise_image(original)
+        except WalletError:
+            return None
+    return images.load_badge_image(result.metadata.image, fetch)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML link discovery
+
+
+class _AlternateFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.href: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.href is not None or tag != "link":
+            return
+        values = {name.lower(): (value or "") for name, value in attrs}
+        rels = values.get("rel", "").lower().split()
+        media_type = values.get("type", "").split(";")[0].strip().lower()
+        if "alternate" in rels and media_type in ALTERNATE_TYPES and values.get("href"):
+            self.href = values["href"].strip()
+
+
+def discover_alternate(html: bytes, base_url: str) -> str | None:
+    """Return the absolute URL of the first <link rel="alternate"> to a credential type, or None."""
+    finder = _AlternateFinder()
+    try:
+        finder.feed(html[: 1024 * 1024].decode("utf-8", "replace"))
+        finder.close()
+    except Exception:  # html.parser is lenient; anything it still cannot read has no usable link
+        return None
+    if not finder.href:
+        return None
+    target = urljoin(base_url, finder.href)
+    return target if target.lower().startswith(("https://", "http://")) else None
+
+
+def _is_html(fetched: Fetched) -> bool:
+    if fetched.content_type in ("text/html", "application/xhtml+xml"):
+        return True
+    head = fetched.body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+# ---------------------------------------------------------------------------------------------
+# ZIP archives
+
+
+@dataclass
+class ZipEntry:
+    filename: str
+    data: bytes = b""
+    error: str | None = None
+
+
+def _is_zip(data: bytes) -> bool:
+    return data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def expand_zip(data: bytes, *, max_entries: int = MAX_ZIP_ENTRIES, max_total: int = MAX_ZIP_TOTAL_BYTES,
+               max_file: int = DEFAULT_MAX_FILE_BYTES) -> list[ZipEntry]:
+    """Read the files of a ZIP safely: no paths, no symlinks, bounded count, size and ratio.
+
+    Raises ImportRejectedError when the archive as a whole is unreadable or over the limits;
+    a single bad entry becomes a ZipEntry with `error` set.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        raise ImportRejectedError("The ZIP file is damaged or not a ZIP file.") from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir() and not _is_ignored(m.filename)]
+        if not members:
+            raise ImportRejectedError("The ZIP file holds no files.")
+        if len(members) > max_entries:
+            raise ImportRejectedError(f"The ZIP file holds more than {max_entries} files; split it up.")
+        if sum(m.file_size for m in members) > max_total:
+            raise TooLargeError(f"The ZIP file unpacks to more than {max_total // (1024 * 1024)} MB.")
+        entries: list[ZipEntry] = []
+        total = 0
+        for member in members:
+            # Paths inside the archive are never used (zip slip): only the base name, for display.
+            name = safe_filename(member.filename.replace("\\", "/").rsplit("/", 1)[-1])
+            if stat.S_ISLNK(member.external_attr >> 16):
+                entries.append(ZipEntry(name, error="Links inside a ZIP file are not accepted."))
+                continue
+            if member.flag_bits & 0x1:
+                entries.append(ZipEntry(name, error="Encrypted files inside a ZIP are not accepted."))
+                continue
+            if member.file_size > max_file:
+                entries.append(ZipEntry(name, error=f"The file is larger than {max_file // (1024 * 1024)} MB."))
+                continue
+            if member.file_size > 1024 * 1024 and member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1):
+                entries.append(ZipEntry(name, error="The file is compressed suspiciously well; it was not opened."))
+                continue
+            try:
+                with archive.open(member) as handle:
+                    # Read one byte past the limit: the header's size may lie (zip bomb).
+                    content = handle.read(max_file + 1)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError):
+                entries.append(ZipEntry(name, error="This file inside the ZIP is damaged."))
+                continue
+            total += len(content)
+            if len(content) > max_file or total > max_total:
+                entries.append(ZipEntry(name, error="The file is larger than its ZIP header says; it was not opened."))
+                break
+            if _is_zip(content):
+                entries.append(ZipEntry(name, error="A ZIP inside a ZIP is not opened; upload it on its own."))
+                continue
+            entries.append(ZipEntry(name, content))
+        return entries
+
+
+def _is_ignored(path: str) -> bool:
+    # Archivers add metadata files that are never credentials (macOS resource forks, dotfiles).
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return path.startswith("__MACOSX/") or base.startswith(".") or not base
+
+
+def safe_filename(name: str | None, *, default: str = "file") -> str:
+    """Return a display name for an uploaded file: no path, no control or bidi characters, bounded."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = clean_text(base, limit=120).replace("\x00", "").strip(". ")
+    return base or default
