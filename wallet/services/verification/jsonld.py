@@ -1,0 +1,343 @@
+"""JSON-LD for verification: pinned contexts only, strict expansion, bounded RDFC-1.0 canonicalisation.
+
+Rules (security.md B1-B3):
+- Contexts come only from the copies in `contexts/` (index.json maps URL -> file). A context URL
+  that is not pinned is never fetched: a remote context can change what a signed document means.
+- Expansion is strict ("safe mode", as jsonld.js calls it): a property that no context defines,
+  or a type or id that stays a relative IRI, is an error instead of being dropped silently, since
+  a dropped term would be left out of the signed N-Quads and could be changed freely.
+- Canonicalisation is bounded in input size, quads, blank nodes and work (RDFC-1.0 §7, "poison"
+  graphs), and its pure results are memoised by content hash.
+
+Speed: pyld re-processes the large type-scoped contexts of VC and OB 3.0 (VerifiableCredential,
+OpenBadgeCredential, Achievement, DataIntegrityProof, ...) on every call, because it applies them
+to a fresh, uncached copy of the active context. `_Processor._process_context` memoises processed
+contexts by (active context id, local context); processed contexts are immutable in pyld
+(frozendict; pyld's own cache already shares them across calls). tests/verification/test_jsonld.py
+checks that the N-Quads are byte-identical to plain pyld's on every signed corpus credential.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from importlib import resources
+from typing import Any, Generic, TypeVar
+
+from frozendict import frozendict
+from pyld import jsonld as pyld
+from pyld.canon import URDNA2015
+from pyld.jsonld import JsonLdError, JsonLdProcessor
+
+from wallet.services.errors import WalletError
+
+# B3 bounds. A large CLR with dozens of achievements is well under these.
+MAX_DOCUMENT_CHARS = 1_000_000
+MAX_QUADS = 20_000
+MAX_BLANK_NODES = 5_000
+# RDFC-1.0 §4.8 (Hash N-Degree Quads) can take factorial time on crafted graphs; real credentials
+# need about one call per blank node that shares its first-degree hash with another.
+MAX_DEEP_HASHES_PER_BLANK_NODE = 50
+MAX_CANON_SECONDS = 5.0
+_MEMO_SIZE = 512
+_CONTEXT_MEMO_SIZE = 2048
+_V = TypeVar("_V")
+
+
+class JsonLdProblem(WalletError):
+    """A document that cannot be processed as JSON-LD safely; the message says why."""
+
+
+class Memo(Generic[_V]):
+    """A small thread-safe LRU map for pure results, keyed by content hashes."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> _V | None:
+        """Return the value for `key` (and mark it recently used), or None."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: _V) -> None:
+        """Store `value`, evicting the least recently used entry when full."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (for measurements and tests)."""
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _PinnedContexts(Mapping[str, dict[str, Any]]):
+    """The pinned contexts by URL, read from the package on first use.
+
+    The documents are shared and must not be changed. pyld only ever rewrites relative scoped
+    context URLs to absolute ones in place, and the pinned contexts contain none.
+    """
+
+    def __init__(self) -> None:
+        self._documents: dict[str, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self._documents is None:
+            with self._lock:
+                if self._documents is None:
+                    folder = resources.files("wallet.services.verification") / "contexts"
+                    index = json.loads((folder / "index.json").read_text("utf-8"))
+                    self._documents = {url: json.loads((folder / name).read_text("utf-8"))
+                                       for url, name in index.items()}
+        return self._documents
+
+    def __getitem__(self, url: str) -> dict[str, Any]:
+        return self._load()[url]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+KNOWN_CONTEXTS: Mapping[str, dict[str, Any]] = _PinnedContexts()
+
+
+def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Serve a pinned context to pyld; any other URL is an error and is never fetched (B1)."""
+    document = KNOWN_CONTEXTS.get(url)
+    if document is None:
+        raise JsonLdError(
+            f"The JSON-LD context {url[:200]} is not one Wallet knows, and contexts are never fetched.",
+            "jsonld.LoadDocumentError", {"url": url[:200]}, code="loading remote context failed")
+    # "static" lets pyld keep the resolved context in its shared cache across calls.
+    return {"contextUrl": None, "documentUrl": url, "document": document, "tag": "static"}
+
+
+def unknown_contexts(doc: Any) -> list[str]:
+    """Return the context URLs in `doc` (top level, nested objects, scoped and imported) that are not pinned."""
+    found: dict[str, None] = {}
+    _collect_context_urls(doc, found)
+    return [url for url in found if url not in KNOWN_CONTEXTS]
+
+
+def content_digest(value: Any) -> str:
+    """Return the SHA-256 of `value`'s JSON with sorted keys: the key of memoised pure results."""
+    return hashlib.sha256(_canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def canonize(doc: dict[str, Any]) -> str:
+    """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of `doc` (JsonLdProblem if it cannot be done safely)."""
+    text = _canonical_json(doc)
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise JsonLdProblem(f"The document is too large to check (over {MAX_DOCUMENT_CHARS // 1_000_000} MB).")
+    key = hashlib.sha256(text.encode("utf-8")).digest()
+    cached = _CANON_MEMO.get(key)
+    if cached is not None:
+        return cached
+    _refuse_unknown_contexts(doc)
+    with _PYLD_LOCK:
+        dataset = _run(lambda: _Processor().to_rdf(doc, _options()))
+        nquads = _BoundedURDNA2015(dataset).main(dataset, {"format": "application/n-quads"})
+    _CANON_MEMO.put(key, nquads)
+    return nquads
+
+
+def expand(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the strict JSON-LD expansion of `doc` (JsonLdProblem for undefined terms or unknown contexts)."""
+    if len(_canonical_json(doc)) > MAX_DOCUMENT_CHARS:
+        raise JsonLdProblem(f"The document is too large to check (over {MAX_DOCUMENT_CHARS // 1_000_000} MB).")
+    _refuse_unknown_contexts(doc)
+    with _PYLD_LOCK:
+        return _run(lambda: _Processor().expand(doc, _options()))
+
+
+def clear_caches() -> None:
+    """Forget memoised canonical forms and processed contexts (for measurements)."""
+    _CANON_MEMO.clear()
+    _CONTEXT_MEMO.clear()
+    pyld._resolved_context_cache.clear()
+
+
+# --- internals --------------------------------------------------------------------------------------
+
+_PYLD_LOCK = threading.RLock()  # pyld's shared caches are not thread-safe
+_CANON_MEMO: Memo[str] = Memo(_MEMO_SIZE)
+_CONTEXT_MEMO: Memo[tuple[Any, Any]] = Memo(_CONTEXT_MEMO_SIZE)
+
+
+def _options() -> dict[str, Any]:
+    return {"documentLoader": document_loader, "processingMode": "json-ld-1.1", "base": ""}
+
+
+def _canonical_json(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise JsonLdProblem("The document is not plain JSON.") from error
+
+
+def _refuse_unknown_contexts(doc: dict[str, Any]) -> None:
+    unknown = unknown_contexts(doc)
+    if unknown:
+        raise JsonLdProblem(f"The document uses a JSON-LD context Wallet does not know: {unknown[0][:200]}.")
+
+
+def _run(step: Callable[[], _V]) -> _V:
+    try:
+        return step()
+    except JsonLdError as error:
+        raise JsonLdProblem(_explain(error)) from error
+    except RecursionError as error:
+        raise JsonLdProblem("The document is nested too deeply to process.") from error
+
+
+def _explain(error: JsonLdError) -> str:
+    """Give the innermost pyld message: pyld wraps the specific cause in generic ones."""
+    innermost: BaseException = error
+    cause = error.__cause__
+    while cause is not None:
+        if isinstance(cause, JsonLdProblem):
+            return str(cause)
+        if isinstance(cause, JsonLdError):
+            innermost = cause
+        cause = cause.__cause__
+    message = str(innermost.args[0]) if innermost.args else str(innermost)
+    return f"The document is not valid JSON-LD: {message.strip()[:300]}"
+
+
+def _collect_context_urls(value: Any, found: dict[str, None]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _collect_context_urls(item, found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("@context", "@import"):
+                for entry in item if isinstance(item, list) else [item]:
+                    if isinstance(entry, str):
+                        found.setdefault(entry)
+                    elif isinstance(entry, dict):
+                        # Term definitions can carry scoped contexts and imports of their own.
+                        _collect_context_urls(entry, found)
+            elif isinstance(item, (dict, list)):
+                _collect_context_urls(item, found)
+
+
+class _Processor(JsonLdProcessor):
+    """pyld's processor with strict expansion and memoised context processing."""
+
+    def __init__(self) -> None:
+        super().__init__(on_property_dropped=_refuse_dropped_property)
+
+    def expand(self, input_: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
+        expanded = super().expand(input_, options)
+        _refuse_relative_iris(expanded)
+        return expanded
+
+    def to_rdf(self, input_: Any, options: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        dataset = super().to_rdf(input_, options)
+        quads = sum(len(triples) for triples in dataset.values())
+        if quads > MAX_QUADS:
+            raise JsonLdProblem(f"The document is too large to check ({quads} statements; at most {MAX_QUADS}).")
+        return dataset
+
+    def _process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any],
+                         override_protected: bool = False, propagate: bool = True,
+                         validate_scoped: bool = True, cycles: Any = None) -> Any:
+        uuid = active_ctx.get("_uuid") if isinstance(active_ctx, Mapping) else None
+        local_key = _context_key(local_ctx)
+        if uuid is None or local_key is None:
+            return super()._process_context(active_ctx, local_ctx, options, override_protected,
+                                            propagate, validate_scoped, cycles)
+        key = (uuid, local_key, options.get("base", ""), override_protected, propagate, validate_scoped)
+        hit = _CONTEXT_MEMO.get(key)
+        # An identity-keyed entry only counts for the very same object (ids are reused after free).
+        if hit is not None and (local_key[0] != "id" or hit[0] is local_ctx):
+            return hit[1]
+        result = super()._process_context(active_ctx, local_ctx, options, override_protected,
+                                          propagate, validate_scoped, cycles)
+        # Only frozen (immutable) active contexts may be shared between calls.
+        if isinstance(result, frozendict):
+            _CONTEXT_MEMO.put(key, (local_ctx, result))
+        return result
+
+
+def _context_key(local_ctx: Any) -> tuple[Any, ...] | None:
+    if isinstance(local_ctx, str):
+        return ("url", local_ctx)
+    if isinstance(local_ctx, list) and all(isinstance(item, str) for item in local_ctx):
+        return ("urls", tuple(local_ctx))
+    if isinstance(local_ctx, (dict, frozendict, list)):
+        return ("id", id(local_ctx))
+    return None
+
+
+def _refuse_dropped_property(expanded_property: str | None) -> None:
+    raise JsonLdProblem(
+        f"The document uses a property that its JSON-LD contexts do not define"
+        f"{f' ({expanded_property[:100]})' if expanded_property else ''}, so it cannot be checked.")
+
+
+def _refuse_relative_iris(expanded: Any) -> None:
+    """Refuse types and ids that stayed relative IRIs: RDF would drop them silently."""
+    stack = [expanded]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "@type":
+                    for type_ in item if isinstance(item, list) else [item]:
+                        if type_ != "@json" and not _is_absolute_or_blank(type_):
+                            raise JsonLdProblem(f'The type "{str(type_)[:100]}" is not defined by the '
+                                                "document's JSON-LD contexts.")
+                elif key == "@id":
+                    if not _is_absolute_or_blank(item):
+                        raise JsonLdProblem(f'The identifier "{str(item)[:100]}" is not an absolute IRI.')
+                elif key != "@value" and isinstance(item, (dict, list)):
+                    # A JSON literal's "@value" is data, not JSON-LD.
+                    stack.append(item)
+
+
+def _is_absolute_or_blank(value: Any) -> bool:
+    return isinstance(value, str) and bool(pyld._is_absolute_iri(value))
+
+
+class _BoundedURDNA2015(URDNA2015):
+    """URDNA2015 with limits on blank nodes, deep hashing work and time (RDFC-1.0 §7, B3)."""
+
+    def __init__(self, dataset: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__()
+        blank_nodes = {
+            component["value"]
+            for triples in dataset.values() for quad in triples
+            for position, component in quad.items()
+            if position != "predicate" and component.get("type") == "blank node"
+        }
+        blank_nodes.update(name for name in dataset if name.startswith("_:"))
+        if len(blank_nodes) > MAX_BLANK_NODES:
+            raise JsonLdProblem(f"The document has too many anonymous parts to check ({len(blank_nodes)}).")
+        self._deep_left = MAX_DEEP_HASHES_PER_BLANK_NODE * max(len(blank_nodes), 1)
+        self._deadline = time.monotonic() + MAX_CANON_SECONDS
+
+    def hash_n_degree_quads(self, id_: str, issuer: Any) -> dict[str, Any]:
+        self._deep_left -= 1
+        if self._deep_left < 0 or time.monotonic() > self._deadline:
+            raise JsonLdProblem("The document is built in a way that makes it too costly to check.")
+        return super().hash_n_degree_quads(id_, issuer)
