@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 
 from tests.support.accounts import bearer
 from wallet import create_app
-from wallet.db import utcnow
+from wallet.db import get_engine, utcnow
 from wallet.models import ApiToken
 from wallet.routes.api import AREA_MODULES
 from wallet.routes.api.openapi import build_document
@@ -99,15 +99,16 @@ def test_api_session_cookie_alone_is_not_enough(client, make_user, login) -> Non
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_api_post_needs_no_csrf_token(app_config, session, make_user, api_token) -> None:
-    """The API blueprint is CSRF-exempt: an unknown POST route gets 404/405 JSON, not a CSRF 400."""
+def test_api_post_needs_no_csrf_token_but_pages_do(app_config, app) -> None:
+    """Bearer-token API views are CSRF-exempt; the same POST outside the API blueprint is refused."""
     csrf_app = create_app(dict(app_config, WTF_CSRF_ENABLED=True))
-    user = make_user()
-    raw = api_token(user)
-    with csrf_app.test_client() as csrf_client:
-        response = csrf_client.post("/api/v1/me", headers=bearer(raw))
-    assert response.status_code == 405
-    assert response.get_json()["error"] == "MethodNotAllowed"
+    csrf_app.add_url_rule("/api/v1/echo", endpoint="api.echo", view_func=lambda: {"ok": True}, methods=["POST"])
+    csrf_app.add_url_rule("/echo", endpoint="echo", view_func=lambda: {"ok": True}, methods=["POST"])
+    client = csrf_app.test_client()
+    api_response, page_response = client.post("/api/v1/echo"), client.post("/echo")
+    get_engine(csrf_app).dispose()
+    assert api_response.status_code == 200 and api_response.get_json() == {"ok": True}
+    assert page_response.status_code == 400
 
 
 def test_token_secret_is_stored_only_as_sha256(session, make_user) -> None:

@@ -8,10 +8,11 @@ import socketserver
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from wallet.models import User
+from wallet.models import OutboxMessage, User
 from wallet.services import accounts, tokens
 
 # Long, uncommon and not an email address: passes every password rule.
@@ -124,3 +125,12 @@ class SmtpSink:
 def _address(command: str) -> str:
     match = re.search(r"<([^>]*)>", command)
     return match.group(1) if match else ""
+
+
+def mailed_link(session: Session, to: str) -> str:
+    """Return the path of the link in the newest outbox message to `to` (fails if there is none)."""
+    message = session.query(OutboxMessage).filter_by(recipient=to).order_by(OutboxMessage.id.desc()).first()
+    assert message is not None, f"no mail to {to}"
+    match = re.search(r"https?://\S+", message.body)
+    assert match is not None, f"no link in the mail to {to}"
+    return urlsplit(match.group(0)).path
