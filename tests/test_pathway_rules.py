@@ -236,6 +236,14 @@ def test_evaluate_empty_pathway_has_not_started() -> None:
     assert (progress.fraction, progress.state) == (0, "open")
 
 
+def test_whats_next_suggests_no_more_from_a_group_than_it_needs() -> None:
+    electives = Group(id="e", title="E", mode="any", n=1,
+                      steps=(req("e1", TagRule("e1")), req("e2", TagRule("e2")), req("e3", TagRule("e3"))))
+    core = Group(id="c", title="C", mode="all", steps=(req("c1", TagRule("c1")), req("c2", TagRule("c2"))))
+    progress = evaluate(pathway_root("P", [core, electives]), [])
+    assert [n.progress.step.id for n in whats_next(progress, limit=5)] == ["e1", "c1", "c2"]
+
+
 def test_whats_next_is_empty_when_complete() -> None:
     progress = evaluate(pathway_root("P", [req("a", TagRule("a"))]), [facts(1, tags=("a",))])
     assert whats_next(progress) == []

@@ -495,8 +495,9 @@ class NextStep:
 def whats_next(root: StepProgress, limit: int = 3) -> list[NextStep]:
     """Return the open requirements closest to completion: those that finish most of their group first.
 
-    Only requirements still needed are considered: none under a group that is already met. Ties go
-    to the larger gain for the whole pathway, then to document order.
+    Only requirements still needed are considered: none under a group that is already met, and no
+    more from one group than it still needs. Ties go to the larger gain for the whole pathway, then
+    to document order.
     """
     candidates: list[tuple[tuple[Fraction, Fraction, int], NextStep]] = []
     for order, (node, path) in enumerate(_open_requirements(root, [])):
@@ -507,7 +508,18 @@ def whats_next(root: StepProgress, limit: int = 3) -> list[NextStep]:
             continue  # an "any N" group already has N better steps; this one adds nothing
         candidates.append(((-step.parent_after, -step.gain, order), step))
     candidates.sort(key=lambda item: item[0])
-    return [step for _, step in candidates[:limit]]
+    chosen: list[NextStep] = []
+    per_parent: dict[int, int] = {}
+    for _, step in candidates:
+        # No more suggestions from one group than it still needs: any one of three electives is enough.
+        still_needed = step.parent.required - step.parent.met_count
+        if per_parent.get(id(step.parent), 0) >= still_needed:
+            continue
+        per_parent[id(step.parent)] = per_parent.get(id(step.parent), 0) + 1
+        chosen.append(step)
+        if len(chosen) == limit:
+            break
+    return chosen
 
 
 def _open_requirements(node: StepProgress, path: list[StepProgress]) -> Iterator[tuple[StepProgress, list[StepProgress]]]:
