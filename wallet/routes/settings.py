@@ -57,13 +57,14 @@ class DeleteForm(FlaskForm):
 
 
 def _forms(**given: FlaskForm) -> dict[str, FlaskForm]:
-    # One page, five forms: each gets a prefix so field names and ids never clash.
+    # One page, five forms: each gets a prefix so field names and ids never clash. Only the form
+    # that was sent (in `given`) shows what was typed; the others start empty.
     forms: dict[str, FlaskForm] = {
-        "profile_form": ProfileForm(prefix="profile", display_name=current_user.display_name),
-        "email_form": AddEmailForm(prefix="email"),
-        "password_form": PasswordForm(prefix="password"),
-        "token_form": TokenForm(prefix="token"),
-        "delete_form": DeleteForm(prefix="delete"),
+        "profile_form": ProfileForm(formdata=None, prefix="profile", display_name=current_user.display_name),
+        "email_form": AddEmailForm(formdata=None, prefix="email"),
+        "password_form": PasswordForm(formdata=None, prefix="password"),
+        "token_form": TokenForm(formdata=None, prefix="token"),
+        "delete_form": DeleteForm(formdata=None, prefix="delete"),
     }
     forms.update(given)
     return forms

@@ -1,0 +1,70 @@
+"""A learner's first visit, in a real browser: register, confirm the address, log out and in, delete."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NAME, EMAIL, PASSWORD = "Ada Lovelace", "ada@example.org", "analytical engine notes"
+
+
+def _log_in(page, base: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_account_lifecycle_in_the_browser(live_server, page) -> None:
+    base = live_server.url
+
+    page.goto(base)
+    page.get_by_role("link", name="Create your wallet").click()
+    page.get_by_label("Your name").fill(NAME)
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    assert page.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
+    assert page.get_by_text(f"We sent a link to {EMAIL}").is_visible()
+
+    page.goto(f"{base}/dev/outbox")
+    page.locator("a[href*='/email/confirm/']").first.click()
+    page.get_by_role("button", name=f"Confirm {EMAIL}").click()
+    assert page.get_by_text(f"Thank you: {EMAIL} is confirmed.").is_visible()
+    assert page.locator(".email-item").filter(has_text=EMAIL).get_by_text("Confirmed").is_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    assert page.get_by_text("You are logged out.").is_visible()
+    assert page.get_by_role("link", name="Log in").first.is_visible()
+
+    _log_in(page, base, PASSWORD)
+    assert page.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
+    page.get_by_role("button", name="Log out").click()
+
+    _log_in(page, base, "not my password at all")
+    alert = page.get_by_role("alert")
+    assert alert.inner_text().strip() == "The email address or password is not right."
+    assert page.get_by_role("heading", name="Log in").is_visible()
+
+    _log_in(page, base, PASSWORD)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_label("I understand that my account").check()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete my account").click()
+    assert page.get_by_text("Your account and everything in it are deleted.").is_visible()
+
+    _log_in(page, base, PASSWORD)
+    assert page.get_by_role("alert").inner_text().strip() == "The email address or password is not right."
+
+
+def test_login_form_errors_are_announced_and_tied_to_fields(live_server, page) -> None:
+    page.goto(f"{live_server.url}/login")
+    page.get_by_role("button", name="Log in").click()
+    email = page.get_by_label("Email address")
+    assert email.get_attribute("aria-invalid") == "true"
+    error_id = email.get_attribute("aria-describedby")
+    assert page.locator(f"#{error_id}").inner_text() == "Enter your email address."
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement !== document.body")
