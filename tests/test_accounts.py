@@ -556,3 +556,24 @@ def test_outbox_escapes_mail_text(client, session) -> None:
     page = client.get("/dev/outbox").get_data(as_text=True)
     assert "<script>x</script>" not in page and "<img src=x" not in page
     assert '<a href="https://example.org/">' in page
+
+
+def test_logout_deletes_the_remember_me_cookie(client, make_user) -> None:
+    make_user(email="ada@example.org", display_name="Ada")
+    client.post("/login", data={"email": "ada@example.org", "password": DEFAULT_PASSWORD, "remember": "y"})
+    assert client.get_cookie("remember_token") is not None
+    client.post("/logout")
+    assert client.get_cookie("remember_token") is None
+    assert _logged_in_as(client) is None
+
+
+def test_remember_me_cookie_stops_working_after_password_change(client, session, make_user) -> None:
+    user = make_user(email="ada@example.org", display_name="Ada")
+    client.post("/login", data={"email": "ada@example.org", "password": DEFAULT_PASSWORD, "remember": "y"})
+    remember = client.get_cookie("remember_token").value
+    accounts.change_password(session, owner_id=user.id, current=DEFAULT_PASSWORD, new="a fresh passphrase here",
+                             confirm="a fresh passphrase here")
+    session.commit()
+    browser_restarted = client.application.test_client()
+    browser_restarted.set_cookie("remember_token", remember)
+    assert _logged_in_as(browser_restarted) is None

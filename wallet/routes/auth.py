@@ -140,6 +140,13 @@ def start_session(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
+def end_session() -> None:
+    """Log out: forget the session and delete the remember-me cookie too (F7)."""
+    session.clear()
+    # After the clear: logout_user leaves the mark that makes Flask-Login delete the remember cookie.
+    logout_user()
+
+
 def refuse(field: object, error: Exception) -> None:
     """Show a service's refusal next to the form field it is about."""
     field.errors = [*field.errors, str(error)]  # type: ignore[attr-defined]
@@ -211,8 +218,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """Log out and forget the whole session (POST only, CSRF-checked, F2)."""
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("main.index"))
 
@@ -248,8 +254,7 @@ def reset_password(token: str) -> ResponseReturnValue:
             refuse(form.password, error)
         else:
             db.commit()
-            logout_user()
-            session.clear()
+            end_session()
             flash("Your password is changed. Log in with the new one.", "success")
             return redirect(url_for("auth.login"))
     return (render_template("auth/reset.html", form=form, token=token, min_length=_policy().password_min_length),

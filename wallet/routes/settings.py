@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from wallet.db import get_session, utcnow
-from wallet.routes.auth import checked_by, new_password_rule, refuse, same_as
+from wallet.routes.auth import checked_by, end_session, new_password_rule, refuse, same_as
 from wallet.routes.links import external_url, mail_settings
 from wallet.services import accounts, tokens
 from wallet.services.errors import AuthenticationError, ConflictError, ValidationError
@@ -250,8 +250,7 @@ def delete_account() -> ResponseReturnValue:
             refuse(form.password, error)
         else:
             db.commit()
-            logout_user()
-            session.clear()
+            end_session()
             flash("Your account and everything in it are deleted.", "info")
             return redirect(url_for("main.index"))
     return _render(400, delete_form=form)
