@@ -268,6 +268,8 @@ def test_extract_svg_malformed_or_not_svg_is_refused() -> None:
         extract(b"<svg xmlns='http://www.w3.org/2000/svg'><g></svg>", context=context())
     with pytest.raises(ImportRejectedError, match="not an SVG"):
         extract(b"<html><body>hello</body></html>", context=context())
+    with pytest.raises(ImportRejectedError, match="not well-formed"):
+        extract(b"<?xml version='1.0' encoding='utf-38'?>" + SVG, context=context())
 
 
 def test_extract_svg_oversized_credential_is_refused() -> None:

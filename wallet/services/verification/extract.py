@@ -317,7 +317,7 @@ def _parse_svg(data: bytes) -> ET.Element:
     except DefusedXmlException:
         raise ImportRejectedError(
             "This SVG declares a document type or entities, which Wallet refuses for safety.") from None
-    except ET.ParseError:
+    except (ET.ParseError, LookupError):  # LookupError: an XML declaration naming an unknown encoding
         raise ImportRejectedError("This SVG image is not well-formed XML.") from None
     if root.tag not in (f"{{{SVG_NS}}}svg", "svg"):
         raise ImportRejectedError("This XML file is not an SVG image.")
@@ -377,8 +377,11 @@ def _credential_to_bake(credential: str, keyword: str) -> str:
 def _is_http_url(value: Any) -> bool:
     if not isinstance(value, str) or any(c.isspace() for c in value):
         return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
 
 
 def _hint(content_type: str | None, filename: str | None) -> str | None:

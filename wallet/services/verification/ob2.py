@@ -203,10 +203,9 @@ def _types_of(node: dict[str, Any], vocabulary: _Vocabulary) -> set[str]:
 # --- Data validation (OB 2.0 data model: required properties and value types) ---------------
 
 
-def _validate_node(node: dict[str, Any], vocabulary: _Vocabulary, problems: _Problems, *, where: str,
-                   top_level: bool) -> None:
-    """Check one document's context, types and the properties its class requires."""
-    if top_level and "@context" not in node:
+def _validate_node(node: dict[str, Any], vocabulary: _Vocabulary, problems: _Problems, *, where: str) -> None:
+    """Check one JSON-LD document's context, types and the properties its class requires."""
+    if "@context" not in node:
         problems.errors.append(f"The {where} has no @context: it is not Open Badges 2.0 JSON-LD.")
     _check_types(node, vocabulary, problems, where=where)
     types = _types_of(node, vocabulary)
@@ -409,7 +408,7 @@ class _Run:
             self.add(Check.failed("format", "This is an Open Badges 1.x badge; Wallet verifies Open Badges 2.0 "
                                   "and later.", outcome=Status.UNVERIFIABLE))
             raise _Stop
-        problems = self._validate(document, "document", top_level=True)
+        problems = self._validate(document, "document")
         if problems.errors:
             raise _Stop
         if _BADGE_CLASS in _types_of(document, self.vocabulary):
@@ -429,7 +428,7 @@ class _Run:
 
     def _verify_assertion(self) -> None:
         presented = self.presented.document
-        problems = self._validate(presented, "assertion", top_level=True)
+        problems = self._validate(presented, "assertion")
         if problems.errors:
             raise _Stop
         kind = _verification_kind(_verification_of(presented), self.vocabulary)
@@ -460,9 +459,9 @@ class _Run:
         self._check_recipient()
         self._count_endorsements()
 
-    def _validate(self, document: dict[str, Any], where: str, *, top_level: bool) -> _Problems:
+    def _validate(self, document: dict[str, Any], where: str) -> _Problems:
         problems = _Problems()
-        _validate_node(document, self.vocabulary, problems, where=where, top_level=top_level)
+        _validate_node(document, self.vocabulary, problems, where=where)
         check_id = "structure"
         for warning in problems.warnings:
             self.add(Check.warning(check_id, warning))
@@ -470,7 +469,7 @@ class _Run:
             self.add(Check.failed(check_id, " ".join(problems.errors[:5])
                                   + (" (and more)" if len(problems.errors) > 5 else ""),
                                   errors=problems.errors))
-        elif top_level:
+        else:
             self.add(Check.passed(check_id, f"The {where} is well-formed Open Badges 2.0."))
         return problems
 
@@ -497,8 +496,9 @@ class _Run:
             return
         self.assertion = _Node(hosted, fetched.final_url, url)
         self.result.credential = hosted
+        self._note_identity(hosted, url, "issuer's copy of the badge")
         if hosted != presented:
-            problems = self._validate(hosted, "issuer's copy of the assertion", top_level=True)
+            problems = self._validate(hosted, "issuer's copy of the assertion")
             if problems.errors:
                 raise _Stop
         differing = [name for name in _CLAIMS if _claim(presented, name) != _claim(hosted, name)]
@@ -538,13 +538,13 @@ class _Run:
         if _BADGE_CLASS not in _types_of(self.badge.document, self.vocabulary):
             problems.errors.append("The assertion's badge is not a badge description (its type is not BadgeClass).")
         _validate_badge_class(self.badge.document, problems)
-        self._report("badge", problems, "The badge description is well-formed.", top_level=isinstance(badge, str))
+        self._report("badge", problems, "The badge description is well-formed.")
 
     def _resolve_issuer(self) -> None:
         """Get the issuer profile from its own origin, so that it speaks for the issuer."""
         assert self.badge is not None
         reference = self.badge.document.get("issuer")
-        issuer_id = reference.get("id") if isinstance(reference, dict) else reference
+        issuer_id = _reference_id(reference)
         if isinstance(reference, dict) and self._from_own_origin(self.badge.source, issuer_id):
             self.issuer = _Node(reference, self.badge.source)
         elif _is_http_url(issuer_id):
@@ -568,7 +568,7 @@ class _Run:
             named = ", ".join(sorted(t.removeprefix(OBI) for t in types)) or "none"
             problems.errors.append(f"The badge's issuer is not an issuer profile (its type is {named}).")
         _validate_profile(document, problems)
-        self._report("issuer", problems, None, top_level=self.issuer.url is not None)
+        self._report("issuer", problems, None)
         profile_id = document.get("id")
         if not _is_http_url(profile_id):
             # security.md D15: only a web origin can vouch for an issuer.
@@ -679,7 +679,7 @@ class _Run:
             owner = issuer_id  # a key embedded in the issuer's own profile is the issuer's
         elif embedded is None:
             self._note_identity(key_document, key_id, "key")
-        if owner not in owners:
+        if not isinstance(owner, str) or owner not in owners:
             # security.md D8: a key controlled by someone else never verifies the issuer's badge.
             return Check.failed("signature", "The signing key belongs to someone other than the badge's issuer.",
                                 key=key_id, owner=owner if isinstance(owner, str) else None)
@@ -745,12 +745,10 @@ class _Run:
         """OB 2.0: the assertion's issuer, when it names one, is the BadgeClass's issuer."""
         if self.assertion is None or self.badge is None or self.issuer is None:
             return
-        named = self.assertion.document.get("issuer")
-        named = named.get("id") if isinstance(named, dict) else named
+        named = _reference_id(self.assertion.document.get("issuer"))
         if named is None:
             return
-        reference = self.badge.document.get("issuer")
-        known = {reference.get("id") if isinstance(reference, dict) else reference, self.issuer.document.get("id")}
+        known = {_reference_id(self.badge.document.get("issuer")), _reference_id(self.issuer.document.get("id"))}
         if named not in known:
             self.add(Check.failed("issuer", "The assertion names a different issuer from its badge description.",
                                   issuer=named))
@@ -847,7 +845,7 @@ class _Run:
         if isinstance(declared, str) and declared != url:
             self.add(Check.warning("document-id", f"The {what} at {url[:120]} gives its id as {declared[:120]}."))
 
-    def _report(self, check_id: str, problems: _Problems, passed: str | None, *, top_level: bool) -> None:
+    def _report(self, check_id: str, problems: _Problems, passed: str | None) -> None:
         for warning in problems.warnings:
             self.add(Check.warning(check_id, warning))
         if problems.errors:
@@ -967,6 +965,13 @@ def _claim(document: dict[str, Any], name: str) -> Any:
     return value
 
 
+def _reference_id(value: Any) -> str | None:
+    """Return the id of a node given by reference (a string) or embedded (an object with an id)."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
 def _key_reference(value: Any) -> tuple[str, dict[str, Any] | None] | None:
     if isinstance(value, str):
         return value, None
@@ -991,14 +996,18 @@ def _is_iri(value: Any) -> bool:
 
 
 def _is_http_url(value: Any) -> bool:
-    if not isinstance(value, str) or any(c.isspace() for c in value):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return bool(_host(value)) and urlsplit(value).scheme in ("http", "https") and not any(
+        c.isspace() for c in value)
 
 
 def _host(url: Any) -> str:
-    return (urlsplit(url).hostname or "") if isinstance(url, str) else ""
+    """Return the URL's lower-cased host name, or "" if it has none or is malformed."""
+    if not isinstance(url, str):
+        return ""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
 
 
 def _as_list(value: Any) -> list[Any]:
