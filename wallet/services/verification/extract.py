@@ -263,7 +263,8 @@ def _read_text_chunk(chunk: _Chunk, keyword: str) -> _Baked:
         # Open Badges 1.0 baking: a tEXt "openbadges" chunk holds only the assertion URL.
         text = rest.decode("latin-1").strip()
         if keyword != OB2_KEYWORD or not _is_http_url(text):
-            raise ImportRejectedError("The image's older-style badge data is not a web address, so Wallet cannot read it.")
+            raise ImportRejectedError(
+                "The image's older-style badge data is not a web address, so Wallet cannot read it.")
         return _Baked(keyword, text, legacy_url_only=True)
     if len(rest) < 2:
         raise ImportRejectedError("The badge data baked into this image is damaged.")

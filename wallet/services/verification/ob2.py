@@ -23,7 +23,7 @@ from wallet.services.errors import FetchError, ImportRejectedError
 from wallet.services.verification import jose, jsonld
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
-from wallet.services.verification.fetching import Fetched, RemoteError
+from wallet.services.verification.fetching import RemoteError
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.recipient import check_recipient
 from wallet.services.verification.result import Check, CheckStatus, Metadata, Status, VerificationResult
@@ -361,11 +361,16 @@ def _optional_datetime(node: dict[str, Any], name: str, problems: _Problems, whe
 
 @dataclass
 class _Node:
-    """A document and where its bytes came from (None: from the presented, unverified input)."""
+    """A document, and the URL whose server vouches for it.
+
+    `source` is the URL that was asked for (a redirect is the asked host's own choice), also for a
+    node embedded in a fetched document; None for the presented, unverified input. `url` is set
+    only when the node itself was fetched.
+    """
 
     document: dict[str, Any]
     source: str | None
-    url: str | None = None  # the URL it was fetched from, when it was
+    url: str | None = None
 
 
 class _Stop(Exception):
@@ -373,6 +378,8 @@ class _Stop(Exception):
 
 
 class _Run:
+    """One verification of one presented OB 2.0 document: the nodes it reached and the report."""
+
     def __init__(self, presented: Presented, context: Context) -> None:
         self.presented = presented
         self.context = context
@@ -482,7 +489,7 @@ class _Run:
             raise _Stop
         self.assertion = _Node(presented, None)
         try:
-            hosted, fetched = self._fetch_document(url, role="assertion")
+            hosted = self._fetch_document(url, role="assertion")
         except RemoteError as error:
             if error.status_code == 410:
                 # OB 2.0: 410 Gone from the assertion's address means the issuer revoked it.
@@ -494,7 +501,7 @@ class _Run:
         except FetchError as error:
             self._unreachable("hosted", "the issuer's copy of this badge", error, url)
             return
-        self.assertion = _Node(hosted, fetched.final_url, url)
+        self.assertion = _Node(hosted, url, url)
         self.result.credential = hosted
         self._note_identity(hosted, url, "issuer's copy of the badge")
         if hosted != presented:
@@ -527,12 +534,12 @@ class _Run:
             raise _Stop
         else:
             try:
-                document, fetched = self._fetch_document(badge, role="badgeclass")
+                document = self._fetch_document(badge, role="badgeclass")
             except FetchError as error:
                 self._unreachable("badge", "the badge description", error, badge)
                 raise _Stop from None
             self._note_identity(document, badge, "badge description")
-            self.badge = _Node(document, fetched.final_url, badge)
+            self.badge = _Node(document, badge, badge)
         problems = _Problems()
         _check_types(self.badge.document, self.vocabulary, problems, where="badge description")
         if _BADGE_CLASS not in _types_of(self.badge.document, self.vocabulary):
@@ -549,11 +556,11 @@ class _Run:
             self.issuer = _Node(reference, self.badge.source)
         elif _is_http_url(issuer_id):
             try:
-                document, fetched = self._fetch_document(issuer_id, role="issuer")
+                document = self._fetch_document(issuer_id, role="issuer")
             except FetchError as error:
                 self._unreachable("issuer", "the issuer's profile", error, issuer_id)
                 raise _Stop from None
-            self.issuer = _Node(document, fetched.final_url, issuer_id)
+            self.issuer = _Node(document, issuer_id, issuer_id)
         elif isinstance(reference, dict):
             self.issuer = _Node(reference, self.badge.source)
         else:
@@ -584,10 +591,6 @@ class _Run:
         if self.issuer.url is not None and profile_id != self.issuer.url:
             self.add(Check.warning("issuer", f"The issuer profile at {self.issuer.url[:120]} gives its id as "
                                    f"{profile_id[:120]}.", issuer=profile_id))
-        if not self._from_own_origin(self.issuer.source, profile_id):
-            self.add(Check.failed("issuer", "The issuer's profile could not be read from the issuer's own "
-                                  "website.", outcome=Status.UNVERIFIABLE, issuer=profile_id))
-            return
         self.add(Check.passed("issuer", f"The issuer's profile was read from {_host(profile_id)}.", issuer=profile_id))
 
     def _check_hosted_scope(self) -> None:
@@ -608,17 +611,15 @@ class _Run:
         allowed = [o.lower() for o in _as_list(policy.get("allowedOrigins")) if isinstance(o, str)] or [
             _host(issuer_id)]
         prefixes = [p for p in _as_list(policy.get("startsWith")) if isinstance(p, str)]
-        for url in dict.fromkeys((self.assertion.url, self.assertion.source)):
-            if url is None:
-                continue
-            if _host(url) not in allowed:
-                self.add(Check.failed("hosted-scope", f"This badge is hosted on {_host(url)}, which the issuer "
-                                      f"({_host(issuer_id)}) does not allow for its badges.", url=url))
-                return
-            if prefixes and not any(url.startswith(p) for p in prefixes):
-                self.add(Check.failed("hosted-scope", "This badge's address is outside the part of the website "
-                                      "where the issuer says its badges are.", url=url, startsWith=prefixes))
-                return
+        url = self.assertion.url
+        if _host(url) not in allowed:
+            self.add(Check.failed("hosted-scope", f"This badge is hosted on {_host(url)}, which the issuer "
+                                  f"({_host(issuer_id)}) does not allow for its badges.", url=url))
+            return
+        if prefixes and not any(url.startswith(p) for p in prefixes):
+            self.add(Check.failed("hosted-scope", "This badge's address is outside the part of the website "
+                                  "where the issuer says its badges are.", url=url, startsWith=prefixes))
+            return
         if urlsplit(self.assertion.url).scheme != "https":
             self.add(Check.warning("hosted-scope", "The issuer serves this badge over plain http, which "
                                    "cannot guarantee it was not altered on the way."))
@@ -668,7 +669,7 @@ class _Run:
             key_document = embedded
         else:
             try:
-                key_document, _fetched = self._fetch_document(key_id, role="key")
+                key_document = self._fetch_document(key_id, role="key")
             except FetchError as error:
                 return Check.failed("signature", f"Could not fetch the issuer's key: {error}",
                                     outcome=Status.UNVERIFIABLE, key=key_id)
@@ -711,7 +712,7 @@ class _Run:
                                   "cannot check whether this badge was revoked.", outcome=Status.UNVERIFIABLE))
             return
         try:
-            document, _fetched = self._fetch_document(url, role="revocation-list")
+            document = self._fetch_document(url, role="revocation-list")
         except FetchError as error:
             # security.md D20: an unreadable list means "revocation unknown", never "not revoked".
             self._unreachable("revocation", "the issuer's revocation list", error, url)
@@ -804,7 +805,7 @@ class _Run:
             elif _is_http_url(reference) and fetches < MAX_ENDORSEMENT_FETCHES:
                 fetches += 1
                 try:
-                    document, _fetched = self._fetch_document(reference, role="endorsement")
+                    document = self._fetch_document(reference, role="endorsement")
                 except FetchError:
                     unchecked += 1
                     continue
@@ -824,7 +825,7 @@ class _Run:
 
     # Helpers -----------------------------------------------------------------------------------
 
-    def _fetch_document(self, url: str, *, role: str) -> tuple[dict[str, Any], Fetched]:
+    def _fetch_document(self, url: str, *, role: str) -> dict[str, Any]:
         """Fetch a linked JSON document; anything unreadable is a FetchError (could not check)."""
         fetched = self.context.fetch(url, kind="json", role=role)
         try:
@@ -833,7 +834,7 @@ class _Run:
             raise FetchError(f"{url[:200]} did not return readable JSON ({error})") from None
         if not isinstance(document, dict):
             raise FetchError(f"{url[:200]} did not return a JSON object.")
-        return document, fetched
+        return document
 
     def _unreachable(self, check_id: str, what: str, error: FetchError, url: str) -> None:
         # ASVS 16.5.2 / security.md §2.5: a server that cannot be reached never makes a badge invalid.
