@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from wallet.services.errors import FetchError, WalletError
-from wallet.services.verification import clr, extract, ob2, ob3
+from wallet.services.verification import clr, extract, ob2, ob3, vc
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.fetching import Fetch, offline_fetch
@@ -23,7 +23,7 @@ from wallet.services.verification.result import Check, Status, VerificationResul
 log = logging.getLogger(__name__)
 
 # The only registry of formats, most specific first: a CLR is also a VC, an OB 3.0 credential too.
-FORMATS = (ob2, clr, ob3)
+FORMATS = (ob2, clr, ob3, vc)
 
 
 def make_context(
