@@ -9,10 +9,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.credentials import HostedIssuer
+from tests.support.servers import Response
 from wallet.models import Credential, CredentialTag, Pathway
+from wallet.services import credentials as credential_service
+from wallet.services import importing
 from wallet.services import pathways as service
 from wallet.services import skills as skill_service
+from wallet.services.blobs import blob_store_from_config
 from wallet.services.errors import NotFoundError
+from wallet.services.http import fetcher_from_config
 from wallet.services.pathway_rules import TemplateError
 
 WEB = "web-developer-certificate"
@@ -85,6 +91,33 @@ def test_pathway_progress_drops_when_credential_is_revoked_or_deleted(session, l
     session.commit()
     step = service.pathway_progress(session, learner.id, web_pathway.id).progress.find("html")
     assert not step.lost and step.not_counting == []
+
+
+@pytest.fixture
+def hosted(document_server, app_config) -> HostedIssuer:
+    issuer = HostedIssuer(document_server)
+    app_config.update(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=issuer.rewrite)
+    return issuer
+
+
+def test_pathway_progress_follows_real_import_and_reverification(hosted, app, session, learner) -> None:
+    fetch, blobs = fetcher_from_config(app.config), blob_store_from_config(app.config, app.instance_path)
+    importer = importing.Importer(fetch=fetch, blobs=blobs, owner_id=learner.id, recipients=learner.verified_addresses)
+    pathway = service.import_template(session, learner.id, json.dumps({
+        "format": "wallet-pathway", "version": 1, "title": "Hosted", "steps": [
+            {"id": "badge", "title": "The hosted badge", "rule": {"kind": "achievement", "id": "https://issuer.example/badges/1.json"}},
+            {"id": "issuer", "title": "Anything from the issuer", "rule": {"kind": "issuer", "id": "issuer.example"}}]}))
+    item = importing.import_url(session, importer, hosted.assertion(name="Robotics"))
+    session.commit()
+    assert service.pathway_progress(session, learner.id, pathway.id).progress.is_met
+    hosted.server.routes["/assertions/1.json"] = Response(b"gone", 410, "text/plain")
+    recheck = credential_service.reverify_credential(session, learner.id, item.credential.id, fetch=fetch, blobs=blobs)
+    session.commit()
+    assert recheck.credential.status == "revoked"
+    progress = service.pathway_progress(session, learner.id, pathway.id).progress
+    assert progress.fraction == 0
+    assert [node.lost for node in progress.children] == [True, True]
+    assert progress.find("badge").not_counting[0].reason.startswith("Revoked by issuer")
 
 
 def test_status_reason_says_dates_in_words(session, learner) -> None:
