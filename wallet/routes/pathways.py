@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from wallet.db import get_session
@@ -41,20 +42,20 @@ def _dashboard_cards() -> dict[str, Any]:
 
 @bp.get("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """List the learner's pathways with their progress."""
     return render_template("pathways/index.html", items=service.all_progress(get_session(), current_user.id))
 
 
 @bp.get("/new")
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     """Offer the ways to start a pathway: blank, from an example, or from a template file."""
     return _new_page()
 
 
 def _new_page(errors: list[str] | None = None, *, template_text: str = "", status: int = 200,
-              blank_errors: list[str] | None = None, form: dict[str, str] | None = None):
+              blank_errors: list[str] | None = None, form: dict[str, str] | None = None) -> ResponseReturnValue:
     body = render_template("pathways/new.html", examples=service.example_templates(), errors=errors or [],
                            template_text=template_text, blank_errors=blank_errors or [], form=form or {})
     return body, status
@@ -62,7 +63,7 @@ def _new_page(errors: list[str] | None = None, *, template_text: str = "", statu
 
 @bp.post("/new")
 @login_required
-def create():
+def create() -> ResponseReturnValue:
     """Create a blank pathway and open its editor."""
     session = get_session()
     try:
@@ -78,7 +79,7 @@ def create():
 
 @bp.post("/new/example")
 @login_required
-def from_example():
+def from_example() -> ResponseReturnValue:
     """Create a pathway from one of the example templates."""
     session = get_session()
     pathway = service.create_from_example(session, current_user.id, request.form.get("slug", ""))
@@ -89,7 +90,7 @@ def from_example():
 
 @bp.post("/new/import")
 @login_required
-def import_template():
+def import_template() -> ResponseReturnValue:
     """Create a pathway from an uploaded or pasted template; list every problem if it is refused."""
     upload = request.files.get("template")
     text = request.form.get("template_text", "")
@@ -115,7 +116,7 @@ def import_template():
 
 @bp.get("/<int:pathway_id>")
 @login_required
-def show(pathway_id: int):
+def show(pathway_id: int) -> ResponseReturnValue:
     """Show the pathway as a tree with progress, the credentials behind each step, and what's next."""
     view = service.pathway_progress(get_session(), current_user.id, pathway_id)
     return render_template("pathways/show.html", view=view, pathway=view.pathway, progress=view.progress)
@@ -123,13 +124,13 @@ def show(pathway_id: int):
 
 @bp.get("/<int:pathway_id>/edit")
 @login_required
-def edit(pathway_id: int):
+def edit(pathway_id: int) -> ResponseReturnValue:
     """Show the editor: details, add a requirement or group, remove steps, or edit the JSON tree."""
     return _edit_page(pathway_id)
 
 
 def _edit_page(pathway_id: int, *, status: int = 200, errors: dict[str, list[str]] | None = None,
-               steps_text: str | None = None, form: dict[str, Any] | None = None):
+               steps_text: str | None = None, form: dict[str, Any] | None = None) -> ResponseReturnValue:
     session = get_session()
     view = service.pathway_progress(session, current_user.id, pathway_id)
     pathway = view.pathway
@@ -145,7 +146,7 @@ def _edit_page(pathway_id: int, *, status: int = 200, errors: dict[str, list[str
 
 @bp.post("/<int:pathway_id>/edit")
 @login_required
-def update(pathway_id: int):
+def update(pathway_id: int) -> ResponseReturnValue:
     """Save the title, description and goal."""
     session = get_session()
     try:
@@ -161,7 +162,7 @@ def update(pathway_id: int):
 
 @bp.post("/<int:pathway_id>/steps")
 @login_required
-def replace_steps(pathway_id: int):
+def replace_steps(pathway_id: int) -> ResponseReturnValue:
     """Replace the step tree with the JSON from the editor."""
     session = get_session()
     text = request.form.get("steps", "")
@@ -177,7 +178,7 @@ def replace_steps(pathway_id: int):
 
 @bp.post("/<int:pathway_id>/steps/requirement")
 @login_required
-def add_requirement(pathway_id: int):
+def add_requirement(pathway_id: int) -> ResponseReturnValue:
     """Add a requirement under a group (or at the top level)."""
     session = get_session()
     form = request.form.to_dict()
@@ -194,7 +195,7 @@ def add_requirement(pathway_id: int):
 
 @bp.post("/add-skill")
 @login_required
-def add_skill():
+def add_skill() -> ResponseReturnValue:
     """Add a skill from the skills page as a requirement at the top level of the chosen pathway."""
     session = get_session()
     form = request.form.to_dict()
@@ -217,7 +218,7 @@ def _messages(error: ValidationError) -> list[str]:
 
 @bp.post("/<int:pathway_id>/steps/group")
 @login_required
-def add_group(pathway_id: int):
+def add_group(pathway_id: int) -> ResponseReturnValue:
     """Add a group ("all of" or "any N of") to fill with requirements."""
     session = get_session()
     form = request.form.to_dict()
@@ -234,7 +235,7 @@ def add_group(pathway_id: int):
 
 @bp.post("/<int:pathway_id>/steps/<step_id>/remove")
 @login_required
-def remove_step(pathway_id: int, step_id: str):
+def remove_step(pathway_id: int, step_id: str) -> ResponseReturnValue:
     """Remove a step and everything under it."""
     session = get_session()
     service.remove_step(session, current_user.id, pathway_id, step_id)
@@ -256,7 +257,7 @@ def export(pathway_id: int) -> Response:
 
 @bp.post("/<int:pathway_id>/delete")
 @login_required
-def delete(pathway_id: int):
+def delete(pathway_id: int) -> ResponseReturnValue:
     """Delete the pathway (the credentials stay)."""
     session = get_session()
     service.delete_pathway(session, current_user.id, pathway_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from wallet.db import get_session
@@ -17,7 +18,7 @@ bp.add_app_template_global(external_link, "external_link")
 
 @bp.get("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """Show every skill the learner's credentials evidence, each linked to those credentials."""
     session = get_session()
     return render_template("skills/index.html", frameworks=service.skills_of(session, current_user.id),

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from wallet.db import utcnow
@@ -189,7 +189,7 @@ def create_from_example(session: Session, owner_id: int, slug: str) -> Pathway:
 
 def _add(session: Session, owner_id: int, document: PathwayDocument, *, steps: list[dict[str, Any]],
          source_template: str | None) -> Pathway:
-    count = len(session.scalars(select(Pathway.id).where(Pathway.owner_id == owner_id)).all())
+    count = session.scalar(select(func.count()).select_from(Pathway).where(Pathway.owner_id == owner_id)) or 0
     if count >= MAX_PATHWAYS:
         raise ValidationError(f"You can keep at most {MAX_PATHWAYS} pathways. Delete one you no longer follow first.")
     pathway = Pathway(owner_id=owner_id, title=document.title, description=document.description,
@@ -258,12 +258,8 @@ def replace_steps(session: Session, owner_id: int, pathway_id: int, steps: Any) 
 
 def replace_steps_text(session: Session, owner_id: int, pathway_id: int, text: str) -> Pathway:
     """Replace the step tree from the editor's JSON text; raise TemplateError by path."""
-    try:
-        steps = rules.loads_steps(text)
-    except TemplateError:
-        get_pathway(session, owner_id, pathway_id)  # someone else's pathway is "not found", not "bad JSON"
-        raise
-    return replace_steps(session, owner_id, pathway_id, steps)
+    get_pathway(session, owner_id, pathway_id)  # someone else's pathway is "not found", not "bad JSON"
+    return replace_steps(session, owner_id, pathway_id, rules.loads_steps(text))
 
 
 def replace_document(session: Session, owner_id: int, pathway_id: int, document: PathwayDocument) -> Pathway:
