@@ -175,7 +175,7 @@ def _status_from_value(entry: dict[str, Any], purpose: str, size: int, value: in
     # for the reader and do not change whether the credential is valid.
     message = _status_message(entry, value)
     text = f'The issuer\'s status list gives the status {value:#x} for "{purpose[:40]}"'
-    return Check.passed("status", f"{text}: {message}." if message else f"{text}.", message=message, **detail)
+    return Check.passed("status", f"{text}: {message}." if message else f"{text}.", status_message=message, **detail)
 
 
 def _status_message(entry: dict[str, Any], value: int) -> str | None:
@@ -192,7 +192,7 @@ def _status_message(entry: dict[str, Any], value: int) -> str | None:
 
 def _load_list(url: str, kind: ListKind, context: Context) -> StatusList:
     try:
-        fetched = context.fetch(url, kind="any", role="status-list")
+        fetched = context.fetch(url, kind="json", role="status-list")
     except FetchError as error:
         raise StatusListError("the issuer's status list could not be fetched") from error
     cache_key = (url, fetched.sha256)
