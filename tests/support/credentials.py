@@ -128,7 +128,8 @@ class HostedIssuer:
 
     def serve(self, path: str, document: dict[str, Any] | bytes, content_type: str = "application/json") -> str:
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
-        self.server.routes[path] = Response(body, content_type=content_type)
+        # no-store: a re-check in the same test must reach the server, not the fetcher's cache.
+        self.server.routes[path] = Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
         return ISSUER_HOST + path
 
     def assertion(self, *, name: str = "Hosted Badge", email: str = "learner@example.org",

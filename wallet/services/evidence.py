@@ -6,6 +6,7 @@ that was detected (never HTML), `nosniff` and a sandboxing CSP.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ FILE_TYPES = {
     "image/webp": "WebP image",
     "text/plain": "text file",
 }
+_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # C10: whatever a file holds, it cannot run script or load anything when opened from Wallet.
 FILE_HEADERS = {
@@ -64,8 +66,8 @@ def sniff_file_type(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     head = text[:1024].lstrip().lower()
-    if "\x00" in text or head.startswith(("<!doctype", "<html", "<?xml", "<svg", "<script")):
-        return None
+    if _BINARY_CONTROL.search(text) or head.startswith(("<!doctype", "<html", "<?xml", "<svg", "<script")):
+        return None  # control bytes mean a binary format (an archive, an executable) that decodes by chance
     return "text/plain"
 
 
@@ -141,7 +143,8 @@ def get_evidence(session: Session, owner_id: int, credential_id: int, evidence_i
 
 def remove_evidence(session: Session, owner_id: int, credential_id: int, evidence_id: int) -> None:
     """Remove an evidence item (its file stays in the store, which may share it)."""
-    session.delete(get_evidence(session, owner_id, credential_id, evidence_id))
+    evidence = get_evidence(session, owner_id, credential_id, evidence_id)
+    evidence.credential.evidence.remove(evidence)  # delete-orphan: the row goes at flush
     session.flush()
 
 

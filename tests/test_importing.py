@@ -1,0 +1,309 @@
+"""Importing credentials: paste, upload, ZIP, URL; idempotency, atomicity, recipient flag, images."""
+from __future__ import annotations
+
+import io
+import json
+import stat
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image
+from tests.support.servers import Response
+from wallet.models import Credential, VerificationRecord
+from wallet.services import importing
+from wallet.services.blobs import blob_store_from_config
+from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError
+from wallet.services.http import fetcher_from_config
+from wallet.services.importing import DUPLICATE, IMPORTED, REJECTED, Upload
+
+
+@pytest.fixture
+def issuer() -> JwtIssuer:
+    return JwtIssuer()
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user(email="learner@example.org")
+
+
+@pytest.fixture
+def importer(app, session, learner):
+    """Return a factory of Importers for the learner (or another owner) with the app's real fetcher."""
+
+    def make(owner=None) -> importing.Importer:
+        owner = owner or learner
+        return importing.Importer(fetch=fetcher_from_config(app.config),
+                                  blobs=blob_store_from_config(app.config, app.instance_path),
+                                  owner_id=owner.id, recipients=owner.verified_addresses)
+
+    return make
+
+
+def _count(session, model=Credential) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_import_paste_signed_jwt_is_stored_verified_with_original_bytes(session, importer, issuer, app):
+    token = issuer.jwt(name="Python Basics")
+    item = importing.import_paste(session, importer(), "  " + token + "\n")
+    session.commit()
+    credential = item.credential
+    assert item.state == IMPORTED
+    assert (credential.status, credential.format_id, credential.name) == ("valid", "ob3", "Python Basics")
+    assert credential.issuer_id == issuer.did and credential.verified_issuer == issuer.did
+    assert credential.recipient_state == "matched"
+    stored = blob_store_from_config(app.config, app.instance_path).get(credential.original_sha256)
+    assert stored == token.encode()
+    assert [r.status for r in credential.verifications] == ["valid"]
+    assert credential.verifications[0].report["checks"]
+
+
+def test_import_paste_same_credential_twice_is_one_duplicate(session, importer, issuer):
+    token = issuer.jwt()
+    first = importing.import_paste(session, importer(), token)
+    session.commit()
+    again = importing.import_paste(session, importer(), token)
+    assert again.state == DUPLICATE and again.credential.id == first.credential.id
+    assert again.message == "Already in your wallet."
+    assert _count(session) == 1
+
+
+def test_import_upload_baked_png_of_pasted_jwt_is_a_duplicate(session, importer, issuer):
+    token = issuer.jwt()
+    importing.import_paste(session, importer(), token)
+    session.commit()
+    item = importing.import_upload(session, importer(), Upload("badge.png", bake_png_jwt(token), "image/png"))
+    assert item.state == DUPLICATE
+    assert _count(session) == 1
+
+
+def test_import_same_credential_for_two_learners_gives_each_their_own(session, importer, issuer, make_user):
+    token = issuer.jwt()
+    other = make_user(email="other@example.org")
+    a = importing.import_paste(session, importer(), token)
+    b = importing.import_paste(session, importer(other), token)
+    session.commit()
+    assert a.state == b.state == IMPORTED and a.credential.id != b.credential.id
+
+
+def test_import_upload_baked_png_keeps_image_and_original(session, importer, issuer, app):
+    png = bake_png_jwt(issuer.jwt(), png_image("red", (300, 300)))
+    item = importing.import_upload(session, importer(), Upload("badge.png", png, "image/png"))
+    session.commit()
+    credential = item.credential
+    blobs = blob_store_from_config(app.config, app.instance_path)
+    assert credential.container == "png" and credential.original_type == "image/png"
+    assert blobs.get(credential.original_sha256) == png
+    assert credential.image_type == "image/png" and b"openbadgecredential" not in blobs.get(credential.image_sha256)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("hello there", "neither credential JSON nor a JWT"),
+    ("", "Paste the credential"),
+    ('{"name": "not a credential"}', "not an Open Badge"),
+    ('{"a": 1, "a": 2}', "twice"),
+])
+def test_import_paste_not_a_credential_is_rejected_and_nothing_is_stored(session, importer, text, message, app):
+    with pytest.raises(ImportRejectedError, match=message):
+        importing.import_paste(session, importer(), text)
+    session.commit()
+    assert _count(session) == 0 and _count(session, VerificationRecord) == 0
+    blob_dir = blob_store_from_config(app.config, app.instance_path).root
+    assert not blob_dir.exists() or not any(p.is_file() for p in blob_dir.rglob("*"))
+
+
+def test_import_paste_credential_for_someone_else_is_kept_and_flagged(session, importer, issuer):
+    item = importing.import_paste(session, importer(), issuer.jwt(email="stranger@example.org"))
+    session.commit()
+    assert item.state == IMPORTED
+    assert item.credential.recipient_state == "mismatch"
+
+
+def test_import_paste_tampered_jwt_is_stored_as_not_genuine(session, importer, issuer):
+    header, payload, signature = issuer.jwt().split(".")
+    forged = ".".join([header, payload, signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB")])
+    item = importing.import_paste(session, importer(), forged)
+    session.commit()
+    assert item.credential.status == "invalid"
+
+
+def test_import_paste_expired_credential_is_stored_expired(session, importer, issuer):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    token = issuer.jwt(valid_from=now - timedelta(days=400), valid_until=now - timedelta(days=5))
+    item = importing.import_paste(session, importer(), token)
+    assert item.credential.status == "expired" and item.credential.expires_at < now
+
+
+def test_import_paste_object_that_is_no_credential_is_rejected(session, importer):
+    with pytest.raises(ImportRejectedError):
+        # An unsigned credential object is read, but it is refused only if it is not a credential at all.
+        importing.import_paste(session, importer(), {"hello": "world"})
+
+
+def test_import_upload_oversized_file_is_refused(session, importer, issuer):
+    small = importing.Importer(**{**importer().__dict__, "max_file_bytes": 100})
+    with pytest.raises(ImportRejectedError, match="larger than"):
+        importing.import_upload(session, small, Upload("big.json", b"{" + b" " * 200 + b"}"))
+
+
+# --- URLs ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hosted(document_server, app_config) -> HostedIssuer:
+    issuer = HostedIssuer(document_server)
+    app_config.update(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=issuer.rewrite)
+    return issuer
+
+
+def test_import_url_hosted_assertion_is_fetched_verified_and_deduplicated(hosted, session, importer, app):
+    url = hosted.assertion(name="Robotics")
+    item = importing.import_url(session, importer(), url)
+    session.commit()
+    credential = item.credential
+    assert item.state == IMPORTED
+    assert (credential.format_id, credential.status, credential.name) == ("ob2", "valid", "Robotics")
+    assert credential.source_url == url and credential.image_sha256 is not None
+    assert importing.import_url(session, importer(), url).state == DUPLICATE
+    # Documents the verifier fetched are kept verbatim too.
+    blobs = blob_store_from_config(app.config, app.instance_path)
+    assert all(blobs.exists(doc["sha256"]) for doc in credential.verifications[0].report["documents"])
+
+
+def test_import_url_html_page_with_alternate_link_imports_the_credential(hosted, session, importer):
+    url = hosted.assertion(name="Linked Badge")
+    page = f'<!doctype html><html><head><link rel="alternate" type="application/ld+json" href="{url}"></head></html>'
+    hosted.serve("/my-badge", page.encode(), "text/html")
+    item = importing.import_url(session, importer(), "https://issuer.example/my-badge")
+    assert item.state == IMPORTED and item.credential.name == "Linked Badge"
+    assert item.credential.source_url == url
+
+
+def test_import_url_html_page_without_credential_link_is_rejected(hosted, session, importer):
+    hosted.serve("/page", b"<!doctype html><html><head><title>Hi</title></head></html>", "text/html")
+    with pytest.raises(ImportRejectedError, match="does not link to a credential"):
+        importing.import_url(session, importer(), "https://issuer.example/page")
+
+
+def test_import_url_private_address_is_refused_before_connecting(session, importer, document_server):
+    document_server.routes["/x.json"] = Response(b"{}")
+    with pytest.raises(UnsafeURLError):
+        importing.import_url(session, importer(), document_server.url("/x.json"))
+    assert document_server.requests == []
+
+
+def test_import_url_unreachable_hosted_assertion_fails_and_stores_nothing(hosted, session, importer):
+    url = hosted.assertion()
+    hosted.server.routes.pop("/assertions/1.json")
+    hosted.server.routes["/assertions/1.json"] = Response(b"down", 503, "text/plain")
+    with pytest.raises(FetchError):
+        importing.import_url(session, importer(), url)
+    session.commit()
+    assert _count(session) == 0
+
+
+def test_import_url_badge_image_with_script_svg_is_kept_as_svg(hosted, session, importer, app):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="window.__pwned=1"><script>window.__pwned=1</script></svg>'
+    image_url = hosted.serve("/evil.svg", svg, "image/svg+xml")
+    item = importing.import_url(session, importer(), hosted.assertion(image=image_url))
+    assert item.credential.image_type == "image/svg+xml"
+
+
+# --- files and ZIPs --------------------------------------------------------------------------------
+
+
+def _zip(entries: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        for name in symlinks:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return out.getvalue()
+
+
+def test_import_files_zip_reports_each_file(session, importer, issuer):
+    token = issuer.jwt(name="From ZIP")
+    archive = _zip({
+        "../../etc/badge.jwt": issuer.jwt(name="Zip JWT").encode(),
+        "badges/baked.png": bake_png_jwt(token),
+        "again.png": bake_png_jwt(token),
+        "notes.txt": b"just some notes",
+        "inner.zip": _zip({"x.json": b"{}"}),
+    }, symlinks=("link.json",))
+    items = list(importing.import_files(session, importer(), [Upload("batch.zip", archive)]))
+    session.commit()
+    by_name = {item.filename.split(" › ")[1]: item for item in items}
+    assert by_name["badge.jwt"].state == IMPORTED  # the path inside the archive is dropped
+    assert by_name["baked.png"].state == IMPORTED
+    assert by_name["again.png"].state == DUPLICATE
+    assert by_name["notes.txt"].state == REJECTED
+    assert by_name["inner.zip"].state == REJECTED and "ZIP inside a ZIP" in by_name["inner.zip"].message
+    assert by_name["link.json"].state == REJECTED and "Links" in by_name["link.json"].message
+    assert _count(session) == 2
+
+
+def test_import_files_bad_file_does_not_stop_the_others(session, importer, issuer):
+    items = list(importing.import_files(session, importer(), [
+        Upload("broken.png", b"\x89PNG\r\n\x1a\nnot really"), Upload("good.jwt", issuer.jwt().encode())]))
+    assert [i.state for i in items] == [REJECTED, IMPORTED]
+
+
+def test_expand_zip_too_many_entries_is_refused():
+    with pytest.raises(ImportRejectedError, match="more than 3 files"):
+        importing.expand_zip(_zip({f"{i}.json": b"{}" for i in range(4)}), max_entries=3)
+
+
+def test_expand_zip_entry_over_size_limit_is_not_read():
+    entries = importing.expand_zip(_zip({"big.json": b" " * 5000, "ok.json": b"{}"}), max_file=1000)
+    assert entries[0].error and "larger than" in entries[0].error and entries[1].data == b"{}"
+
+
+def test_expand_zip_highly_compressed_entry_is_not_opened():
+    entries = importing.expand_zip(_zip({"bomb.json": b"0" * (4 * 1024 * 1024)}))
+    assert entries[0].error and "suspiciously" in entries[0].error
+
+
+def test_expand_zip_damaged_archive_is_refused():
+    with pytest.raises(ImportRejectedError, match="damaged"):
+        importing.expand_zip(b"PK\x03\x04" + b"\x00" * 50)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def test_discover_alternate_only_credential_types_are_followed():
+    html = (b'<html><head><link rel="alternate" type="text/html" href="/other">'
+            b'<link rel="stylesheet" href="/s.css"><link rel="Alternate" type="application/json" href="/c.json">')
+    assert importing.discover_alternate(html, "https://issuer.example/page") == "https://issuer.example/c.json"
+
+
+def test_discover_alternate_javascript_href_is_ignored():
+    html = b'<link rel="alternate" type="application/json" href="javascript:alert(1)">'
+    assert importing.discover_alternate(html, "https://issuer.example/") is None
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../app.py", "app.py"), ("C:\\x\\badge.png", "badge.png"), ("a\u202egnp.exe", "agnp.exe"),
+    ("x" * 500, "x" * 119 + "…"), ("", "file"), ("..", "file"),
+])
+def test_safe_filename_paths_and_controls_are_removed(name, expected):
+    assert importing.safe_filename(name) == expected
+
+
+def test_dedupe_key_same_jwt_same_key_different_bytes_elsewhere(issuer):
+    from wallet.services.verification import verify_bytes
+
+    token = issuer.jwt()
+    a = verify_bytes(token.encode())
+    b = verify_bytes(bake_png_jwt(token))
+    assert importing.dedupe_key(a, token.encode()) == importing.dedupe_key(b, b"other bytes")
+    assert importing.dedupe_key(a, b"") != importing.dedupe_key(verify_bytes(issuer.jwt().encode()), b"")
+    assert json.dumps(a.to_dict())  # the report is storable as JSON

@@ -1,0 +1,475 @@
+"""The learner's credentials and evidence over the API: /api/v1/credentials…"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+
+from wallet.db import get_session
+from wallet.models.credential import Credential, Evidence
+from wallet.routes.api import api_user, bp, require_token
+from wallet.routes.credentials import blob_store, importer_for, read_upload, send_bytes
+from wallet.services import credentials as credential_service
+from wallet.services import evidence as evidence_service
+from wallet.services import importing
+from wallet.services.errors import ValidationError
+from wallet.services.http import fetcher_from_config
+
+# F11: the only fields a learner may change; everything else is derived from the credential.
+PATCHABLE = frozenset({"description", "reflection", "tags"})
+
+
+@bp.get("/credentials")
+@require_token
+def list_credentials() -> dict[str, Any]:
+    """List the learner's credentials, filtered like the wallet view."""
+    args = request.args
+    filters = credential_service.Filters(
+        q=args.get("q", "").strip()[:200], issuer=args.get("issuer", ""), tag=args.get("tag", ""),
+        status=args.get("status", ""), sort=args.get("sort", "recent") if args.get("sort") in credential_service.SORTS
+        else "recent")
+    found = credential_service.list_credentials(get_session(), api_user().id, filters)
+    return {"credentials": [credential_summary(c) for c in found], "count": len(found)}
+
+
+@bp.post("/credentials")
+@require_token
+def create_credential() -> tuple[dict[str, Any], int]:
+    """Import a credential from {"url"}, {"credential"} (JSON object or JWT string) or a multipart `file`."""
+    session = get_session()
+    importer = importer_for(api_user().id)
+    if request.mimetype == "multipart/form-data":
+        storage = request.files.get("file")
+        if storage is None or not storage.filename:
+            raise ValidationError('Send the credential file in the multipart field "file".')
+        item = importing.import_upload(session, importer, read_upload(storage, importer.max_file_bytes))
+    else:
+        body = _json_body()
+        if isinstance(body.get("url"), str):
+            item = importing.import_url(session, importer, body["url"])
+        elif isinstance(body.get("credential"), (dict, str)):
+            item = importing.import_paste(session, importer, body["credential"])
+        else:
+            raise ValidationError('Send {"url": "..."}, {"credential": <JSON object or JWT string>} or a file.')
+    session.commit()
+    data = credential_detail(item.credential)
+    data["duplicate"] = not item.created
+    if item.created:
+        data["report"] = item.result.to_dict() if item.result else data["report"]
+    return data, 201 if item.created else 200
+
+
+@bp.get("/credentials/<int:credential_id>")
+@require_token
+def get_credential(credential_id: int) -> dict[str, Any]:
+    """Return one credential with its metadata, report, the learner's words and evidence."""
+    return credential_detail(credential_service.get_credential(get_session(), api_user().id, credential_id))
+
+
+@bp.patch("/credentials/<int:credential_id>")
+@require_token
+def patch_credential(credential_id: int) -> dict[str, Any]:
+    """Change the learner's description, reflection or tags."""
+    body = _json_body()
+    unknown = sorted(set(body) - PATCHABLE)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed: {', '.join(unknown)}. "
+                              f"Allowed: {', '.join(sorted(PATCHABLE))}.")
+    for name in ("description", "reflection"):
+        if name in body and not isinstance(body[name], (str, type(None))):
+            raise ValidationError(f'"{name}" must be text or null.')
+    tags = body.get("tags")
+    if tags is not None and not isinstance(tags, list):
+        raise ValidationError('"tags" must be a list of strings.')
+    session = get_session()
+    credential = credential_service.update_learner_text(
+        session, api_user().id, credential_id,
+        description=(body["description"] or "") if "description" in body else None,
+        reflection=(body["reflection"] or "") if "reflection" in body else None,
+        tags=tags)
+    session.commit()
+    return credential_detail(credential)
+
+
+@bp.delete("/credentials/<int:credential_id>")
+@require_token
+def delete_credential(credential_id: int) -> Response:
+    """Delete a credential with its evidence."""
+    session = get_session()
+    credential_service.delete_credential(session, api_user().id, credential_id)
+    session.commit()
+    return Response(status=204)
+
+
+@bp.post("/credentials/<int:credential_id>/verify")
+@require_token
+def verify_credential(credential_id: int) -> dict[str, Any]:
+    """Verify the stored original again now and return the credential with the new report."""
+    session = get_session()
+    recheck = credential_service.reverify_credential(
+        session, api_user().id, credential_id, fetch=fetcher_from_config(current_app.config), blobs=blob_store())
+    session.commit()
+    data = credential_detail(recheck.credential)
+    data["conclusive"] = recheck.conclusive
+    return data
+
+
+@bp.get("/credentials/<int:credential_id>/original")
+@require_token
+def download_original(credential_id: int) -> Response:
+    """Return the credential's original bytes exactly as they were received."""
+    credential = credential_service.get_credential(get_session(), api_user().id, credential_id)
+    return send_bytes(blob_store().get(credential.original_sha256), credential.original_type,
+                      credential.original_filename or f"credential-{credential.id}")
+
+
+@bp.get("/credentials/<int:credential_id>/evidence")
+@require_token
+def list_evidence(credential_id: int) -> dict[str, Any]:
+    """List a credential's evidence in the learner's order."""
+    credential = credential_service.get_credential(get_session(), api_user().id, credential_id)
+    return {"evidence": [evidence_json(e) for e in credential.evidence]}
+
+
+@bp.post("/credentials/<int:credential_id>/evidence")
+@require_token
+def add_evidence(credential_id: int) -> tuple[dict[str, Any], int]:
+    """Add evidence: JSON {"kind": "text", "text"} or {"kind": "link", "url"}, or a multipart `file`."""
+    session = get_session()
+    owner_id = api_user().id
+    if request.mimetype == "multipart/form-data":
+        storage = request.files.get("file")
+        if storage is None or not storage.filename:
+            raise ValidationError('Send the evidence file in the multipart field "file".')
+        limit = current_app.config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES)
+        upload = read_upload(storage, limit)
+        evidence = evidence_service.add_file(session, owner_id, credential_id, filename=upload.filename,
+                                             data=upload.data, blobs=blob_store(),
+                                             title=request.form.get("title", ""), max_bytes=limit)
+    else:
+        body = _json_body()
+        kind, title = body.get("kind"), body.get("title") or ""
+        if not isinstance(title, str):
+            raise ValidationError('"title" must be text.')
+        if kind == "text" and isinstance(body.get("text"), str):
+            evidence = evidence_service.add_text(session, owner_id, credential_id, title=title, text=body["text"])
+        elif kind == "link" and isinstance(body.get("url"), str):
+            evidence = evidence_service.add_link(session, owner_id, credential_id, title=title, url=body["url"])
+        else:
+            raise ValidationError('Send {"kind": "text", "text": ...}, {"kind": "link", "url": ...} or a file.')
+    session.commit()
+    return evidence_json(evidence), 201
+
+
+@bp.put("/credentials/<int:credential_id>/evidence/order")
+@require_token
+def order_evidence(credential_id: int) -> dict[str, Any]:
+    """Reorder a credential's evidence: {"order": [evidence ids]}."""
+    order = _json_body().get("order")
+    if not isinstance(order, list):
+        raise ValidationError('Send {"order": [evidence ids]}.')
+    session = get_session()
+    items = evidence_service.reorder_evidence(session, api_user().id, credential_id, order)
+    session.commit()
+    return {"evidence": [evidence_json(e) for e in items]}
+
+
+@bp.delete("/credentials/<int:credential_id>/evidence/<int:evidence_id>")
+@require_token
+def delete_evidence(credential_id: int, evidence_id: int) -> Response:
+    """Remove an evidence item."""
+    session = get_session()
+    evidence_service.remove_evidence(session, api_user().id, credential_id, evidence_id)
+    session.commit()
+    return Response(status=204)
+
+
+@bp.get("/credentials/<int:credential_id>/evidence/<int:evidence_id>/file")
+@require_token
+def evidence_file(credential_id: int, evidence_id: int) -> Response:
+    """Return an evidence file with its detected type and safe headers."""
+    file = evidence_service.evidence_file(get_session(), api_user().id, credential_id, evidence_id, blob_store())
+    return send_bytes(file.data, file.content_type, file.filename, attachment=True,
+                      extra=evidence_service.FILE_HEADERS)
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("Send a JSON object with Content-Type: application/json.")
+    return body
+
+
+def credential_summary(credential: Credential) -> dict[str, Any]:
+    """Describe a credential for lists."""
+    return {
+        "id": credential.id,
+        "status": credential.status,
+        "format": credential.format_id,
+        "name": credential.name,
+        "issuer": {"id": credential.issuer_id, "name": credential.issuer_name,
+                   "verified_id": credential.verified_issuer, "url": credential.issuer_url},
+        "issued_at": _iso(credential.issued_at),
+        "expires_at": _iso(credential.expires_at),
+        "checked_at": _iso(credential.checked_at),
+        "recheck_failed_at": _iso(credential.recheck_failed_at),
+        "recipient": credential.recipient_state,
+        "tags": sorted({t.name for t in credential.tags}),
+        "image_url": url_for("credentials.image", credential_id=credential.id) if credential.image_sha256 else None,
+        "url": url_for("api.get_credential", credential_id=credential.id),
+    }
+
+
+def credential_detail(credential: Credential) -> dict[str, Any]:
+    """Describe a credential in full: metadata, report, the learner's words and evidence."""
+    latest = credential.latest_verification
+    return {
+        **credential_summary(credential),
+        "container": credential.container,
+        "securing": credential.securing,
+        "source_url": credential.source_url,
+        "imported_at": _iso(credential.imported_at),
+        "metadata": credential.details,
+        "description": credential.learner_description,
+        "reflection": credential.reflection,
+        "learner_tags": credential.learner_tags,
+        "original": {"sha256": credential.original_sha256, "content_type": credential.original_type,
+                     "url": url_for("api.download_original", credential_id=credential.id)},
+        "credential": credential.document,
+        "report": latest.report if latest else None,
+        "evidence": [evidence_json(e) for e in credential.evidence],
+    }
+
+
+def evidence_json(evidence: Evidence) -> dict[str, Any]:
+    """Describe an evidence item."""
+    data: dict[str, Any] = {"id": evidence.id, "kind": evidence.kind, "title": evidence.title,
+                            "position": evidence.position, "created_at": _iso(evidence.created_at)}
+    if evidence.kind == "text":
+        data["text"] = evidence.text
+    elif evidence.kind == "link":
+        data["url"] = evidence.url
+    else:
+        data.update(filename=evidence.filename, content_type=evidence.content_type, size=evidence.size,
+                    sha256=evidence.file_sha256,
+                    download_url=url_for("api.evidence_file", credential_id=evidence.credential_id,
+                                         evidence_id=evidence.id))
+    return data
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAPI fragment
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ID = {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_EVIDENCE_ID = {"name": "evidence_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ERRORS = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+}
+_TAG = ["Credentials"]
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/credentials": {
+        "get": {
+            "operationId": "listCredentials", "summary": "List the learner's credentials", "tags": _TAG,
+            "parameters": [
+                {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Free text"},
+                {"name": "issuer", "in": "query", "schema": {"type": "string"}, "description": "Issuer id"},
+                {"name": "tag", "in": "query", "schema": {"type": "string"}, "description": "Skill or tag"},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(credential_service.STATUSES)}},
+                {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(credential_service.SORTS)}},
+            ],
+            "responses": {"200": _json({"type": "object", "required": ["credentials", "count"], "properties": {
+                "credentials": {"type": "array", "items": _ref("CredentialSummary")},
+                "count": {"type": "integer"}}}, "The credentials"), "401": _ERRORS["401"]},
+        },
+        "post": {
+            "operationId": "importCredential", "summary": "Import a credential (idempotent)", "tags": _TAG,
+            "description": "From a URL (hosted assertion, credential URL, or a page linking one with "
+                           "<link rel=\"alternate\">), a JSON object or JWT string, or an uploaded file "
+                           "(baked PNG/SVG, JSON, JWT). Importing the same credential again returns the "
+                           "stored one with 200.",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("ImportRequest")},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary"}}}},
+            }},
+            "responses": {
+                "201": _json(_ref("Credential"), "Imported"),
+                "200": _json(_ref("Credential"), "Already in the wallet (duplicate: true)"),
+                "400": {"$ref": "#/components/responses/BadRequest"},
+                "401": _ERRORS["401"],
+                "413": {"$ref": "#/components/responses/TooLarge"},
+                "422": {"$ref": "#/components/responses/Unprocessable"},
+                "502": _json(_ref("Error"), "The issuer could not be reached; nothing was stored"),
+            },
+        },
+    },
+    "/credentials/{credential_id}": {
+        "parameters": [_ID],
+        "get": {"operationId": "getCredential", "summary": "One credential in full", "tags": _TAG,
+                "responses": {"200": _json(_ref("Credential"), "The credential"), **_ERRORS}},
+        "patch": {"operationId": "updateCredential", "summary": "Change the learner's words and tags", "tags": _TAG,
+                  "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CredentialPatch")}}},
+                  "responses": {"200": _json(_ref("Credential"), "Updated"),
+                                "400": {"$ref": "#/components/responses/BadRequest"}, **_ERRORS}},
+        "delete": {"operationId": "deleteCredential", "summary": "Delete a credential and its evidence",
+                   "tags": _TAG, "responses": {"204": {"description": "Deleted"}, **_ERRORS}},
+    },
+    "/credentials/{credential_id}/verify": {
+        "parameters": [_ID],
+        "post": {"operationId": "verifyCredential", "summary": "Verify the stored original again now", "tags": _TAG,
+                 "description": "If the issuer cannot be reached, the last state is kept and `conclusive` is false.",
+                 "responses": {"200": _json(_ref("Credential"), "The credential with its new report"), **_ERRORS}},
+    },
+    "/credentials/{credential_id}/original": {
+        "parameters": [_ID],
+        "get": {"operationId": "downloadOriginal", "summary": "The original bytes, exactly as received", "tags": _TAG,
+                "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG)",
+                                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                              **_ERRORS}},
+    },
+    "/credentials/{credential_id}/evidence": {
+        "parameters": [_ID],
+        "get": {"operationId": "listEvidence", "summary": "The credential's evidence, in order", "tags": _TAG,
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "evidence": {"type": "array", "items": _ref("Evidence")}}}, "The evidence"), **_ERRORS}},
+        "post": {"operationId": "addEvidence", "summary": "Add text, a link or a file as evidence", "tags": _TAG,
+                 "requestBody": {"required": True, "content": {
+                     "application/json": {"schema": _ref("EvidenceInput")},
+                     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                         "file": {"type": "string", "format": "binary",
+                                  "description": "PDF, PNG, JPEG, GIF, WebP or plain text"},
+                         "title": {"type": "string"}}}},
+                 }},
+                 "responses": {"201": _json(_ref("Evidence"), "Added"),
+                               "400": {"$ref": "#/components/responses/BadRequest"},
+                               "413": {"$ref": "#/components/responses/TooLarge"}, **_ERRORS}},
+    },
+    "/credentials/{credential_id}/evidence/order": {
+        "parameters": [_ID],
+        "put": {"operationId": "orderEvidence", "summary": "Reorder the evidence", "tags": _TAG,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["order"],
+                    "properties": {"order": {"type": "array", "items": {"type": "integer"}}}}}}},
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "evidence": {"type": "array", "items": _ref("Evidence")}}}, "The evidence in its new order"),
+                    "400": {"$ref": "#/components/responses/BadRequest"}, **_ERRORS}},
+    },
+    "/credentials/{credential_id}/evidence/{evidence_id}": {
+        "parameters": [_ID, _EVIDENCE_ID],
+        "delete": {"operationId": "deleteEvidence", "summary": "Remove an evidence item", "tags": _TAG,
+                   "responses": {"204": {"description": "Removed"}, **_ERRORS}},
+    },
+    "/credentials/{credential_id}/evidence/{evidence_id}/file": {
+        "parameters": [_ID, _EVIDENCE_ID],
+        "get": {"operationId": "downloadEvidenceFile", "summary": "An evidence file", "tags": _TAG,
+                "responses": {"200": {"description": "The file, with its detected type",
+                                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                              **_ERRORS}},
+    },
+}
+
+_ISSUER = {"type": "object", "properties": {
+    "id": {"type": ["string", "null"], "description": "The issuer id the credential states"},
+    "name": {"type": ["string", "null"], "description": "The name the issuer gives itself"},
+    "verified_id": {"type": ["string", "null"], "description": "The identifier verification tied it to (domain or DID)"},
+    "url": {"type": ["string", "null"]}}}
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "ImportRequest": {
+        "type": "object",
+        "description": "Exactly one of `url` or `credential`.",
+        "properties": {
+            "url": {"type": "string", "format": "uri"},
+            "credential": {"oneOf": [{"type": "object"}, {"type": "string", "description": "A compact JWS/JWT"}]},
+        },
+    },
+    "CredentialSummary": {
+        "type": "object",
+        "required": ["id", "status", "format", "name", "issuer", "checked_at", "recipient", "tags", "url"],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": list(credential_service.STATUSES)},
+            "format": {"type": ["string", "null"], "description": "ob2, ob3, clr2 or vc"},
+            "name": {"type": "string"},
+            "issuer": _ISSUER,
+            "issued_at": {"type": ["string", "null"], "format": "date-time"},
+            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "checked_at": {"type": "string", "format": "date-time"},
+            "recheck_failed_at": {"type": ["string", "null"], "format": "date-time",
+                                  "description": "Set when the last re-check could not reach the issuer"},
+            "recipient": {"type": "string", "enum": ["matched", "mismatch", "unknown"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "image_url": {"type": ["string", "null"]},
+            "url": {"type": "string"},
+        },
+    },
+    "Credential": {
+        "allOf": [_ref("CredentialSummary"), {"type": "object", "properties": {
+            "container": {"type": ["string", "null"]},
+            "securing": {"type": ["string", "null"]},
+            "source_url": {"type": ["string", "null"]},
+            "imported_at": {"type": "string", "format": "date-time"},
+            "metadata": {"type": "object", "description": "Normalised metadata as the credential states it"},
+            "description": {"type": ["string", "null"], "description": "The learner's own description (Markdown)"},
+            "reflection": {"type": ["string", "null"]},
+            "learner_tags": {"type": "array", "items": {"type": "string"}},
+            "original": {"type": "object", "properties": {"sha256": {"type": "string"},
+                                                           "content_type": {"type": "string"},
+                                                           "url": {"type": "string"}}},
+            "credential": {"type": ["object", "null"], "description": "The verified credential document"},
+            "report": {"type": ["object", "null"], "description": "The latest verification report, check by check"},
+            "evidence": {"type": "array", "items": _ref("Evidence")},
+            "duplicate": {"type": "boolean", "description": "Only on import: it was already in the wallet"},
+            "conclusive": {"type": "boolean", "description": "Only on verify: false if the issuer was unreachable"},
+        }}],
+    },
+    "CredentialPatch": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "description": {"type": ["string", "null"]},
+            "reflection": {"type": ["string", "null"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Evidence": {
+        "type": "object", "required": ["id", "kind", "title", "position"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["text", "link", "file"]},
+            "title": {"type": "string"},
+            "position": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "text": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "filename": {"type": "string"},
+            "content_type": {"type": "string"},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "download_url": {"type": "string"},
+        },
+    },
+    "EvidenceInput": {
+        "type": "object", "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["text", "link"]},
+            "title": {"type": "string"},
+            "text": {"type": "string", "description": "Markdown, for kind text"},
+            "url": {"type": "string", "format": "uri", "description": "http(s) only, for kind link"},
+        },
+    },
+}

@@ -1,0 +1,357 @@
+"""The learner's wallet: add credentials, see them, check them again, enrich them with evidence."""
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+
+from wallet.db import get_session
+from wallet.services import credentials as credential_service
+from wallet.services import evidence as evidence_service
+from wallet.services import importing
+from wallet.services.blobs import BlobStore, blob_store_from_config
+from wallet.services.errors import TooLargeError, ValidationError
+from wallet.services.http import fetcher_from_config
+from wallet.services.images import SVG, SVG_HEADERS
+from wallet.services.sanitize import clean_text, external_link, render_markdown, safe_url
+
+bp = Blueprint("credentials", __name__, url_prefix="/credentials")
+NDJSON = "application/x-ndjson"
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring shared with the API: the guarded fetcher and the blob store come from the app's config.
+
+
+def blob_store() -> BlobStore:
+    """Return the app's blob store."""
+    return blob_store_from_config(current_app.config, current_app.instance_path)
+
+
+def importer_for(owner_id: int) -> importing.Importer:
+    """Return an Importer for `owner_id` with the app's fetcher, blob store and upload limit."""
+    return importing.Importer(
+        fetch=fetcher_from_config(current_app.config),
+        blobs=blob_store(),
+        owner_id=owner_id,
+        recipients=credential_service.learner_identities(get_session(), owner_id),
+        max_file_bytes=current_app.config.get("MAX_UPLOAD_FILE_BYTES", importing.DEFAULT_MAX_FILE_BYTES),
+    )
+
+
+def read_upload(storage: FileStorage, max_bytes: int) -> importing.Upload:
+    """Read an uploaded file, refusing one larger than `max_bytes` without reading it all."""
+    data = storage.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise TooLargeError(f"“{importing.safe_filename(storage.filename)}” is larger than {max_bytes // (1024 * 1024)} MB.")
+    return importing.Upload(storage.filename or "upload", data, storage.mimetype or None)
+
+
+def item_json(item: importing.ImportItem) -> dict[str, Any]:
+    """Describe one import outcome for the page's script and the API."""
+    data: dict[str, Any] = {"state": item.state, "message": item.message, "filename": item.filename}
+    if item.credential is not None:
+        data.update(id=item.credential.id, name=item.credential.name, status=item.credential.status,
+                    url=url_for("credentials.show", credential_id=item.credential.id))
+    if item.error:
+        data["error"] = item.error
+    return data
+
+
+@bp.app_template_global()
+def markdown(text: str | None) -> Any:
+    """Render Markdown through the sanitiser (templates call this; never `|safe`)."""
+    return render_markdown(text)
+
+
+bp.add_app_template_global(external_link, "external_link")
+bp.add_app_template_global(safe_url, "safe_url")
+bp.add_app_template_filter(clean_text, "clean_text")
+
+
+# ---------------------------------------------------------------------------------------------
+# The wallet and adding to it
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Show the learner's credentials as a grid or list, filtered and sorted."""
+    filters = credential_service.Filters(
+        q=request.args.get("q", "").strip()[:200],
+        issuer=request.args.get("issuer", ""),
+        tag=request.args.get("tag", ""),
+        status=request.args.get("status", ""),
+        sort=request.args.get("sort", "recent") if request.args.get("sort") in credential_service.SORTS else "recent",
+    )
+    session = get_session()
+    return render_template(
+        "credentials/index.html",
+        credentials=credential_service.list_credentials(session, current_user.id, filters),
+        facets=credential_service.facets(session, current_user.id),
+        filters=filters,
+        sorts=credential_service.SORTS,
+        view="list" if request.args.get("view") == "list" else "grid",
+    )
+
+
+@bp.get("/add")
+@login_required
+def add():
+    """Show the three ways to add a credential: a link, files (or a ZIP), or pasted text."""
+    tab = request.args.get("tab", "link")
+    return render_template("credentials/add.html", tab=tab if tab in ("link", "files", "paste") else "link",
+                           results=None)
+
+
+@bp.post("/add/url")
+@login_required
+def add_url():
+    """Import the credential at the link the learner gave."""
+    session = get_session()
+    item = importing.import_url(session, importer_for(current_user.id), request.form.get("url", ""))
+    session.commit()
+    return _after_single_import(item)
+
+
+@bp.post("/add/paste")
+@login_required
+def add_paste():
+    """Import pasted credential JSON or a JWT."""
+    session = get_session()
+    item = importing.import_paste(session, importer_for(current_user.id), request.form.get("credential", ""))
+    session.commit()
+    return _after_single_import(item)
+
+
+def _after_single_import(item: importing.ImportItem) -> Response:
+    flash(item.message, "success" if item.created else "info")
+    return redirect(url_for("credentials.show", credential_id=item.credential.id))
+
+
+@bp.post("/add/files")
+@login_required
+def add_files():
+    """Import uploaded files; with `Accept: application/x-ndjson`, stream one result line per file."""
+    files = [f for f in request.files.getlist("files") + request.files.getlist("file") if f and f.filename]
+    if not files:
+        raise ValidationError("Choose at least one file to upload.")
+    importer = importer_for(current_user.id)
+    uploads = [read_upload(f, importer.max_file_bytes) for f in files]
+    session = get_session()
+    items = importing.import_files(session, importer, uploads)
+    if request.accept_mimetypes.best == NDJSON:
+
+        def lines() -> Iterator[str]:
+            for item in items:
+                session.commit()  # each credential is its own import: keep it as soon as it is done
+                yield json.dumps(item_json(item)) + "\n"
+
+        return Response(stream_with_context(lines()), mimetype=NDJSON, headers={"Cache-Control": "no-store"})
+    results = list(items)
+    session.commit()
+    return render_template("credentials/add.html", tab="files", results=results)
+
+
+# ---------------------------------------------------------------------------------------------
+# One credential
+
+
+@bp.get("/<int:credential_id>")
+@login_required
+def show(credential_id: int):
+    """Show a credential: image, details, issuer, the learner's words and evidence, the report."""
+    credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
+    compact = None
+    if credential.original_type == "application/jwt":
+        compact = blob_store().get(credential.original_sha256).decode("utf-8", "replace")
+    return render_template("credentials/show.html", credential=credential, compact=compact,
+                           raw_json=json.dumps(credential.document, indent=2, ensure_ascii=False)
+                           if credential.document else None)
+
+
+@bp.post("/<int:credential_id>/verify")
+@login_required
+def verify(credential_id: int):
+    """Check the credential again now."""
+    session = get_session()
+    recheck = credential_service.reverify_credential(
+        session, current_user.id, credential_id, fetch=fetcher_from_config(current_app.config), blobs=blob_store())
+    session.commit()
+    if recheck.conclusive:
+        flash("Checked again just now.", "success")
+    else:
+        flash("The issuer could not be reached, so the last result is kept. Try again later.", "warning")
+    return redirect(url_for("credentials.show", credential_id=credential_id) + "#report")
+
+
+@bp.get("/<int:credential_id>/download")
+@login_required
+def download(credential_id: int):
+    """Send the original bytes exactly as they were received."""
+    credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
+    data = blob_store().get(credential.original_sha256)
+    return send_bytes(data, credential.original_type, _download_name(credential, credential.original_filename))
+
+
+@bp.get("/<int:credential_id>/baked")
+@login_required
+def baked(credential_id: int):
+    """Send an image (PNG, or SVG when that is the badge image) with the credential baked in."""
+    credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
+    data, content_type = credential_service.baked_image(credential, blob_store())
+    extension = "svg" if content_type == SVG else "png"
+    return send_bytes(data, content_type, f"{_slug(credential.name)}.{extension}", extra=SVG_HEADERS)
+
+
+@bp.get("/<int:credential_id>/image")
+@login_required
+def image(credential_id: int):
+    """Serve the stored badge image (re-encoded PNG, or SVG under a sandboxing CSP)."""
+    credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
+    if not credential.image_sha256:
+        return redirect(url_for("static", filename="img/badge-placeholder.svg"))
+    data = blob_store().get(credential.image_sha256)
+    response = Response(data, mimetype=credential.image_type or "image/png")
+    response.headers.update(SVG_HEADERS)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.route("/<int:credential_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(credential_id: int):
+    """Edit the learner's own description, reflection and tags."""
+    session = get_session()
+    if request.method == "POST":
+        credential_service.update_learner_text(
+            session, current_user.id, credential_id,
+            description=request.form.get("description", ""),
+            reflection=request.form.get("reflection", ""),
+            tags=request.form.get("tags", ""),
+        )
+        session.commit()
+        flash("Your notes were saved.", "success")
+        return redirect(url_for("credentials.show", credential_id=credential_id))
+    credential = credential_service.get_credential(session, current_user.id, credential_id)
+    return render_template("credentials/edit.html", credential=credential)
+
+
+@bp.route("/<int:credential_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(credential_id: int):
+    """Ask for confirmation (GET), then delete the credential with its evidence (POST)."""
+    session = get_session()
+    if request.method == "POST":
+        credential_service.delete_credential(session, current_user.id, credential_id)
+        session.commit()
+        flash("The credential was deleted from your wallet.", "success")
+        return redirect(url_for("credentials.index"))
+    credential = credential_service.get_credential(session, current_user.id, credential_id)
+    return render_template("credentials/delete.html", credential=credential)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence
+
+
+@bp.post("/<int:credential_id>/evidence")
+@login_required
+def add_evidence(credential_id: int):
+    """Add a text, link or file as evidence."""
+    session = get_session()
+    kind = request.form.get("kind", "")
+    title = request.form.get("title", "")
+    if kind == "text":
+        evidence_service.add_text(session, current_user.id, credential_id, title=title,
+                                  text=request.form.get("text", ""))
+    elif kind == "link":
+        evidence_service.add_link(session, current_user.id, credential_id, title=title,
+                                  url=request.form.get("url", ""))
+    elif kind == "file":
+        storage = request.files.get("file")
+        if storage is None or not storage.filename:
+            raise ValidationError("Choose a file to upload.")
+        limit = current_app.config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES)
+        upload = read_upload(storage, limit)
+        evidence_service.add_file(session, current_user.id, credential_id, title=title, filename=upload.filename,
+                                  data=upload.data, blobs=blob_store(), max_bytes=limit)
+    else:
+        raise ValidationError("Choose what kind of evidence to add: text, a link or a file.")
+    session.commit()
+    flash("Evidence added.", "success")
+    return redirect(url_for("credentials.show", credential_id=credential_id) + "#evidence")
+
+
+@bp.post("/<int:credential_id>/evidence/<int:evidence_id>/move")
+@login_required
+def move_evidence(credential_id: int, evidence_id: int):
+    """Move an evidence item up or down."""
+    session = get_session()
+    evidence_service.move_evidence(session, current_user.id, credential_id, evidence_id,
+                                   request.form.get("direction", ""))
+    session.commit()
+    return redirect(url_for("credentials.show", credential_id=credential_id) + "#evidence")
+
+
+@bp.post("/<int:credential_id>/evidence/<int:evidence_id>/delete")
+@login_required
+def delete_evidence(credential_id: int, evidence_id: int):
+    """Remove an evidence item."""
+    session = get_session()
+    evidence_service.remove_evidence(session, current_user.id, credential_id, evidence_id)
+    session.commit()
+    flash("Evidence removed.", "success")
+    return redirect(url_for("credentials.show", credential_id=credential_id) + "#evidence")
+
+
+@bp.get("/<int:credential_id>/evidence/<int:evidence_id>/file")
+@login_required
+def evidence_file(credential_id: int, evidence_id: int):
+    """Send an evidence file with its detected type, nosniff and a sandboxing CSP."""
+    file = evidence_service.evidence_file(get_session(), current_user.id, credential_id, evidence_id, blob_store())
+    return send_bytes(file.data, file.content_type, file.filename, attachment=not file.inline,
+                 extra=evidence_service.FILE_HEADERS)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def send_bytes(data: bytes, content_type: str, filename: str, *, attachment: bool = True,
+          extra: dict[str, str] | None = None) -> Response:
+    # send_file writes Content-Disposition per RFC 6266 (ASCII fallback + filename*).
+    response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=attachment,
+                         download_name=filename, max_age=0)
+    response.headers.update(extra or {"X-Content-Type-Options": "nosniff"})
+    return response
+
+
+_EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/jwt": "jwt", "application/json": "json"}
+
+
+def _download_name(credential: Any, filename: str | None) -> str:
+    if filename and "›" not in filename:
+        return filename
+    return f"{_slug(credential.name)}.{_EXTENSIONS.get(credential.original_type, 'bin')}"
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name or "").strip("-").lower()[:60]
+    return slug or "credential"

@@ -1,0 +1,131 @@
+// Add-credential page: tabs, and uploads sent one file per request with results shown as they arrive.
+// Without this file the page still works: three plain forms, and a results page after an upload.
+(function () {
+  "use strict";
+  var STATE_WORDS = {
+    valid: "Verified", revoked: "Revoked by issuer", invalid: "Not genuine", expired: "Expired",
+    not_yet_valid: "Not yet valid", unverifiable: "Couldn't verify"
+  };
+  var RESULT_WORDS = { imported: "Added", duplicate: "Already in your wallet", rejected: "Not added" };
+
+  function setupTabs(root) {
+    var tabs = root.querySelectorAll("[data-tab]");
+    function show(name) {
+      tabs.forEach(function (tab) {
+        var active = tab.dataset.tab === name;
+        if (active) { tab.setAttribute("aria-current", "true"); } else { tab.removeAttribute("aria-current"); }
+      });
+      root.querySelectorAll("[data-panel]").forEach(function (panel) {
+        panel.hidden = panel.dataset.panel !== name;
+      });
+    }
+    tabs.forEach(function (tab) {
+      tab.addEventListener("click", function (event) {
+        event.preventDefault();
+        show(tab.dataset.tab);
+        history.replaceState(null, "", tab.getAttribute("href"));
+        var panel = root.querySelector('[data-panel="' + tab.dataset.tab + '"]');
+        var field = panel && panel.querySelector("input:not([type=hidden]), textarea");
+        if (field) { field.focus(); }
+      });
+    });
+    var fromHash = location.hash.replace("#", "");
+    show(["link", "files", "paste"].indexOf(fromHash) >= 0 ? fromHash : root.dataset.initial || "link");
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  function renderResult(list, item) {
+    var row = el("li", "result result-" + item.state);
+    row.appendChild(el("span", "result-file", item.filename || ""));
+    row.appendChild(el("span", "result-state", RESULT_WORDS[item.state] || item.state));
+    if (item.url) {
+      var link = el("a", "", item.name || "Open");
+      link.href = item.url;
+      row.appendChild(link);
+      row.appendChild(el("span", "state state-" + item.status, STATE_WORDS[item.status] || "Couldn't check"));
+    } else {
+      row.appendChild(el("span", "result-message", item.message || ""));
+    }
+    list.appendChild(row);
+  }
+
+  function readLines(response, onItem) {
+    if (!response.body || !response.body.getReader) {
+      return response.text().then(function (text) {
+        text.split("\n").forEach(function (line) { if (line.trim()) { onItem(JSON.parse(line)); } });
+      });
+    }
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "";
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.value) { buffer += decoder.decode(chunk.value, { stream: !chunk.done }); }
+        var lines = buffer.split("\n");
+        buffer = lines.pop();
+        lines.forEach(function (line) { if (line.trim()) { onItem(JSON.parse(line)); } });
+        if (chunk.done) {
+          if (buffer.trim()) { onItem(JSON.parse(buffer)); }
+          return null;
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function setupUpload(form) {
+    var input = form.querySelector('input[type="file"]');
+    var token = form.querySelector('input[name="csrf_token"]');
+    var progress = form.querySelector("[data-progress]");
+    var results = document.querySelector("[data-results]");
+    var list = document.querySelector("[data-result-list]");
+    form.addEventListener("submit", function (event) {
+      if (!window.fetch || !input.files.length) { return; }
+      event.preventDefault();
+      var files = Array.prototype.slice.call(input.files);
+      var counts = { imported: 0, duplicate: 0, rejected: 0 };
+      var button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      results.hidden = false;
+      progress.hidden = false;
+      var chain = Promise.resolve();
+      files.forEach(function (file, index) {
+        chain = chain.then(function () {
+          progress.textContent = "Checking " + (index + 1) + " of " + files.length + ": " + file.name + "…";
+          var body = new FormData();
+          body.append("csrf_token", token ? token.value : "");
+          body.append("files", file, file.name);
+          return fetch(form.action, {
+            method: "POST", body: body, credentials: "same-origin",
+            headers: { "Accept": "application/x-ndjson, application/json;q=0.9", "X-CSRFToken": token ? token.value : "" }
+          }).then(function (response) {
+            var onItem = function (item) { counts[item.state] = (counts[item.state] || 0) + 1; renderResult(list, item); };
+            if (response.ok) { return readLines(response, onItem); }
+            return response.json().catch(function () { return {}; }).then(function (error) {
+              onItem({ state: "rejected", filename: file.name, message: error.message || "The upload failed." });
+            });
+          }).catch(function () {
+            counts.rejected += 1;
+            renderResult(list, { state: "rejected", filename: file.name, message: "The upload was interrupted. Try again." });
+          });
+        });
+      });
+      chain.then(function () {
+        progress.textContent = "Done: " + counts.imported + " added, " + counts.duplicate + " already in your wallet, " +
+          counts.rejected + " not added.";
+        button.disabled = false;
+        input.value = "";
+      });
+    });
+  }
+
+  document.querySelectorAll("[data-tabs]").forEach(setupTabs);
+  document.querySelectorAll("form[data-stream-upload]").forEach(setupUpload);
+})();
