@@ -13,6 +13,7 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -60,25 +61,19 @@ def verify_document_proofs(
     if not has_proof(doc):
         outcome.checks.append(Check.failed("proof", "The credential is not signed: it has no proof."))
         return outcome
-    unknown = jsonld.unknown_contexts(doc)
-    if unknown:
-        # B1: never fetched, since a context from elsewhere can change what the signed data means.
-        outcome.checks.append(Check.failed(
-            "contexts", f"The credential uses a JSON-LD context Wallet does not know ({unknown[0][:200]}), "
-                        "so its meaning cannot be fixed; it was not fetched.", urls=unknown[:10]))
-        return outcome
     proofs = doc["proof"] if isinstance(doc["proof"], list) else [doc["proof"]]
     unsecured = {k: v for k, v in doc.items() if k != "proof"}
-    canonical = _LazyCanonical(unsecured)
+    # The document is canonicalised first, before any key is looked up: if its meaning cannot be
+    # fixed, no signature can tell anything, and nothing is fetched.
+    try:
+        document_nquads = jsonld.canonize(unsecured)
+    except jsonld.JsonLdProblem as error:
+        outcome.checks.append(_contexts_check(doc, error))
+        return outcome
     per_proof: list[tuple[list[Check], bool]] = []
     for index, proof in enumerate(proofs):
-        checks, key, securing, ok = _verify_one(proof, index, len(proofs), unsecured, canonical,
+        checks, key, securing, ok = _verify_one(proof, index, len(proofs), unsecured, document_nquads,
                                                 issuer_id, context, purpose)
-        if canonical.problem is not None:
-            outcome.checks.append(Check.failed(
-                "contexts", f"The credential is not valid JSON-LD, so its signature cannot be checked: "
-                            f"{canonical.problem}"))
-            return outcome
         per_proof.append((checks, ok))
         if outcome.key is None or (ok and not outcome.ok):
             outcome.key = key
@@ -142,25 +137,18 @@ def did_key_for(public_key: Ed25519PublicKey) -> str:
 
 # --- one proof --------------------------------------------------------------------------------------
 
-class _LazyCanonical:
-    """The canonical form of the document without proofs, computed once and only if a proof needs it."""
-
-    def __init__(self, unsecured: dict[str, Any]) -> None:
-        self.unsecured = unsecured
-        self.problem: str | None = None
-        self._nquads: str | None = None
-
-    def nquads(self) -> str | None:
-        if self._nquads is None and self.problem is None:
-            try:
-                self._nquads = jsonld.canonize(self.unsecured)
-            except jsonld.JsonLdProblem as error:
-                self.problem = str(error)
-        return self._nquads
+def _contexts_check(doc: dict[str, Any], error: jsonld.JsonLdProblem) -> Check:
+    unknown = jsonld.unknown_contexts(doc)
+    if unknown:
+        # B1: never fetched, since a context from elsewhere can change what the signed data means.
+        return Check.failed(
+            "contexts", f"The credential uses a JSON-LD context Wallet does not know ({unknown[0][:200]}), "
+                        "so its meaning cannot be fixed; it was not fetched.", urls=unknown[:10])
+    return Check.failed("contexts", f"The credential is not valid JSON-LD, so its signature cannot be checked: {error}")
 
 
 def _verify_one(
-    proof: Any, index: int, count: int, unsecured: dict[str, Any], document: _LazyCanonical,
+    proof: Any, index: int, count: int, unsecured: dict[str, Any], document_nquads: str,
     issuer_id: str | None, context: Context, purpose: str,
 ) -> tuple[list[Check], ResolvedKey | None, str | None, bool]:
     label = f"Proof {index + 1} of {count}: " if count > 1 else ""
@@ -177,11 +165,9 @@ def _verify_one(
     problem = _proof_problem(proof, unsecured, purpose, context)
     if problem is not None:
         return [Check.failed("proof", label + problem, **detail)], None, securing, False
-    try:
-        signature = multibase.base58btc_decode(proof.get("proofValue", ""))
-    except multibase.MultibaseError:
-        signature = b""
-    if len(signature) != 64:
+    proof_value = proof.get("proofValue")
+    signature = _signature_bytes(proof_value) if isinstance(proof_value, str) else None
+    if signature is None:
         return [Check.failed("proof", f"{label}The proof value is malformed (not a base58btc Ed25519 signature).",
                              **detail)], None, securing, False
     try:
@@ -193,8 +179,7 @@ def _verify_one(
             Check.failed("issuer-key", label + str(error), outcome=error.outcome, **detail),
         ], None, securing, False
     detail.update(key=key.vm_id, key_source=key.source, controller=key.controller)
-    # If the document itself cannot be canonicalised, the caller reports that once, for all proofs.
-    signature_check = _signature_check(proof, signature, key, unsecured, document, label, detail)
+    signature_check = _signature_check(proof, signature, key, unsecured, document_nquads, label, detail)
     checks = [signature_check, _binding_check(key, signature_check.status is CheckStatus.PASSED, label, detail)]
     ok = checks[0].status is CheckStatus.PASSED and key.binding is KeyBinding.ISSUER
     return checks, key, securing, ok
@@ -239,7 +224,7 @@ def _proof_problem(proof: dict[str, Any], unsecured: dict[str, Any], purpose: st
 
 
 def _signature_check(proof: dict[str, Any], signature: bytes, key: ResolvedKey, unsecured: dict[str, Any],
-                     document: _LazyCanonical, label: str, detail: dict[str, Any]) -> Check:
+                     document_nquads: str, label: str, detail: dict[str, Any]) -> Check:
     if key.key_type != "Ed25519":
         return Check.failed("proof", f"{label}The key is a {key.key_type} key, but this proof needs an Ed25519 key.",
                             **detail)
@@ -247,9 +232,6 @@ def _signature_check(proof: dict[str, Any], signature: bytes, key: ResolvedKey, 
         config_nquads = jsonld.canonize(_proof_config(proof, unsecured))
     except jsonld.JsonLdProblem as error:
         return Check.failed("proof", f"{label}The proof is not valid JSON-LD: {error}", **detail)
-    document_nquads = document.nquads()
-    if document_nquads is None:
-        return Check.failed("proof", f"{label}{document.problem}", **detail)
     public = base64.urlsafe_b64decode(key.jwk["x"] + "=" * (-len(key.jwk["x"]) % 4))
     if not _ed25519_verifies(public, signature, _hash_data_from_nquads(config_nquads, document_nquads)):
         return Check.failed("proof", label + _TAMPERED, **detail)
@@ -285,6 +267,16 @@ def _hash_data(config: dict[str, Any], document_nquads: str) -> bytes:
 def _hash_data_from_nquads(config_nquads: str, document_nquads: str) -> bytes:
     # vc-di-eddsa §3.3.4: proof configuration hash first, then the document hash.
     return hashlib.sha256(config_nquads.encode("utf-8")).digest() + hashlib.sha256(document_nquads.encode("utf-8")).digest()
+
+
+@lru_cache(maxsize=2048)
+def _signature_bytes(proof_value: str) -> bytes | None:
+    """Decode a base58btc Ed25519 proof value (pure Python base58 is slow, so results are cached)."""
+    try:
+        signature = multibase.base58btc_decode(proof_value)
+    except multibase.MultibaseError:
+        return None
+    return signature if len(signature) == 64 else None
 
 
 def _ed25519_verifies(public: bytes, signature: bytes, message: bytes) -> bool:
