@@ -1,0 +1,603 @@
+"""The one outbound HTTP client: every URL Wallet fetches goes through a `GuardedFetcher`.
+
+security.md A1-A16 and section 3 "SSRF-safe fetching". Each hop is parsed once (urllib3's parser,
+IDNA through `idna`) and must be http(s) with no userinfo, whitespace or control characters, on port
+80 or 443, to a host whose every address is global unicast. The socket then goes to an address that
+was checked (no second DNS lookup, so no rebinding) while the Host header, TLS SNI and certificate
+check use the host name. Redirects are followed by hand and checked like the first hop. Bodies are
+streamed under a size cap and a total deadline. urllib3 is used directly, below requests, so no
+proxy environment, .netrc or cookie jar can ever apply (A15).
+"""
+from __future__ import annotations
+
+import functools
+import http.client
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urljoin
+
+import certifi
+import urllib3.exceptions
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.response import BaseHTTPResponse
+from urllib3.util import parse_url
+
+from wallet.services.errors import FetchError, TooLargeError, UnsafeURLError
+from wallet.services.verification.fetching import Fetched, Kind, RemoteError
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+USER_AGENT = "Wallet/0.1 (Open Badges and Verifiable Credentials wallet)"
+REFUSED_MESSAGE = "This address is not allowed: Wallet only fetches public http(s) addresses."
+MAX_REDIRECTS = 5
+MAX_URL_LENGTH = 2048
+# security.md A10: caps on the decoded body, per kind of document.
+SIZE_CAPS: dict[str, int] = {"json": 1 * MB, "jwt": 1 * MB, "image": 5 * MB, "any": 5 * MB}
+ACCEPT: dict[str, str] = {
+    "json": "application/ld+json, application/json;q=0.9, */*;q=0.1",
+    # OB 3.0 serves a JWT as text/plain; VC-JOSE-COSE registers application/vc+jwt.
+    "jwt": "application/vc+jwt, application/jwt;q=0.9, text/plain;q=0.8, */*;q=0.1",
+    "image": "image/png, image/svg+xml;q=0.9, image/*;q=0.5",
+    "any": "*/*",
+}
+# Issuer profiles, keys and status lists are re-read on every verification; images are not.
+CACHED_KINDS = frozenset({"json", "jwt"})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_RETRIED_STATUSES = frozenset({502, 503, 504})
+_RETRY_BACKOFF = 0.25
+_CHUNK = 64 * 1024
+
+# Whitespace (ASCII or not), C0/C1 controls and the backslash some parsers read as "/" (A9).
+_UNSAFE_CHARACTERS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\\]")
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
+# Names that only mean something inside a network: RFC 6761, RFC 6762, RFC 8375, ICANN ".internal".
+_LOCAL_SUFFIXES = ("localhost", "local", "localdomain", "internal", "home.arpa")
+# Python 3.11's `is_global` misses several of these (fixed in 3.12.4), so they are listed outright
+# from the IANA special-purpose address registries.
+_DENIED_NETWORKS = tuple(ipaddress.ip_network(network) for network in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    # IPv4-compatible and unspecified/loopback, local-use NAT64, discard, IETF protocol assignments
+    # (with Teredo, which hides an IPv4 host in the address), documentation, SRv6, ULA (with AWS's
+    # fd00:ec2::254), link-local, site-local, multicast.
+    "::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20", "5f00::/16",
+    "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+))
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+Address = tuple[int, tuple[Any, ...]]  # (socket family, sockaddr) as getaddrinfo gives them
+
+
+class _Refused(Exception):
+    """A URL broke a guard rule; the reason goes to the log, never to the learner (A16)."""
+
+
+class _ConnectFailed(Exception):
+    """No TCP connection could be opened to any checked address (the one error worth a retry)."""
+
+
+_NETWORK_ERRORS = (_ConnectFailed, OSError, http.client.HTTPException, urllib3.exceptions.HTTPError)
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str  # urllib3's normalised form of the URL
+    scheme: str
+    host: str  # ASCII host name or IP address, IPv6 without brackets
+    port: int
+    request_uri: str  # path and query, no fragment
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    fetched: Fetched
+    fresh_until: float  # time.monotonic() value
+    etag: str | None
+    last_modified: str | None
+
+
+class _Cache:
+    """A thread-safe LRU of fetched documents, bounded by entry count and total body bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[str, str], entry: _Entry) -> None:
+        with self._lock:
+            self._drop(key)
+            if len(entry.fetched.body) > self._max_bytes:
+                return
+            self._entries[key] = entry
+            self._bytes += len(entry.fetched.body)
+            while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def pop(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._drop(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.fetched.body)
+
+
+class _Deadline:
+    """The total time one fetch may take (A12: socket timeouts bound each read, not the fetch).
+
+    When time is up a timer shuts the fetch's sockets down, which unblocks any read in progress,
+    even one inside the TLS handshake or the response headers.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._at = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        return self._at - time.monotonic()
+
+    def limit(self, seconds: float) -> float:
+        """Return `seconds` cut to the time left; raise TimeoutError when none is left."""
+        left = self.left()
+        if left <= 0:
+            raise TimeoutError("total deadline passed")
+        return min(seconds, left)
+
+    def watch(self, sock: socket.socket) -> None:
+        # A duplicate descriptor: TLS detaches the original socket object, but shutdown() acts on
+        # the connection itself, whichever descriptor it is called on.
+        with self._lock:
+            self._sockets.append(sock.dup())
+            if self.expired:
+                self._shutdown()
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        for sock in self._sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Pinned:
+    """Connect to the addresses the guard checked instead of resolving the host again (A5)."""
+
+    timeout: Any
+    _addresses: Sequence[Address] = ()
+    _opener: Callable[[int, tuple[Any, ...], float], socket.socket]
+    _deadline: _Deadline
+
+    def pin(self, addresses: Sequence[Address], opener: Callable[..., socket.socket],
+            deadline: _Deadline) -> None:
+        self._addresses, self._opener, self._deadline = addresses, opener, deadline
+
+    def _new_conn(self) -> socket.socket:
+        error: OSError = OSError("no address to connect to")
+        for family, sockaddr in self._addresses:
+            try:
+                sock = self._opener(family, sockaddr, self.timeout)
+            except OSError as failure:
+                error = failure
+                continue
+            self._deadline.watch(sock)
+            return sock
+        raise _ConnectFailed(str(error)) from error
+
+
+class _PinnedHTTPConnection(_Pinned, HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_Pinned, HTTPSConnection):
+    pass
+
+
+class GuardedFetcher:
+    """Fetch public http(s) URLs safely and cache what is re-read; Wallet's one `Fetch`.
+
+    Raises UnsafeURLError for a refused URL or redirect, TooLargeError over the size cap,
+    RemoteError (with `status_code`) for a non-2xx answer and FetchError for network failures.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private_network: bool = False,
+        url_rewrite: Mapping[str, str] | None = None,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        total_timeout: float = 20.0,
+        max_bytes: int = 5 * MB,
+        fresh_seconds: float = 300.0,
+        cache_entries: int = 256,
+        cache_bytes: int = 32 * MB,
+        ports: frozenset[int] = frozenset({80, 443}),
+        ca_file: str | None = None,
+    ) -> None:
+        # Lifts the address and port rules only (development and tests); every other rule stays.
+        self.allow_private_network = allow_private_network
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.total_timeout = total_timeout
+        self.fresh_seconds = fresh_seconds
+        self.ports = ports
+        self.caps = {kind: min(cap, max_bytes) for kind, cap in SIZE_CAPS.items()}
+        rules = dict(url_rewrite or {})
+        self._rewrites = sorted(rules.items(), key=lambda rule: len(rule[0]), reverse=True)
+        self._unrewrites = sorted(((new, old) for old, new in rules.items()),
+                                  key=lambda rule: len(rule[0]), reverse=True)
+        self._ssl_context = ssl.create_default_context(cafile=ca_file or certifi.where())
+        self._cache = _Cache(cache_entries, cache_bytes)
+
+    def __call__(self, url: str, *, kind: Kind = "json") -> Fetched:
+        """Fetch `url` as `kind`: from memory while fresh, otherwise through the guard."""
+        if kind not in self.caps:
+            raise ValueError(f"unknown kind of document: {kind!r}")
+        entry = self._cache.get((url, kind)) if kind in CACHED_KINDS else None
+        if entry is not None and entry.fresh_until > time.monotonic():
+            return replace(entry.fetched, from_cache=True)
+        deadline = _Deadline(self.total_timeout)
+        try:
+            return self._fetch(url, kind, entry, deadline)
+        except _Refused as refusal:
+            log.warning("refused to fetch %s: %s", _for_log(url), _for_log(str(refusal)))
+            raise UnsafeURLError(REFUSED_MESSAGE) from None
+        except _NETWORK_ERRORS as error:
+            raise _network_error(url, error, deadline) from None
+        finally:
+            deadline.close()
+
+    def clear_cache(self) -> None:
+        """Forget every cached document."""
+        self._cache.clear()
+
+    def open_socket(self, family: int, sockaddr: tuple[Any, ...], timeout: float) -> socket.socket:
+        """Open a TCP connection to one checked address: the only place a fetch connects."""
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _fetch(self, url: str, kind: str, entry: _Entry | None, deadline: _Deadline) -> Fetched:
+        current, previous = url, None
+        redirects, retried = 0, False  # security.md 6: one retry, only for connect errors and 502/503/504
+        while True:
+            # Every rule but the address one sees the URL as asked, before any rewrite.
+            target = _parse(current)
+            if previous is not None and previous.scheme == "https" and target.scheme == "http":
+                raise _Refused(f"redirect from https to http: {current}")
+            actual = _parse(_swap_prefix(current, self._rewrites))
+            addresses = self._resolve(actual)
+            try:
+                connection, response = self._send(actual, addresses, kind, entry, deadline)
+            except _ConnectFailed:
+                if retried or deadline.left() <= _RETRY_BACKOFF:
+                    raise
+                retried = True
+                time.sleep(_RETRY_BACKOFF)
+                continue
+            try:
+                status = response.status
+                if status in _RETRIED_STATUSES and not retried and deadline.left() > _RETRY_BACKOFF:
+                    retried = True
+                    time.sleep(_RETRY_BACKOFF)
+                    continue
+                if status in _REDIRECTS:
+                    redirects += 1
+                    location = response.headers.get("Location")
+                    if redirects > MAX_REDIRECTS:
+                        log.warning("refused to fetch %s: over %d redirects", _for_log(url), MAX_REDIRECTS)
+                        raise UnsafeURLError("The address redirected too many times.")
+                    if not location:
+                        raise RemoteError(f"The server at {target.host} sent a redirect without a target.",
+                                          url=url, status_code=status)
+                    previous, current = target, _swap_prefix(urljoin(actual.url, location), self._unrewrites)
+                    continue
+                if status == 304 and entry is not None:
+                    return self._revalidated((url, kind), entry, response)
+                if not 200 <= status < 300:
+                    raise RemoteError(f"The server at {target.host} answered with an error ({status}).",
+                                      url=url, status_code=status)
+                body = self._read(response, kind, deadline, target.host)
+            finally:
+                response.close()  # the response holds its own reference to the socket
+                connection.close()
+            headers = {name.lower(): value for name, value in response.headers.itermerged()}
+            fetched = Fetched(
+                url=url, final_url=current, status_code=status, body=body, headers=headers,
+                content_type=headers.get("content-type", "").split(";", 1)[0].strip().lower(),
+            )
+            log.info("fetched %s: %d, %d bytes", _for_log(current), status, len(body))
+            self._remember((url, kind), fetched)
+            return fetched
+
+    def _resolve(self, target: _Target) -> tuple[Address, ...]:
+        """Resolve the host once and check every address (A1-A5, A8); return those to connect to."""
+        if not self.allow_private_network:
+            if target.port not in self.ports:
+                raise _Refused(f"port {target.port}")
+            if _ip_literal(target.host) is None:
+                _check_name(target.host)
+        try:
+            records = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            log.info("could not resolve %s: %s", _for_log(target.host), error)
+            raise FetchError(f"Could not find the server {target.host}.") from None
+        addresses = tuple(dict.fromkeys(
+            (family, sockaddr) for family, _, _, _, sockaddr in records
+            if family in (socket.AF_INET, socket.AF_INET6)
+        ))
+        shown = ", ".join(str(sockaddr[0]) for _, sockaddr in addresses)
+        if not self.allow_private_network:
+            if not addresses or not all(_is_public(sockaddr) for _, sockaddr in addresses):
+                raise _Refused(f"{target.host} resolves to {shown or 'nothing'}: not every address is public")
+        if not addresses:
+            raise FetchError(f"Could not find the server {target.host}.")
+        log.info("connecting to %s:%d at %s", _for_log(target.host), target.port, shown)
+        return addresses
+
+    def _send(self, target: _Target, addresses: Sequence[Address], kind: str, entry: _Entry | None,
+              deadline: _Deadline) -> tuple[HTTPConnection, BaseHTTPResponse]:
+        """Open a pinned connection, send the GET and return the response with its headers read."""
+        timeout = deadline.limit(self.connect_timeout)
+        connection: _PinnedHTTPConnection | _PinnedHTTPSConnection
+        if target.scheme == "https":
+            connection = _PinnedHTTPSConnection(
+                target.host, target.port, timeout=timeout, cert_reqs="CERT_REQUIRED",
+                server_hostname=target.host, ssl_context=self._ssl_context,
+            )
+        else:
+            connection = _PinnedHTTPConnection(target.host, target.port, timeout=timeout)
+        connection.pin(addresses, self.open_socket, deadline)
+        # No cookies and no credentials, ever (A6, A15); identity encoding keeps the cap honest (A11).
+        headers = {"Host": target.host_header, "User-Agent": USER_AGENT, "Accept": ACCEPT[kind],
+                   "Accept-Encoding": "identity", "Connection": "close"}
+        if entry is not None and entry.etag:
+            headers["If-None-Match"] = entry.etag
+        if entry is not None and entry.last_modified:
+            headers["If-Modified-Since"] = entry.last_modified
+        try:
+            connection.connect()
+            connection.timeout = deadline.limit(self.read_timeout)
+            connection.request("GET", target.request_uri, headers=headers, preload_content=False)
+            return connection, connection.getresponse()
+        except BaseException:
+            connection.close()
+            raise
+
+    def _read(self, response: BaseHTTPResponse, kind: str, deadline: _Deadline, host: str) -> bytes:
+        """Stream the body, cut at the cap for `kind` whatever Content-Length claims (A10)."""
+        cap = self.caps[kind]
+        declared = response.headers.get("Content-Length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > cap:
+            raise _too_large(host, cap, f"Content-Length {declared}")
+        body = bytearray()
+        for chunk in response.stream(_CHUNK):
+            body += chunk
+            if len(body) > cap:
+                raise _too_large(host, cap, f"more than {cap} bytes sent")
+        if deadline.expired:
+            # The timer's shutdown can look like the clean end of a body that runs to the close.
+            raise TimeoutError("total deadline passed while reading")
+        return bytes(body)
+
+    def _remember(self, key: tuple[str, str], fetched: Fetched) -> None:
+        if key[1] not in CACHED_KINDS or fetched.status_code != 200:
+            return
+        lifetime = _lifetime(fetched.headers, self.fresh_seconds)
+        etag, last_modified = fetched.headers.get("etag"), fetched.headers.get("last-modified")
+        if lifetime is None or (lifetime <= 0 and not (etag or last_modified)):
+            self._cache.pop(key)
+            return
+        self._cache.put(key, _Entry(fetched, time.monotonic() + lifetime, etag, last_modified))
+
+    def _revalidated(self, key: tuple[str, str], entry: _Entry, response: BaseHTTPResponse) -> Fetched:
+        """Keep the cached body after a 304 Not Modified, fresh again for as long as the server says."""
+        headers = {name.lower(): value for name, value in response.headers.itermerged()}
+        lifetime = _lifetime(headers, self.fresh_seconds)
+        if lifetime is None:
+            self._cache.pop(key)
+        else:
+            self._cache.put(key, replace(entry, fresh_until=time.monotonic() + lifetime,
+                                         etag=headers.get("etag", entry.etag)))
+        log.info("revalidated %s: not modified", _for_log(key[0]))
+        return replace(entry.fetched, from_cache=True)
+
+
+def fetcher_from_config(config: Mapping[str, Any]) -> GuardedFetcher:
+    """Return the process-wide fetcher for a Flask config's FETCH settings (one per distinct setting)."""
+    allow = config.get("ALLOW_PRIVATE_NETWORK", False)
+    rewrite = config.get("URL_REWRITE") or {}
+    if not isinstance(rewrite, Mapping):
+        raise ValueError("URL_REWRITE must be a JSON object of URL prefix -> replacement prefix")
+    return _shared_fetcher(
+        # A security switch: only a real true value (bool or JSON true/1) lifts the address rule.
+        isinstance(allow, (bool, int)) and bool(allow),
+        tuple(sorted((str(prefix), str(replacement)) for prefix, replacement in rewrite.items())),
+        float(config.get("FETCH_CONNECT_TIMEOUT", 3.0)),
+        float(config.get("FETCH_READ_TIMEOUT", 10.0)),
+        float(config.get("FETCH_TOTAL_TIMEOUT", 20.0)),
+        int(config.get("FETCH_MAX_BYTES", 5 * MB)),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_fetcher(allow_private_network: bool, url_rewrite: tuple[tuple[str, str], ...],
+                    connect_timeout: float, read_timeout: float, total_timeout: float,
+                    max_bytes: int) -> GuardedFetcher:
+    return GuardedFetcher(allow_private_network=allow_private_network, url_rewrite=dict(url_rewrite),
+                          connect_timeout=connect_timeout, read_timeout=read_timeout,
+                          total_timeout=total_timeout, max_bytes=max_bytes)
+
+
+def _parse(url: str) -> _Target:
+    """Parse `url` once and apply the rules that need no DNS (A7, A9), or raise _Refused."""
+    if len(url) > MAX_URL_LENGTH:
+        raise _Refused("URL too long")
+    if _UNSAFE_CHARACTERS.search(url):
+        raise _Refused("whitespace, control character or backslash in the URL")
+    try:
+        parts = parse_url(url)
+    except urllib3.exceptions.LocationParseError:
+        raise _Refused("unparseable URL") from None
+    scheme = (parts.scheme or "").lower()
+    if scheme not in ("http", "https"):
+        raise _Refused(f"scheme {scheme or 'none'}")
+    rest = url[len(scheme) + 1:]
+    authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0] if rest.startswith("//") else ""
+    # "@" means userinfo, even empty; "%" would be a percent-encoded host or an IPv6 zone.
+    if "@" in authority or "%" in authority:
+        raise _Refused("userinfo or percent sign in the host part")
+    host = parts.host or ""
+    if host.startswith("["):
+        host = host[1:-1]
+        if not isinstance(_ip_literal(host), ipaddress.IPv6Address):
+            raise _Refused("malformed IPv6 address")
+    elif not _HOST_NAME.fullmatch(host) or len(host) > 253:
+        raise _Refused("missing or malformed host")
+    port = parts.port if parts.port is not None else (443 if scheme == "https" else 80)
+    return _Target(parts.url, scheme, host, port, parts.request_uri)
+
+
+def _check_name(host: str) -> None:
+    """Refuse names that only resolve inside a network, before any DNS query is made."""
+    name = host.rstrip(".")
+    # A one-label name goes through the resolver's search domains: an intranet host or "metadata".
+    if "." not in name:
+        raise _Refused(f"single-label host name {name}")
+    if any(name == suffix or name.endswith("." + suffix) for suffix in _LOCAL_SUFFIXES):
+        raise _Refused(f"local host name {name}")
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _is_public(sockaddr: tuple[Any, ...]) -> bool:
+    """Return whether a resolved address is global unicast (a scoped IPv6 address never is)."""
+    address = _ip_literal(str(sockaddr[0]))
+    if address is None or (len(sockaddr) > 3 and sockaddr[3]):
+        return False
+    return _is_global_unicast(address)
+
+
+def _is_global_unicast(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            return False
+        # IPv4-mapped, 6to4 and NAT64 addresses reach the IPv4 host inside them: judge that one (A3).
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _is_global_unicast(embedded)
+    if any(address in network for network in _DENIED_NETWORKS):
+        return False
+    return address.is_global and not (
+        address.is_multicast or address.is_reserved or address.is_loopback or address.is_link_local
+        or address.is_unspecified or address.is_private
+    )
+
+
+def _swap_prefix(url: str, rules: Sequence[tuple[str, str]]) -> str:
+    """Replace the longest matching prefix (`rules` are sorted longest first)."""
+    for prefix, replacement in rules:
+        if url.startswith(prefix):
+            return replacement + url[len(prefix):]
+    return url
+
+
+def _lifetime(headers: Mapping[str, str], default: float) -> float | None:
+    """Return how long an answer stays fresh (RFC 9111 5.2.2), or None if it must not be stored."""
+    directives: dict[str, str] = {}
+    for part in headers.get("cache-control", "").lower().split(","):
+        name, _, value = part.strip().partition("=")
+        directives[name] = value.strip().strip('"')
+    if "no-store" in directives:
+        return None
+    if "no-cache" in directives:
+        return 0.0
+    max_age = directives.get("max-age", "")
+    if max_age.isascii() and max_age.isdigit():
+        return min(default, float(max_age))
+    return default
+
+
+def _too_large(host: str, cap: int, detail: str) -> TooLargeError:
+    log.info("refused a body from %s: %s", _for_log(host), detail)
+    size = f"{cap // MB} MB" if cap >= MB else f"{cap // 1024} KB" if cap >= 1024 else f"{cap} bytes"
+    return TooLargeError(f"The document at {host} is larger than {size}, the most Wallet accepts for it.")
+
+
+def _network_error(url: str, error: BaseException, deadline: _Deadline) -> FetchError:
+    """Turn a network failure into a message safe to show; the details go to the log only (A16)."""
+    host = parse_url(url).host or "this address"
+    cause = error.__cause__ if isinstance(error, _ConnectFailed) else error
+    log.info("fetch of %s failed: %s: %s", _for_log(url), type(cause).__name__, _for_log(str(cause)))
+    if deadline.expired or isinstance(cause, (TimeoutError, urllib3.exceptions.TimeoutError)):
+        return FetchError(f"The server at {host} did not answer in time.")
+    if isinstance(cause, ssl.SSLError):
+        return FetchError(f"Could not make a secure connection to the server at {host}.")
+    return FetchError(f"Could not reach the server at {host}.")
+
+
+def _for_log(text: str) -> str:
+    """Escape control characters so a hostile URL cannot forge log lines."""
+    return text[:500].encode("unicode_escape").decode("ascii")
