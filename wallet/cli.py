@@ -157,12 +157,20 @@ def create_token_command(email: str, name: str) -> None:
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Create the demo learner (once) and print how to log in."""
-    from wallet.services.demo import DEMO_EMAIL, ensure_demo_learner
+    """Create the demo learner (once) with demo credentials, and print how to log in."""
+    from pathlib import Path
+
+    from wallet.services.blobs import blob_store_from_config
+    from wallet.services.demo import DEMO_EMAIL, DEMO_KEYS_FILE, ensure_demo_credentials, ensure_demo_learner
 
     session = db.get_session()
-    _, password = ensure_demo_learner(session)
+    user, password = ensure_demo_learner(session)
+    session.flush()
+    blobs = blob_store_from_config(current_app.config, current_app.instance_path)
+    items = ensure_demo_credentials(session, user, blobs=blobs, keys_path=Path(current_app.instance_path) / DEMO_KEYS_FILE)
     session.commit()
+    added = sum(item.created for item in items)
+    click.echo(f"Demo credentials: {added} added, {len(items) - added} already in the wallet.")
     click.echo(f"Demo learner: log in as {DEMO_EMAIL} with the password {password}")
 
 
