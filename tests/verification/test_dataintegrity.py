@@ -13,9 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.support.servers import DocumentServer, Response
-from tests.verification.test_keys import (  # noqa: F401 (sites is a fixture)
-    DID_WEB, ISSUER, ISSUER_SITE, Sites, did_web_document, ed25519_multikey, sites,
-)
+from tests.verification.test_keys import DID_WEB, ISSUER, ISSUER_SITE, Sites, did_web_document, ed25519_multikey
 from wallet.services.verification import dataintegrity, keys, multibase
 from wallet.services.verification.context import Context
 from wallet.services.verification.dataintegrity import ProofOutcome, did_key_for, sign_document, verify_document_proofs
@@ -66,6 +64,11 @@ class Signer:
 @pytest.fixture
 def signer() -> Signer:
     return Signer()
+
+
+@pytest.fixture
+def sites(document_server: DocumentServer) -> Sites:
+    return Sites(document_server)
 
 
 def verify(doc: dict[str, Any], context: Context | None = None, **options: Any) -> ProofOutcome:

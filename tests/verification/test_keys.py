@@ -193,6 +193,24 @@ def test_resolve_did_web_server_down_is_unverifiable(sites: Sites) -> None:
     assert info.value.outcome is Status.UNVERIFIABLE
 
 
+def test_resolve_did_web_redirect_is_refused(sites: Sites) -> None:
+    # security.md B4: a did:web document is served at its own URL, never through a redirect.
+    sites.server.routes["/issuer/.well-known/did.json"] = Response(
+        b"", status=302, headers={"Location": sites.server.url("/issuer/elsewhere.json")})
+    sites.publish(f"{ISSUER_SITE}/elsewhere.json",
+                  did_web_document(DID_WEB, ed25519_multikey(Ed25519PrivateKey.generate())))
+    with pytest.raises(KeyResolutionError, match="redirects") as info:
+        keys.resolve_did(DID_WEB, sites.context())
+    assert info.value.outcome is Status.UNVERIFIABLE
+
+
+def test_resolve_did_web_private_address_is_refused_as_unverifiable() -> None:
+    context = Context(fetch_fn=GuardedFetcher())
+    with pytest.raises(KeyResolutionError, match="could not be fetched") as info:
+        keys.resolve_did("did:web:127.0.0.1%3A8080", context)
+    assert info.value.outcome is Status.UNVERIFIABLE
+
+
 def test_resolve_did_web_duplicate_keys_in_document_are_unverifiable(sites: Sites) -> None:
     sites.publish(f"{ISSUER_SITE}/.well-known/did.json", b'{"id": "did:web:issuer.example", "id": "x"}')
     with pytest.raises(KeyResolutionError, match="twice"):

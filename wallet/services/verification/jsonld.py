@@ -6,8 +6,8 @@ Rules (security.md B1-B3):
 - Expansion is strict ("safe mode", as jsonld.js calls it): a property that no context defines,
   or a type or id that stays a relative IRI, is an error instead of being dropped silently, since
   a dropped term would be left out of the signed N-Quads and could be changed freely.
-- Canonicalisation is bounded in input size, quads, blank nodes and work (RDFC-1.0 §7, "poison"
-  graphs), and its pure results are memoised by content hash.
+- Processing is bounded in input size, objects, list lengths, quads and canonicalisation work
+  (RDFC-1.0 §7, "poison" graphs), and canonical forms are memoised by content hash.
 
 Speed: pyld re-processes the large type-scoped contexts of VC and OB 3.0 (VerifiableCredential,
 OpenBadgeCredential, Achievement, DataIntegrityProof, ...) on every call, because it applies them

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
-from wallet.services.errors import FetchError, WalletError
+from wallet.services.errors import WalletError
 from wallet.services.verification import multibase
 from wallet.services.verification.context import Context
 from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
@@ -52,6 +52,7 @@ OFFLINE_METHODS = frozenset({"key", "jwk"})
 RELATIONSHIPS = ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation", "keyAgreement")
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _OFFLINE_CACHE_SIZE = 512
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 class KeyBinding(StrEnum):
@@ -117,7 +118,7 @@ def resolve_verification_method(
     """Find the key that `vm` names and decide whether it belongs to the issuer (KeyResolutionError if not found)."""
     if not isinstance(vm, str) or not vm.strip():
         raise KeyResolutionError("The proof names no key (verificationMethod).", Status.INVALID)
-    scheme = urlsplit(vm).scheme.lower() if ":" in vm.partition("#")[0] else ""
+    scheme = _scheme(vm)
     if vm.startswith("did:"):
         return _resolve_did_vm(vm, issuer_id, context, purpose)
     if scheme in ("https", "http"):
@@ -311,7 +312,7 @@ def _resolve_did_web(did: str, context: Context) -> dict[str, Any]:
     url = did_web_url(did)
     try:
         fetched = context.fetch(url, kind="json", role="did-document")
-    except FetchError as error:
+    except WalletError as error:  # network failure, refused destination, too large
         raise KeyResolutionError(f"The issuer's DID document ({_short(did)}) could not be fetched: {error}") from error
     if fetched.final_url != url:
         # B4: a did:web document is served at its own URL; a redirect could hand over to anyone.
@@ -351,7 +352,7 @@ def _resolve_web_vm(vm: str, issuer_id: str | None, context: Context, purpose: s
         else:
             document = loads_strict(fetched.body)
             problem = "the issuer's key document does not list it"
-    except (FetchError, MalformedJSONError) as error:
+    except WalletError as error:  # network failure, refused destination, too large, not JSON
         problem = f"the issuer's key document could not be read ({error})"
     if isinstance(document, dict):
         found = _find_key_or_none(document, vm, base=base)
@@ -526,10 +527,16 @@ def _identifier_kind(identifier: str | None) -> str | None:
         return None
     if identifier.startswith("did:"):
         return "did"
-    scheme = urlsplit(identifier).scheme.lower()
+    scheme = _scheme(identifier)
     if scheme in ("http", "https"):
         return "web"
     return "opaque" if scheme else None
+
+
+def _scheme(reference: str) -> str:
+    """Return the lower-cased URI scheme of `reference` (RFC 3986 §3.1), or "" if it has none."""
+    match = _SCHEME.match(reference)
+    return match.group(1).lower() if match else ""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
