@@ -224,7 +224,8 @@ class _Pinned:
         error: OSError = OSError("no address to connect to")
         for family, sockaddr in self._addresses:
             try:
-                sock = self._opener(family, sockaddr, self.timeout)
+                # Each address gets the connect timeout, but together no more than the fetch has left.
+                sock = self._opener(family, sockaddr, self._deadline.limit(self.timeout))
             except OSError as failure:
                 error = failure
                 continue
