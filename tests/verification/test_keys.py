@@ -490,3 +490,33 @@ def test_key_from_jwk_issuer_did_jwk_of_another_key_is_self_asserted() -> None:
 ])
 def test_issuer_of_reads_string_or_object(doc: dict[str, Any], expected: str | None) -> None:
     assert keys.issuer_of(doc) == expected
+
+
+# --- multibase ---------------------------------------------------------------------------------------
+
+def test_multibase_base64url_round_trip() -> None:
+    data = bytes(range(256))
+    encoded = multibase.base64url_encode(data)
+    assert encoded.startswith("u") and "=" not in encoded
+    assert multibase.base64url_decode(encoded) == data
+
+
+@pytest.mark.parametrize("value", ["zAAAA", "uAA+A", "uA", "u AAA", ""])
+def test_multibase_base64url_malformed_is_refused(value: str) -> None:
+    with pytest.raises(multibase.MultibaseError):
+        multibase.base64url_decode(value)
+
+
+def test_multibase_base58btc_round_trip_keeps_leading_zeros() -> None:
+    data = b"\x00\x00\xed\x01" + bytes(range(32))
+    assert multibase.base58btc_decode(multibase.base58btc_encode(data)) == data
+
+
+def test_multibase_multikey_of_unknown_codec_is_refused() -> None:
+    with pytest.raises(multibase.MultibaseError, match="not supported"):
+        multibase.decode_multikey(multibase.base58btc_encode(b"\xe7\x01" + bytes(33)))
+
+
+def test_multibase_p256_key_must_be_compressed() -> None:
+    with pytest.raises(multibase.MultibaseError, match="compressed"):
+        multibase.decode_multikey(multibase.base58btc_encode(b"\x80\x24\x04" + bytes(32)))
