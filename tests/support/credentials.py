@@ -14,9 +14,8 @@ from jwcrypto.jwk import JWK
 from PIL import Image
 
 from tests.support.servers import DocumentServer, Response
-from wallet.services.verification import jose
+from wallet.services.demo import achievement_credential, sign_vc_jwt
 
-OB3_CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 ISSUER_HOST = "https://issuer.example"
 
 
@@ -25,6 +24,10 @@ def png_image(colour: str = "navy", size: tuple[int, int] = (64, 64)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "PNG")
     return out.getvalue()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _b64url(data: bytes) -> str:
@@ -48,7 +51,7 @@ class JwtIssuer:
         *,
         name: str = "Data Analysis Fundamentals",
         description: str = "Awarded for completing the data analysis course.",
-        email: str | None = "learner@example.org",
+        email: str = "learner@example.org",
         image: str | None = None,
         criteria: str = "Pass all **four** modules.",
         tags: list[str] | None = None,
@@ -59,45 +62,14 @@ class JwtIssuer:
     ) -> dict[str, Any]:
         """Return an OB 3.0 OpenBadgeCredential (unsigned) issued by this issuer."""
         valid_from = valid_from or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=30)
-        achievement: dict[str, Any] = {
-            "id": f"https://academy.example/achievements/{uuid.uuid4()}",
-            "type": ["Achievement"],
-            "name": name,
-            "description": description,
-            "criteria": {"narrative": criteria},
-        }
-        if image:
-            achievement["image"] = {"id": image, "type": "Image"}
-        if tags:
-            achievement["tag"] = tags
-        if skills:
-            achievement["alignment"] = [
-                {"type": ["Alignment"], "targetName": s, "targetUrl": f"https://skills.example/{i}"}
-                for i, s in enumerate(skills)]
-        subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": achievement}
-        if email:
-            subject["identifier"] = [{"type": "IdentityObject", "identityHash": email,
-                                      "identityType": "emailAddress", "hashed": False}]
-        credential = {
-            "@context": OB3_CONTEXTS,
-            "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
-            "type": ["VerifiableCredential", "OpenBadgeCredential"],
-            "issuer": {"id": self.did, "type": ["Profile"], "name": self.name},
-            "validFrom": valid_from.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "name": name,
-            "credentialSubject": subject,
-        }
-        if valid_until:
-            credential["validUntil"] = valid_until.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return credential
+        return achievement_credential(
+            issuer_id=self.did, issuer_name=self.name, credential_id=credential_id or f"urn:uuid:{uuid.uuid4()}",
+            name=name, description=description, email=email, criteria=criteria, image=image, tags=tags or (),
+            skills=skills or (), valid_from=_iso(valid_from), valid_until=_iso(valid_until) if valid_until else None)
 
     def sign(self, credential: dict[str, Any]) -> str:
         """Return the credential as an OB 3.0 VC-JWT (the `vc` claim, with iss/jti/nbf/exp)."""
-        claims: dict[str, Any] = {"vc": credential, "iss": self.did, "jti": credential["id"],
-                                  "nbf": int(datetime.fromisoformat(credential["validFrom"]).timestamp())}
-        if "validUntil" in credential:
-            claims["exp"] = int(datetime.fromisoformat(credential["validUntil"]).timestamp())
-        return jose.sign_compact(claims, self.key, "EdDSA", header={"typ": "JWT", "kid": self.did + "#0"})
+        return sign_vc_jwt(credential, self.key, self.did)
 
     def jwt(self, **kwargs: Any) -> str:
         """Return a signed VC-JWT credential; keyword arguments as for `credential`."""
