@@ -182,6 +182,14 @@ def test_verify_hosted_badge_baked_as_url_is_valid(issuer: Issuer) -> None:
     assert result.metadata.credential_id == ASSERTION_URL
 
 
+def test_verify_baked_url_with_issuer_down_is_unverifiable(issuer: Issuer) -> None:
+    image = bake_png(png_image(), ASSERTION_URL, "openbadges")
+    issuer.server.close()
+    result = verify_bytes(image, context=make_context(issuer.fetch, now=NOW))
+    assert result.status is Status.UNVERIFIABLE
+    assert "Could not fetch" in check(result, "fetch").message
+
+
 def test_verify_hosted_badge_differing_from_issuer_copy_is_invalid_listing_fields(issuer: Issuer) -> None:
     hosted = issuer.publish_badge()
     presented = dict(hosted, issuedOn="2020-01-01T00:00:00Z",

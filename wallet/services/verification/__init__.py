@@ -51,6 +51,8 @@ def verify_bytes(
                                     source_url=source_url, context=context)
     except extract.NoCredentialError as error:
         return _no_credential(str(error))
+    except FetchError as error:  # a baked image pointing to an issuer that cannot be reached now
+        return _failure(Status.UNVERIFIABLE, "fetch", f"Could not fetch the credential: {error}")
     except WalletError as error:
         return _failure(Status.ERROR, "extract", str(error))
     return verify_presented(presented, context)
