@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -116,11 +117,13 @@ class CredentialFacts:
 # ---------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)  # the same names, tags and ids are compared for every step of a tree
 def _fold(text: str | None) -> str:
     """Compare text without case or repeated whitespace."""
     return " ".join((text or "").split()).casefold()
 
 
+@lru_cache(maxsize=8192)
 def normalize_identifier(value: str | None) -> str:
     """Normalise an id or URL for comparison: http(s) scheme and host lower-cased, no trailing slash."""
     value = (value or "").strip()
