@@ -219,6 +219,15 @@ def test_vc_did_web_issuer_served_is_valid(site: Site) -> None:
     assert "/.well-known/did.json" in site.requested()
 
 
+def test_vc_key_no_longer_published_by_the_issuer_is_unverifiable(site: Site) -> None:
+    # security.md D21: a rotated-away key is "cannot check any more", never "forged".
+    signer, successor = Signer(did=WEB_DID), Signer(did=WEB_DID, fragment="key-2")
+    site.publish("/.well-known/did.json", successor.did_document())
+    result = verify(signer.sign_ld(generic_vc(WEB_DID)), site.fetch)
+    assert result.status is Status.UNVERIFIABLE
+    assert "no longer publishes" in check(result, "issuer-key").message
+
+
 def test_vc_did_web_document_unreachable_is_unverifiable(site: Site) -> None:
     signer = Signer(did=WEB_DID)
     site.publish("/.well-known/did.json", {"error": "gone"}, status=404)
@@ -252,6 +261,15 @@ def test_vc_jose_es256_did_jwk_payload_is_the_credential_is_valid() -> None:
     assert result.status is Status.VALID, report(result)
     assert result.securing == "vc-jose"
     assert result.metadata.name == "Guild membership"
+
+
+def test_vc_jose_iss_claim_disagreeing_with_the_issuer_is_invalid() -> None:
+    signer = Signer()
+    credential = {**generic_vc(signer.did), "iss": "https://www.harvard.edu/"}
+    token = sign_compact(credential, signer.jwk, "EdDSA", header={"typ": "vc+jwt", "kid": signer.vm})
+    result = verify(token)
+    assert result.status is Status.INVALID
+    assert '"iss" is "https://www.harvard.edu/"' in check(result, "jwt-claims").message
 
 
 def test_vc_jwt_rs256_did_web_relative_kid_is_valid(site: Site) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,8 +30,9 @@ VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 # security.md D19: the clock-skew allowance for every date (jwcrypto's default).
 LEEWAY = timedelta(seconds=60)
-# VC-JOSE-COSE §3.1.1: the media types whose payload is the credential itself.
-JOSE_TYPES = frozenset({"vc+jwt", "vc-ld+jwt", "application/vc+jwt", "application/vc-ld+jwt"})
+# VC-JOSE-COSE §3.1.1: the media types whose payload is the credential itself (with the draft names).
+JOSE_TYPES = frozenset({"vc+jwt", "application/vc+jwt", "vc+ld+jwt", "application/vc+ld+jwt",
+                        "vc-ld+jwt", "application/vc-ld+jwt"})
 # XML Schema dateTime with a mandatory offset (VCDM 2.0 §4.9 dateTimeStamp); naive times are refused (D19).
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 _ISSUER_SCHEMES = ("http", "https", "did", "urn")
@@ -57,7 +58,6 @@ class Verified:
     credential: dict[str, Any]
     secured: Secured
     context: Context
-    problems: list[str] = field(default_factory=list)
 
 
 def detect(presented: Presented) -> bool:
@@ -112,7 +112,7 @@ def verify_credential(
     for check in _schema_and_refresh_checks(credential):
         result.add(check)
     _fill_metadata(result.metadata, credential, secured)
-    return Verified(result, credential, secured, context, problems)
+    return Verified(result, credential, secured, context)
 
 
 def finish(verified: Verified) -> VerificationResult:
@@ -153,7 +153,6 @@ def _embedded_failure(outcome: Status, message: str) -> VerificationResult:
     result = VerificationResult(format=None, status=outcome)
     result.add(Check.failed("embedded", message, outcome=outcome))
     return result
-
 
 
 # --- unwrapping and securing -------------------------------------------------------------------
@@ -221,9 +220,10 @@ def contexts_check(credential: dict[str, Any]) -> Check | None:
     unknown = jsonld.unknown_contexts(credential)
     if not unknown:
         return None
-    shown = ", ".join(str(u)[:120] for u in unknown[:3])
-    return Check.failed("contexts", f"The credential uses vocabulary Wallet does not know ({shown}), so its "
-                        "terms cannot be read reliably.", unknown=[str(u) for u in unknown])
+    # B1: never fetched, since a context from elsewhere can change what the signed data means.
+    return Check.failed("contexts", f"The credential uses a JSON-LD context Wallet does not know "
+                        f"({unknown[0][:200]}), so its meaning cannot be fixed; it was not fetched.",
+                        urls=unknown[:10])
 
 
 def issuer_key_check(key: keys.ResolvedKey, issuer_id: str) -> Check:
@@ -369,7 +369,7 @@ def first_subject(credential: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _is_uri(value: Any, schemes: tuple[str, ...] | None = None) -> bool:
-    if not isinstance(value, str) or not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S+$", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:\S+", value):
         return False
     scheme = value.split(":", 1)[0].lower()
     if schemes is not None and scheme not in schemes:
