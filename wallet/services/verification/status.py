@@ -110,10 +110,11 @@ def decode_list(encoded: Any) -> bytes:
         raise StatusListError("the status list is not valid base64") from error
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
-        bits = inflater.decompress(compressed, MAX_DECODED_BYTES)
+        # One byte over the cap is enough to know the list is too large; nothing more is inflated.
+        bits = inflater.decompress(compressed, MAX_DECODED_BYTES + 1)
     except zlib.error as error:
         raise StatusListError("the status list is not valid GZIP data") from error
-    if inflater.unconsumed_tail:
+    if len(bits) > MAX_DECODED_BYTES or inflater.unconsumed_tail:
         raise StatusListError(f"the status list is larger than {MAX_DECODED_BYTES // (1024 * 1024)} MB "
                               "when decompressed, so it was refused")
     if not inflater.eof:
@@ -133,6 +134,8 @@ def clear_cache() -> None:
 def _check_bitstring_entry(entry: dict[str, Any], kind: ListKind, issuer_id: str, context: Context) -> list[Check]:
     url = entry.get("statusListCredential")
     purpose = entry.get("statusPurpose")
+    # Some StatusList2021 issuers capitalise the purpose ("Revocation"); its meaning is the same.
+    purpose = purpose.lower() if isinstance(purpose, str) else None
     index = _non_negative_int(entry.get("statusListIndex"))
     size = _non_negative_int(entry.get("statusSize", 1))
     if not isinstance(url, str) or not isinstance(purpose, str) or index is None or not size:
@@ -221,7 +224,7 @@ def _verify_list(body: bytes, kind: ListKind, context: Context) -> StatusList:
     subject = vc.first_subject(document) or {}
     if kind.subject_type not in vc.types_of(subject.get("type")):
         raise StatusListError(f"the status list's subject is not a {kind.subject_type}")
-    purposes = tuple(p for p in vc.as_list(subject.get("statusPurpose")) if isinstance(p, str))
+    purposes = tuple(p.lower() for p in vc.as_list(subject.get("statusPurpose")) if isinstance(p, str))
     valid_from, valid_until = vc.validity_period(document)
     return StatusList(
         issuer_id=keys.issuer_of(document) or "",
