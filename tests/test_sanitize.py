@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from wallet.services.sanitize import LINK_REL, clean_text, external_link, render_markdown, safe_url
+from wallet.services.sanitize import LINK_REL, clean_text, external_link, render_markdown, safe_url, short_identifier
 
 
 def test_render_markdown_script_tag_is_escaped_text():
@@ -77,3 +77,10 @@ def test_clean_text_bidi_controls_and_zero_width_are_removed():
 def test_clean_text_long_text_is_truncated_with_ellipsis():
     text = clean_text("x" * 1000, limit=20)
     assert len(text) == 20 and text.endswith("…")
+
+
+def test_short_identifier_long_did_keeps_start_and_end():
+    did = "did:jwk:" + "x" * 200 + "TAIL1234"
+    short = short_identifier(did)
+    assert len(short) == 36 and short.startswith("did:jwk:") and short.endswith("…TAIL1234")
+    assert short_identifier("did:key:z6Mk") == "did:key:z6Mk"

@@ -30,7 +30,7 @@ from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.errors import TooLargeError, ValidationError
 from wallet.services.http import fetcher_from_config
 from wallet.services.images import SVG, SVG_HEADERS
-from wallet.services.sanitize import clean_text, external_link, render_markdown, safe_url
+from wallet.services.sanitize import clean_text, external_link, render_markdown, safe_url, short_identifier
 
 bp = Blueprint("credentials", __name__, url_prefix="/credentials")
 NDJSON = "application/x-ndjson"
@@ -84,6 +84,7 @@ def markdown(text: str | None) -> Any:
 bp.add_app_template_global(external_link, "external_link")
 bp.add_app_template_global(safe_url, "safe_url")
 bp.add_app_template_filter(clean_text, "clean_text")
+bp.add_app_template_filter(short_identifier, "short_identifier")
 
 
 # ---------------------------------------------------------------------------------------------

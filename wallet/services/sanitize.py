@@ -96,3 +96,12 @@ def clean_text(value: str | None, limit: int = 500, keep_newlines: bool = False)
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def short_identifier(value: str | None, limit: int = 36) -> str:
+    """Shorten a long identifier (a did:jwk, a URL) for compact display: its start and its end."""
+    text = clean_text(value, limit=10_000)
+    if len(text) <= limit:
+        return text
+    tail = 8
+    return text[: limit - tail - 1] + "…" + text[-tail:]
