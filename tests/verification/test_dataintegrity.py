@@ -94,7 +94,8 @@ def test_verify_eddsa_rdfc_2022_round_trip_is_valid(signer: Signer) -> None:
     outcome = verify(signed)
     assert outcome.ok and status(outcome) is Status.VALID
     assert outcome.securing == "eddsa-rdfc-2022"
-    assert [(c.id, c.status) for c in outcome.checks] == [("proof", CheckStatus.PASSED), ("issuer-key", CheckStatus.PASSED)]
+    assert [(c.id, c.status) for c in outcome.checks] == [("proof", CheckStatus.PASSED),
+                                                          ("issuer-key", CheckStatus.PASSED)]
     assert outcome.key is not None and outcome.key.vm_id == signer.method
 
 
@@ -317,7 +318,8 @@ def test_verify_wrong_key_type_for_suite_is_invalid(signer: Signer) -> None:
     p256 = "did:key:" + multibase.encode_multikey("P-256", compressed)
     signed = signer.sign(badge(p256), verification_method=p256)
     outcome = verify(signed)
-    assert check(outcome, "proof").outcome is Status.INVALID and "needs an Ed25519 key" in check(outcome, "proof").message
+    assert check(outcome, "proof").outcome is Status.INVALID
+    assert "needs an Ed25519 key" in check(outcome, "proof").message
 
 
 def test_verify_proof_purpose_mismatch_is_invalid(signer: Signer) -> None:
@@ -328,7 +330,8 @@ def test_verify_proof_purpose_mismatch_is_invalid(signer: Signer) -> None:
 
 
 def test_verify_presentation_purpose_with_challenge_is_valid_and_bound(signer: Signer) -> None:
-    signed = signer.sign(badge(signer.did), proof_purpose="authentication", challenge="nonce-1", domain="wallet.example")
+    signed = signer.sign(badge(signer.did), proof_purpose="authentication", challenge="nonce-1",
+                         domain="wallet.example")
     assert verify(signed, purpose="authentication").ok
     signed["proof"]["challenge"] = "nonce-2"
     assert status(verify(signed, purpose="authentication")) is Status.INVALID

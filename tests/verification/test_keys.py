@@ -173,7 +173,8 @@ def test_resolve_did_web_fetches_the_document_over_https(sites: Sites) -> None:
 
 def test_resolve_did_web_path_form_is_fetched(sites: Sites) -> None:
     did = "did:web:issuer.example:users:alice"
-    sites.publish(f"{ISSUER_SITE}/users/alice/did.json", did_web_document(did, ed25519_multikey(Ed25519PrivateKey.generate())))
+    multikey = ed25519_multikey(Ed25519PrivateKey.generate())
+    sites.publish(f"{ISSUER_SITE}/users/alice/did.json", did_web_document(did, multikey))
     assert keys.resolve_did(did, sites.context())["id"] == did
     assert sites.requests == ["/issuer/users/alice/did.json"]
 
@@ -263,7 +264,8 @@ def test_resolve_vm_did_key_for_an_opaque_issuer_identifies_it() -> None:
 
 def test_resolve_vm_did_key_without_issuer_is_self_asserted() -> None:
     signer = did_key_for(Ed25519PrivateKey.generate().public_key())
-    assert keys.resolve_verification_method(signer, issuer_id=None, context=Context()).binding is KeyBinding.SELF_ASSERTED
+    key = keys.resolve_verification_method(signer, issuer_id=None, context=Context())
+    assert key.binding is KeyBinding.SELF_ASSERTED
 
 
 def test_resolve_vm_did_web_listed_for_assertion_is_bound(sites: Sites) -> None:

@@ -41,7 +41,8 @@ _PURPOSE_WORDS = {"assertionMethod": "issuing credentials", "authentication": "p
 
 @dataclass
 class ProofOutcome:
-    checks: list[Check] = field(default_factory=list)  # "contexts" (if a problem), then "proof" and "issuer-key" per proof
+    # "contexts" (if a problem), then "proof" and "issuer-key" for each proof.
+    checks: list[Check] = field(default_factory=list)
     securing: str | None = None  # "eddsa-rdfc-2022" | "Ed25519Signature2020" | ...
     key: ResolvedKey | None = None
     ok: bool = False  # signature valid AND key bound to the issuer
@@ -156,7 +157,10 @@ def _verify_one(
     if not isinstance(proof, dict):
         return [Check.failed("proof", f"{label}The proof is malformed.", **detail)], None, None, False
     kind, suite = proof.get("type"), proof.get("cryptosuite")
-    securing = suite if kind == "DataIntegrityProof" and isinstance(suite, str) else kind if isinstance(kind, str) else None
+    if kind == "DataIntegrityProof" and isinstance(suite, str):
+        securing: str | None = suite
+    else:
+        securing = kind if isinstance(kind, str) else None
     detail["securing"] = securing
     if not (kind == "DataIntegrityProof" and suite in CRYPTOSUITES) and kind != ED25519_SIGNATURE_2020:
         return [_unsupported(proof, unsecured, securing, label, detail)], None, securing, False
@@ -235,7 +239,8 @@ def _signature_check(proof: dict[str, Any], signature: bytes, key: ResolvedKey, 
     public = base64.urlsafe_b64decode(key.jwk["x"] + "=" * (-len(key.jwk["x"]) % 4))
     if not _ed25519_verifies(public, signature, _hash_data_from_nquads(config_nquads, document_nquads)):
         return Check.failed("proof", label + _TAMPERED, **detail)
-    return Check.passed("proof", f"{label}The signature is valid: the credential has not been changed since it was signed.",
+    return Check.passed("proof",
+                        f"{label}The signature is valid: the credential has not been changed since it was signed.",
                         **detail)
 
 
@@ -266,7 +271,8 @@ def _hash_data(config: dict[str, Any], document_nquads: str) -> bytes:
 
 def _hash_data_from_nquads(config_nquads: str, document_nquads: str) -> bytes:
     # vc-di-eddsa §3.3.4: proof configuration hash first, then the document hash.
-    return hashlib.sha256(config_nquads.encode("utf-8")).digest() + hashlib.sha256(document_nquads.encode("utf-8")).digest()
+    config_hash = hashlib.sha256(config_nquads.encode("utf-8")).digest()
+    return config_hash + hashlib.sha256(document_nquads.encode("utf-8")).digest()
 
 
 @lru_cache(maxsize=2048)

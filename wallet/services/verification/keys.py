@@ -56,9 +56,12 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 class KeyBinding(StrEnum):
-    ISSUER = "issuer"  # key proven to belong to the issuer (its DID document, or a controller document on its origin naming it)
-    SELF_ASSERTED = "self_asserted"  # key taken from the credential itself: integrity only, not authorship
-    OTHER = "other"  # key demonstrably controlled by someone else (another DID, another origin/controller)
+    # Proven to belong to the issuer: its DID document, or a controller document on its origin naming it.
+    ISSUER = "issuer"
+    # Taken from the credential itself (JOSE header jwk, multibase fragment): integrity only, not authorship.
+    SELF_ASSERTED = "self_asserted"
+    # Demonstrably controlled by someone else (another DID, another origin or controller).
+    OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,9 @@ def _resolve_did_vm(vm: str, issuer_id: str | None, context: Context, purpose: s
     return _did_resolved(key, did, method, binding, issuer_id, purpose)
 
 
-def assertion_keys(did: str, *, issuer_id: str | None, context: Context, purpose: str = "assertionMethod") -> list[ResolvedKey]:
+def assertion_keys(
+    did: str, *, issuer_id: str | None, context: Context, purpose: str = "assertionMethod"
+) -> list[ResolvedKey]:
     """Return every key that the DID document of `did` lists for `purpose` (for a JWS that names no key)."""
     did = did.partition("#")[0]
     method = _did_method(did)
@@ -305,7 +310,8 @@ def did_web_url(did: str) -> str:
     host = re.sub("%3[aA]", ":", host)
     if not _WEB_HOST.fullmatch(host) or not all(_WEB_SEGMENT.fullmatch(s) and s not in (".", "..") for s in path):
         raise KeyResolutionError(f"{_short(did)} is not a valid did:web.", Status.INVALID)
-    return f"https://{host.lower()}/{'/'.join(path)}/did.json" if path else f"https://{host.lower()}/.well-known/did.json"
+    origin = f"https://{host.lower()}"
+    return f"{origin}/{'/'.join(path)}/did.json" if path else f"{origin}/.well-known/did.json"
 
 
 def _resolve_did_web(did: str, context: Context) -> dict[str, Any]:
@@ -316,7 +322,8 @@ def _resolve_did_web(did: str, context: Context) -> dict[str, Any]:
         raise KeyResolutionError(f"The issuer's DID document ({_short(did)}) could not be fetched: {error}") from error
     if fetched.final_url != url:
         # B4: a did:web document is served at its own URL; a redirect could hand over to anyone.
-        raise KeyResolutionError(f"The DID document of {_short(did)} redirects elsewhere, which did:web does not allow.")
+        raise KeyResolutionError(
+            f"The DID document of {_short(did)} redirects elsewhere, which did:web does not allow.")
     try:
         document = loads_strict(fetched.body)
     except MalformedJSONError as error:
