@@ -39,9 +39,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_templating(app)
 
-    from wallet.routes import api, auth, credentials, dev, main, pathways, settings, skills
+    from wallet.routes import api, auth, credentials, dev, main, pathways, portfolio, settings, skills
 
-    for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, api.bp):
+    for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, portfolio.bp,
+                      api.bp):
         app.register_blueprint(blueprint)
     from wallet import cli
 

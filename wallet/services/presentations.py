@@ -1,0 +1,213 @@
+"""The learner's wallet key and the Verifiable Presentations it signs.
+
+Each learner has one Ed25519 key, known by its did:key. The private key is kept encrypted with
+AES-GCM under a key derived from the app's SECRET_KEY by HKDF-SHA256; the DID is the associated
+data, so a ciphertext cannot be moved to another learner's row.
+
+A portfolio downloads as a W3C VC Data Model 2.0 `VerifiablePresentation` whose holder is the
+learner's did:key, secured by an `eddsa-rdfc-2022` Data Integrity proof with proofPurpose
+`authentication` (VC-DI-EdDSA §3.3). Credentials go in exactly as they were issued: JSON-LD
+credentials embedded whole, JWT-secured ones as `EnvelopedVerifiableCredential`
+(`data:application/vc+jwt,<token>`, VC-JOSE-COSE §3.3).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.models.credential import Credential
+from wallet.models.portfolio import LearnerKey
+from wallet.services.blobs import BlobStore
+from wallet.services.errors import ValidationError, WalletError
+from wallet.services.verification import dataintegrity, extract, make_context
+
+CREDENTIALS_V2 = dataintegrity.CREDENTIALS_V2
+ENVELOPED_TYPE = "EnvelopedVerifiableCredential"
+VC_JWT_DATA_PREFIX = "data:application/vc+jwt,"
+PROOF_PURPOSE = "authentication"
+# Formats that are W3C Verifiable Credentials (Open Badges 2.0 assertions are not).
+VC_FORMATS = frozenset({"ob3", "clr2", "vc"})
+_HKDF_SALT = b"wallet.learner-keys"
+_HKDF_INFO = b"wallet learner key encryption v1"
+_NONCE_BYTES = 12
+# A verifier's challenge or domain is echoed into the signed proof: keep it short and printable.
+_OPTION = re.compile(r"[\x21-\x7e]{1,200}")
+# Fixed namespace for the presentation id: the same portfolio content always gets the same id.
+_PRESENTATION_NAMESPACE = uuid.UUID("0b9c8f0e-4a4e-4d53-9a57-6b0d2f0c1e11")
+
+
+class KeyUnavailableError(WalletError):
+    """The wallet key cannot be decrypted (the server's secret key changed)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The learner's key
+
+
+def _cipher(secret_key: str) -> AESGCM:
+    key = HKDF(algorithm=SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO).derive(secret_key.encode("utf-8"))
+    return AESGCM(key)
+
+
+def _encrypt(private_key: Ed25519PrivateKey, did: str, secret_key: str) -> str:
+    raw = private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    sealed = _cipher(secret_key).encrypt(nonce, raw, did.encode("utf-8"))
+    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def _decrypt(key: LearnerKey, secret_key: str) -> Ed25519PrivateKey:
+    blob = base64.urlsafe_b64decode(key.encrypted_private_key.encode("ascii"))
+    try:
+        raw = _cipher(secret_key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], key.did.encode("utf-8"))
+    except InvalidTag:
+        raise KeyUnavailableError("Your wallet key cannot be unlocked on this server any more, so nothing "
+                                  "can be signed with it. Ask the administrator about the server's secret key.") from None
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def find_learner_key(session: Session, owner_id: int) -> LearnerKey | None:
+    """Return the learner's wallet key, or None if they have none yet."""
+    return session.scalar(select(LearnerKey).where(LearnerKey.owner_id == owner_id))
+
+
+def learner_key(session: Session, owner_id: int, *, secret_key: str) -> LearnerKey:
+    """Return the learner's wallet key, creating it (once, even under concurrent requests) if needed."""
+    existing = find_learner_key(session, owner_id)
+    if existing is not None:
+        return existing
+    private_key = Ed25519PrivateKey.generate()
+    did = dataintegrity.did_key_for(private_key.public_key())
+    key = LearnerKey(owner_id=owner_id, did=did, encrypted_private_key=_encrypt(private_key, did, secret_key))
+    try:
+        with session.begin_nested():
+            session.add(key)
+            session.flush()
+    except IntegrityError:
+        # Another request made the key first: use that one.
+        existing = find_learner_key(session, owner_id)
+        if existing is None:
+            raise
+        return existing
+    return key
+
+
+def verification_method(did: str) -> str:
+    """Return the key id of a did:key: the DID with its own multibase value as the fragment."""
+    return f"{did}#{did.removeprefix('did:key:')}"
+
+
+def signing_key(key: LearnerKey, *, secret_key: str) -> Ed25519PrivateKey:
+    """Return the learner's private key, decrypted; KeyUnavailableError if it cannot be."""
+    return _decrypt(key, secret_key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presentations
+
+
+@dataclass
+class Presentation:
+    """A signed presentation, with the credentials it holds and those that could not go in."""
+
+    document: dict[str, Any]
+    holder: str
+    included: list[Credential] = field(default_factory=list)
+    left_out: list[tuple[Credential, str]] = field(default_factory=list)
+
+
+def presentation_entry(credential: Credential, blobs: BlobStore) -> dict[str, Any]:
+    """Return how `credential` goes into a VC 2.0 presentation, exactly as it was issued.
+
+    Raises ValidationError (with the reason in plain words) when it cannot go in as it is.
+    """
+    if credential.format_id not in VC_FORMATS:
+        raise ValidationError("Open Badges 2.0 badges are not Verifiable Credentials; download them on their own.")
+    data = blobs.get(credential.original_sha256)
+    try:
+        # Offline: the stored original holds the whole credential; nothing is fetched.
+        presented = extract.extract(data, content_type=credential.original_type,
+                                    filename=credential.original_filename, context=make_context())
+    except WalletError as error:
+        raise ValidationError(f"The stored credential could not be read: {error}") from None
+    if presented.jws:
+        return {"@context": [CREDENTIALS_V2], "id": VC_JWT_DATA_PREFIX + presented.jws.strip(), "type": ENVELOPED_TYPE}
+    contexts = presented.document.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    if first != CREDENTIALS_V2:
+        # VCDM 2.0 §4.3: a v2 presentation holds v2 credentials; v1.1 terms clash with its protected ones.
+        raise ValidationError("This credential uses the older VC 1.1 data model, which a VC 2.0 presentation "
+                              "cannot hold; download it on its own.")
+    return presented.document
+
+
+def _clean_option(value: str | None, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not _OPTION.fullmatch(value):
+        raise ValidationError(f"The {what} must be 1 to 200 printable characters without spaces.")
+    return value
+
+
+def build_presentation(
+    session: Session,
+    owner_id: int,
+    credentials: Sequence[Credential],
+    *,
+    secret_key: str,
+    blobs: BlobStore,
+    challenge: str | None = None,
+    domain: str | None = None,
+    created: datetime | None = None,
+) -> Presentation:
+    """Sign a presentation of `credentials` (the learner's own) with the learner's wallet key.
+
+    `challenge` and `domain` bind the proof to one verifier's request (VC-DI §2.1); with no
+    challenge, a fresh random one is used, since common verifiers require one for `authentication`.
+    """
+    challenge = _clean_option(challenge, "challenge") or secrets.token_urlsafe(16)
+    domain = _clean_option(domain, "domain")
+    key = learner_key(session, owner_id, secret_key=secret_key)
+    presentation = Presentation(document={}, holder=key.did)
+    entries: list[dict[str, Any]] = []
+    for credential in credentials:
+        if credential.owner_id != owner_id:
+            raise ValidationError("Only your own credentials can go in your presentation.")
+        try:
+            entries.append(presentation_entry(credential, blobs))
+        except ValidationError as error:
+            presentation.left_out.append((credential, str(error)))
+            continue
+        presentation.included.append(credential)
+    # The id depends only on the holder and the content, so an unchanged portfolio presents the
+    # same document (and its canonical form is reused from the JSON-LD memo).
+    digest = hashlib.sha256(json.dumps([key.did, entries], sort_keys=True).encode("utf-8")).hexdigest()
+    unsigned = {
+        "@context": [CREDENTIALS_V2],
+        "id": f"urn:uuid:{uuid.uuid5(_PRESENTATION_NAMESPACE, digest)}",
+        "type": ["VerifiablePresentation"],
+        "holder": key.did,
+        "verifiableCredential": entries,
+    }
+    presentation.document = dataintegrity.sign_document(
+        unsigned, private_key=signing_key(key, secret_key=secret_key), verification_method=verification_method(key.did),
+        proof_purpose=PROOF_PURPOSE, challenge=challenge, domain=domain, created=created)
+    return presentation
