@@ -243,3 +243,11 @@ def test_cli_reverify_rechecks_stale_credentials(app, client, learner, issuer, s
     assert "Re-verified 1 credential(s): 0 changed, 1 unchanged" in result.output
     session.expire_all()
     assert len(session.get(Credential, credential_id).verifications) == 2
+
+
+def test_add_files_oversized_file_is_reported_and_others_imported(client, learner, issuer, app):
+    app.config["MAX_UPLOAD_FILE_BYTES"] = 4096
+    data = {"files": [(io.BytesIO(b"{" + b" " * 5000 + b"}"), "big.json"), (io.BytesIO(issuer.jwt().encode()), "ok.jwt")]}
+    page = client.post("/credentials/add/files", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "The file is larger than 4 KB." in page
+    assert page.count('class="result result-imported"') == 1

@@ -307,3 +307,9 @@ def test_dedupe_key_same_jwt_same_key_different_bytes_elsewhere(issuer):
     assert importing.dedupe_key(a, token.encode()) == importing.dedupe_key(b, b"other bytes")
     assert importing.dedupe_key(a, b"") != importing.dedupe_key(verify_bytes(issuer.jwt().encode()), b"")
     assert json.dumps(a.to_dict())  # the report is storable as JSON
+
+
+@pytest.mark.parametrize("size, words", [(10 * 1024 * 1024, "10 MB"), (200 * 1024, "200 KB"), (100, "1 KB"),
+                                         (int(2.5 * 1024 * 1024), "2.5 MB")])
+def test_describe_size_says_limits_in_plain_words(size, words):
+    assert importing.describe_size(size) == words

@@ -88,7 +88,7 @@ def test_learner_collects_enriches_filters_reverifies_and_deletes(provider, live
     results = page.locator("[data-result-list] li")
     assert results.count() == 5
     expect(results.filter(has_text="readme.txt").get_by_text("Not added")).to_be_visible()
-    expect(results.filter(has_text="huge.png").get_by_text("larger than")).to_be_visible()
+    expect(results.filter(has_text="huge.png").get_by_text("The file is larger than 200 KB.")).to_be_visible()
     expect(results.filter(has_text="Team Leadership").get_by_text("Added").first).to_be_visible()
     _probe(page)
 

@@ -23,11 +23,12 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
 from wallet.db import get_session
+from wallet.models.credential import Credential
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
 from wallet.services.blobs import BlobStore, blob_store_from_config
-from wallet.services.errors import TooLargeError, ValidationError
+from wallet.services.errors import ValidationError
 from wallet.services.http import fetcher_from_config
 from wallet.services.images import SVG, SVG_HEADERS
 from wallet.services.sanitize import clean_text, external_link, render_markdown, safe_url, short_identifier
@@ -57,11 +58,8 @@ def importer_for(owner_id: int) -> importing.Importer:
 
 
 def read_upload(storage: FileStorage, max_bytes: int) -> importing.Upload:
-    """Read an uploaded file, refusing one larger than `max_bytes` without reading it all."""
-    data = storage.stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise TooLargeError(f"“{importing.safe_filename(storage.filename)}” is larger than {max_bytes // (1024 * 1024)} MB.")
-    return importing.Upload(storage.filename or "upload", data, storage.mimetype or None)
+    """Read an uploaded file up to one byte past `max_bytes` (the services refuse what is over)."""
+    return importing.Upload(storage.filename or "upload", storage.stream.read(max_bytes + 1), storage.mimetype or None)
 
 
 def item_json(item: importing.ImportItem) -> dict[str, Any]:
@@ -155,6 +153,7 @@ def add_files():
     if not files:
         raise ValidationError("Choose at least one file to upload.")
     importer = importer_for(current_user.id)
+    # Oversized files are read only up to the limit and reported as refused, one by one.
     uploads = [read_upload(f, importer.max_file_bytes) for f in files]
     session = get_session()
     items = importing.import_files(session, importer, uploads)
@@ -209,7 +208,7 @@ def download(credential_id: int):
     """Send the original bytes exactly as they were received."""
     credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
     data = blob_store().get(credential.original_sha256)
-    return send_bytes(data, credential.original_type, _download_name(credential, credential.original_filename))
+    return send_bytes(data, credential.original_type, download_name(credential))
 
 
 @bp.get("/<int:credential_id>/baked")
@@ -336,7 +335,8 @@ def evidence_file(credential_id: int, evidence_id: int):
 
 
 def send_bytes(data: bytes, content_type: str, filename: str, *, attachment: bool = True,
-          extra: dict[str, str] | None = None) -> Response:
+               extra: dict[str, str] | None = None) -> Response:
+    """Send stored bytes with their type, a safe file name (RFC 6266) and nosniff or the given headers."""
     # send_file writes Content-Disposition per RFC 6266 (ASCII fallback + filename*).
     response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=attachment,
                          download_name=filename, max_age=0)
@@ -347,10 +347,11 @@ def send_bytes(data: bytes, content_type: str, filename: str, *, attachment: boo
 _EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/jwt": "jwt", "application/json": "json"}
 
 
-def _download_name(credential: Any, filename: str | None) -> str:
-    if filename and "›" not in filename:
-        return filename
-    return f"{_slug(credential.name)}.{_EXTENSIONS.get(credential.original_type, 'bin')}"
+def download_name(credential: Credential) -> str:
+    """Return the name to download the original under: its own file name, else one made from its name."""
+    # A file from a ZIP is labelled "batch.zip › badge.png"; download it under its own name.
+    name = (credential.original_filename or "").rsplit(" › ", 1)[-1]
+    return name or f"{_slug(credential.name)}.{_EXTENSIONS.get(credential.original_type, 'bin')}"
 
 
 def _slug(name: str) -> str:

@@ -202,13 +202,9 @@ def baked_image(credential: Credential, blobs: BlobStore) -> tuple[bytes, str]:
 
 
 def learner_identities(session: Session, owner_id: int) -> list[str]:
-    """Return the identities the learner has verified (emails, and DIDs/URLs where the account has them)."""
+    """Return the identities the learner has proved they own (verified email addresses, F13)."""
     user = session.get(User, owner_id)
-    if user is None:
-        return []
-    identities = list(user.verified_addresses)
-    identities.extend(getattr(user, "verified_identifiers", None) or [])
-    return identities
+    return list(user.verified_addresses) if user is not None else []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from wallet.services.blobs import BlobStore
 from wallet.services.credentials import get_credential
 from wallet.services.errors import NotFoundError, TooLargeError, ValidationError
 from wallet.services.images import sniff_image_type
-from wallet.services.importing import safe_filename
+from wallet.services.importing import describe_size, safe_filename
 from wallet.services.sanitize import clean_text, safe_url
 
 MAX_ITEMS_PER_CREDENTIAL = 50
@@ -104,7 +104,7 @@ def add_file(
     if not data:
         raise ValidationError("Choose a file to upload.")
     if len(data) > max_bytes:
-        raise TooLargeError(f"The file is larger than {max_bytes // (1024 * 1024)} MB.")
+        raise TooLargeError(f"The file is larger than {describe_size(max_bytes)}.")
     content_type = sniff_file_type(data)
     if content_type is None:
         allowed = ", ".join(sorted(set(FILE_TYPES.values())))

@@ -159,7 +159,7 @@ def import_url(session: Session, importer: Importer, url: str) -> ImportItem:
 def import_upload(session: Session, importer: Importer, upload: Upload) -> ImportItem:
     """Import one uploaded file (baked PNG/SVG, JSON or JWT); raise ImportRejectedError if refused."""
     if len(upload.data) > importer.max_file_bytes:
-        raise TooLargeError(f"The file is larger than {importer.max_file_bytes // (1024 * 1024)} MB.")
+        raise TooLargeError(f"The file is larger than {describe_size(importer.max_file_bytes)}.")
     if not upload.data.strip():
         raise ImportRejectedError("The file is empty.")
     return _import(session, importer, RecordingFetch(importer.fetch), upload.data,
@@ -467,7 +467,7 @@ def expand_zip(data: bytes, *, max_entries: int = MAX_ZIP_ENTRIES, max_total: in
         if len(members) > max_entries:
             raise ImportRejectedError(f"The ZIP file holds more than {max_entries} files; split it up.")
         if sum(m.file_size for m in members) > max_total:
-            raise TooLargeError(f"The ZIP file unpacks to more than {max_total // (1024 * 1024)} MB.")
+            raise TooLargeError(f"The ZIP file unpacks to more than {describe_size(max_total)}.")
         entries: list[ZipEntry] = []
         total = 0
         for member in members:
@@ -480,7 +480,7 @@ def expand_zip(data: bytes, *, max_entries: int = MAX_ZIP_ENTRIES, max_total: in
                 entries.append(ZipEntry(name, error="Encrypted files inside a ZIP are not accepted."))
                 continue
             if member.file_size > max_file:
-                entries.append(ZipEntry(name, error=f"The file is larger than {max_file // (1024 * 1024)} MB."))
+                entries.append(ZipEntry(name, error=f"The file is larger than {describe_size(max_file)}."))
                 continue
             if member.file_size > 1024 * 1024 and member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1):
                 entries.append(ZipEntry(name, error="The file is compressed suspiciously well; it was not opened."))
@@ -507,6 +507,13 @@ def _is_ignored(path: str) -> bool:
     # Archivers add metadata files that are never credentials (macOS resource forks, dotfiles).
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
     return path.startswith("__MACOSX/") or base.startswith(".") or not base
+
+
+def describe_size(size: int) -> str:
+    """Say a size limit in plain words: "10 MB", "200 KB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    return f"{max(size // 1024, 1)} KB"
 
 
 def safe_filename(name: str | None, *, default: str = "file") -> str:

@@ -8,7 +8,7 @@ from flask import Response, current_app, request, url_for
 from wallet.db import get_session
 from wallet.models.credential import Credential, Evidence
 from wallet.routes.api import api_user, bp, require_token
-from wallet.routes.credentials import blob_store, importer_for, read_upload, send_bytes
+from wallet.routes.credentials import blob_store, download_name, importer_for, read_upload, send_bytes
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
@@ -120,7 +120,7 @@ def download_original(credential_id: int) -> Response:
     """Return the credential's original bytes exactly as they were received."""
     credential = credential_service.get_credential(get_session(), api_user().id, credential_id)
     return send_bytes(blob_store().get(credential.original_sha256), credential.original_type,
-                      credential.original_filename or f"credential-{credential.id}")
+                      download_name(credential))
 
 
 @bp.get("/credentials/<int:credential_id>/evidence")
