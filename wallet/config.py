@@ -45,6 +45,9 @@ class Defaults:
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
     MAX_FORM_PARTS = 1000
     MAX_UPLOAD_FILE_BYTES = 10 * 1024 * 1024
+    # Content-addressed store of original credentials, fetched documents, images and evidence files;
+    # unset means <instance>/blobs (outside the web root).
+    BLOB_DIR: str | None = None
 
     # Accounts.
     LOGIN_MAX_FAILURES = 5
