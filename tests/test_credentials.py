@@ -251,3 +251,17 @@ def test_add_files_oversized_file_is_reported_and_others_imported(client, learne
     page = client.post("/credentials/add/files", data=data, content_type="multipart/form-data").get_data(as_text=True)
     assert "The file is larger than 4 KB." in page
     assert page.count('class="result result-imported"') == 1
+
+
+def test_show_lists_endorsements_from_the_report(client, learner, issuer, session):
+    endorser = JwtIssuer(name="Endorsing Body")
+    credential = issuer.credential(name="Endorsed Badge")
+    endorsement = endorser.credential(name="We vouch for this badge")
+    endorsement["type"] = ["VerifiableCredential", "EndorsementCredential"]
+    endorsement["credentialSubject"] = {"id": credential["credentialSubject"]["achievement"]["id"],
+                                        "type": ["EndorsementSubject"], "endorsementComment": "Solid."}
+    credential["credentialSubject"]["achievement"]["endorsementJwt"] = [endorser.sign(endorsement)]
+    response = paste(client, issuer.sign(credential))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Endorsements and included credentials" in page
+    assert "We vouch for this badge" in page and "Endorsing Body" in page
