@@ -31,7 +31,7 @@ from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.errors import ValidationError
 from wallet.services.http import fetcher_from_config
 from wallet.services.images import SVG, SVG_HEADERS
-from wallet.services.sanitize import clean_text, external_link, render_markdown, safe_url, short_identifier
+from wallet.services.sanitize import clean_text, external_link, render_markdown, short_identifier
 
 bp = Blueprint("credentials", __name__, url_prefix="/credentials")
 NDJSON = "application/x-ndjson"
@@ -73,14 +73,9 @@ def item_json(item: importing.ImportItem) -> dict[str, Any]:
     return data
 
 
-@bp.app_template_global()
-def markdown(text: str | None) -> Any:
-    """Render Markdown through the sanitiser (templates call this; never `|safe`)."""
-    return render_markdown(text)
-
-
+# Templates render untrusted text only through the sanitiser (never `|safe`).
+bp.add_app_template_global(render_markdown, "markdown")
 bp.add_app_template_global(external_link, "external_link")
-bp.add_app_template_global(safe_url, "safe_url")
 bp.add_app_template_filter(clean_text, "clean_text")
 bp.add_app_template_filter(short_identifier, "short_identifier")
 
@@ -93,13 +88,7 @@ bp.add_app_template_filter(short_identifier, "short_identifier")
 @login_required
 def index():
     """Show the learner's credentials as a grid or list, filtered and sorted."""
-    filters = credential_service.Filters(
-        q=request.args.get("q", "").strip()[:200],
-        issuer=request.args.get("issuer", ""),
-        tag=request.args.get("tag", ""),
-        status=request.args.get("status", ""),
-        sort=request.args.get("sort", "recent") if request.args.get("sort") in credential_service.SORTS else "recent",
-    )
+    filters = credential_service.Filters.from_query(request.args)
     session = get_session()
     return render_template(
         "credentials/index.html",

@@ -5,7 +5,7 @@ Every query filters by `owner_id`; another learner's id is indistinguishable fro
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -50,6 +50,13 @@ class Filters:
     tag: str = ""
     status: str = ""
     sort: str = "recent"
+
+    @classmethod
+    def from_query(cls, args: Mapping[str, str]) -> Filters:
+        """Read filters from query parameters (q, issuer, tag, status, sort); unknown sorts mean "recent"."""
+        sort = args.get("sort", "recent")
+        return cls(q=args.get("q", "").strip()[:200], issuer=args.get("issuer", ""), tag=args.get("tag", ""),
+                   status=args.get("status", ""), sort=sort if sort in SORTS else "recent")
 
     @property
     def active(self) -> bool:

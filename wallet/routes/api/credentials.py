@@ -23,11 +23,7 @@ PATCHABLE = frozenset({"description", "reflection", "tags"})
 @require_token
 def list_credentials() -> dict[str, Any]:
     """List the learner's credentials, filtered like the wallet view."""
-    args = request.args
-    filters = credential_service.Filters(
-        q=args.get("q", "").strip()[:200], issuer=args.get("issuer", ""), tag=args.get("tag", ""),
-        status=args.get("status", ""), sort=args.get("sort", "recent") if args.get("sort") in credential_service.SORTS
-        else "recent")
+    filters = credential_service.Filters.from_query(request.args)
     found = credential_service.list_credentials(get_session(), api_user().id, filters)
     return {"credentials": [credential_summary(c) for c in found], "count": len(found)}
 
