@@ -62,3 +62,18 @@ def published_portfolio(client: Any, session: Any, credential_ids: list[int], *,
 def two_issuers() -> tuple[JwtIssuer, JwtIssuer]:
     """Return two issuers with distinct names and keys."""
     return JwtIssuer(name="Riverside College"), JwtIssuer(name="Northgate Institute")
+
+
+def ld_credential(*, name: str = "Linked Data Badge", email: str = "learner@example.org",
+                  issuer_name: str = "Proof Academy") -> dict[str, Any]:
+    """Return an OB 3.0 credential signed with an embedded eddsa-rdfc-2022 proof by a did:key issuer."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from wallet.services.verification import dataintegrity
+
+    key = Ed25519PrivateKey.generate()
+    did = dataintegrity.did_key_for(key.public_key())
+    document = JwtIssuer(name=issuer_name).credential(name=name, email=email)
+    document["issuer"]["id"] = did
+    return dataintegrity.sign_document(document, private_key=key,
+                                       verification_method=f"{did}#{did.removeprefix('did:key:')}")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from wallet.services.errors import FetchError, WalletError
-from wallet.services.verification import clr, extract, ob2, ob3, vc
+from wallet.services.verification import clr, extract, ob2, ob3, vc, vp
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.fetching import Fetch, offline_fetch
@@ -23,7 +23,8 @@ from wallet.services.verification.result import Check, Status, VerificationResul
 log = logging.getLogger(__name__)
 
 # The only registry of formats, most specific first: a CLR is also a VC, an OB 3.0 credential too.
-FORMATS = (ob2, clr, ob3, vc)
+# A presentation (vp) holds credentials and is verified with them.
+FORMATS = (ob2, clr, ob3, vc, vp)
 
 
 def make_context(
@@ -54,7 +55,8 @@ def verify_bytes(
     except FetchError as error:  # a baked image pointing to an issuer that cannot be reached now
         return _failure(Status.UNVERIFIABLE, "fetch", f"Could not fetch the credential: {error}")
     except WalletError as error:
-        return _failure(Status.ERROR, "extract", str(error))
+        # A refused token (alg "none", HS256, JWE...) is not genuine; other unreadable input is an error.
+        return _failure(getattr(error, "outcome", Status.ERROR), "extract", str(error))
     return verify_presented(presented, context)
 
 

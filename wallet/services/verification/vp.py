@@ -1,0 +1,131 @@
+"""W3C Verifiable Presentations (VC Data Model 2.0 §4.13): the holder's proof, then each credential.
+
+A presentation is valid when its Data Integrity proof (proofPurpose `authentication`) was made by a
+key of its `holder` and every credential in it verifies. Credentials are embedded documents or
+`EnvelopedVerifiableCredential`s carrying a `data:application/vc+jwt,` token (VC-JOSE-COSE §3.3);
+each is verified by the format module that recognises it and reported in `result.nested`. The
+overall status is the gravest of the holder's proof and the credentials' results.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+from urllib.parse import unquote
+
+from wallet.services.verification import dataintegrity, vc
+from wallet.services.verification.context import Budget, Context
+from wallet.services.verification.extract import Presented
+from wallet.services.verification.result import STATUS_PRECEDENCE, Check, Status, VerificationResult
+
+FORMAT_ID = "vp"
+PRESENTATION_TYPE = "VerifiablePresentation"
+ENVELOPED_TYPE = "EnvelopedVerifiableCredential"
+VC_JWT_DATA_PREFIX = "data:application/vc+jwt,"
+PROOF_PURPOSE = "authentication"
+# A presentation is a list of credentials to check one by one; beyond this it is refused, not truncated.
+MAX_CREDENTIALS = 500
+
+
+def detect(presented: Presented) -> bool:
+    """Tell whether the document is a W3C Verifiable Presentation."""
+    return PRESENTATION_TYPE in vc.types_of(presented.document.get("type"))
+
+
+def verify(presented: Presented, context: Context) -> VerificationResult:
+    """Verify the holder's proof of a presentation and every credential in it."""
+    document = presented.document
+    result = VerificationResult(format=FORMAT_ID, status=Status.VALID, credential=document)
+    holder = _holder(document)
+    result.metadata.name = "Verifiable Presentation"
+    result.metadata.credential_id = document.get("id") if isinstance(document.get("id"), str) else None
+    result.metadata.issuer_id = holder
+    items = vc.as_list(document.get("verifiableCredential"))
+    problems = _structure_problems(document, holder, items)
+    if problems:
+        result.add(Check.failed("structure", "The presentation is malformed: " + "; ".join(problems) + "."))
+        return result.finish()
+    result.add(Check.passed("structure", f"The presentation names its holder and holds {len(items)} "
+                                         f"credential{'s' if len(items) != 1 else ''}.", holder=holder))
+    if presented.jws:
+        result.add(Check.failed("proof", "Presentations secured as JWTs are not supported; only embedded proofs are.",
+                                outcome=Status.UNVERIFIABLE))
+        return result.finish()
+    if not dataintegrity.has_proof(document):
+        result.add(Check.failed("proof", "The presentation is not signed, so nothing shows that its holder presented it.",
+                                outcome=Status.UNVERIFIABLE))
+    else:
+        outcome = dataintegrity.verify_document_proofs(document, issuer_id=holder, context=context, purpose=PROOF_PURPOSE)
+        for check in outcome.checks:
+            result.add(_holder_words(check))
+        result.securing = outcome.securing
+        if outcome.ok:
+            result.metadata.verified_issuer = holder
+    result.nested = [_verify_item(item, context) for item in items]
+    result.add(_credentials_check(result.nested))
+    return result.finish()
+
+
+def _holder(document: dict[str, Any]) -> str | None:
+    holder = document.get("holder")
+    if isinstance(holder, dict):
+        holder = holder.get("id")
+    return holder if isinstance(holder, str) and holder else None
+
+
+def _structure_problems(document: dict[str, Any], holder: str | None, items: list[Any]) -> list[str]:
+    problems = []
+    contexts = vc.as_list(document.get("@context"))
+    if not contexts or contexts[0] not in (vc.VC_V2_CONTEXT, vc.VC_V1_CONTEXT):
+        problems.append("its first @context must be the W3C credentials context")
+    if holder is None:
+        problems.append("it does not name its holder")
+    if not items:
+        problems.append("it holds no credentials")
+    elif len(items) > MAX_CREDENTIALS:
+        problems.append(f"it holds more than {MAX_CREDENTIALS} credentials")
+    return problems
+
+
+def _holder_words(check: Check) -> Check:
+    # The proof checks speak of "the issuer"; in a presentation the signer is the holder.
+    if check.id == "issuer-key":
+        return dataclasses.replace(check, id="holder-key",
+                                   message=check.message.replace("the issuer", "the holder").replace("its issuer", "its holder"))
+    return check
+
+
+def _verify_item(item: Any, context: Context) -> VerificationResult:
+    if isinstance(item, dict) and ENVELOPED_TYPE in vc.types_of(item.get("type")):
+        envelope = item.get("id")
+        if not isinstance(envelope, str) or not envelope.startswith(VC_JWT_DATA_PREFIX):
+            failed = VerificationResult(format=None, status=Status.UNVERIFIABLE)
+            failed.add(Check.failed("embedded", "This enveloped credential is not a data:application/vc+jwt token, "
+                                                "which is the only kind Wallet reads.", outcome=Status.UNVERIFIABLE))
+            return failed
+        item = unquote(envelope[len(VC_JWT_DATA_PREFIX):])
+    # Each credential gets its own fetch budget: one credential's documents must not starve the next.
+    member_context = dataclasses.replace(context, budget=Budget())
+    return vc.verify_embedded(item, member_context, _verify_member)
+
+
+def _verify_member(presented: Presented, context: Context) -> VerificationResult:
+    # Imported here: the package imports this module to build its registry of formats.
+    from wallet.services.verification import verify_presented
+
+    if detect(presented):
+        failed = VerificationResult(format=None, status=Status.INVALID)
+        failed.add(Check.failed("embedded", "A presentation cannot hold another presentation."))
+        return failed
+    return verify_presented(presented, context)
+
+
+def _credentials_check(members: list[VerificationResult]) -> Check:
+    total = len(members)
+    not_valid = [m for m in members if m.status is not Status.VALID]
+    if not not_valid:
+        return Check.passed("credentials", f"All {total} credential{'s' if total != 1 else ''} in the presentation "
+                                           f"{'are' if total != 1 else 'is'} verified.", total=total)
+    gravest = next(s for s in STATUS_PRECEDENCE if any(m.status is s for m in not_valid))
+    return Check.failed("credentials", f"{len(not_valid)} of the {total} credentials in the presentation "
+                                       f"{'is' if len(not_valid) == 1 else 'are'} not verified (the gravest: {gravest}).",
+                        outcome=gravest, total=total, not_verified=len(not_valid))
