@@ -78,6 +78,7 @@ bp.add_app_template_global(render_markdown, "markdown")
 bp.add_app_template_global(external_link, "external_link")
 bp.add_app_template_filter(clean_text, "clean_text")
 bp.add_app_template_filter(short_identifier, "short_identifier")
+bp.add_app_template_filter(importing.describe_size, "describe_size")
 
 
 # ---------------------------------------------------------------------------------------------
