@@ -313,3 +313,10 @@ def test_dedupe_key_same_jwt_same_key_different_bytes_elsewhere(issuer):
                                          (int(2.5 * 1024 * 1024), "2.5 MB")])
 def test_describe_size_says_limits_in_plain_words(size, words):
     assert importing.describe_size(size) == words
+
+
+def test_import_files_oversized_zip_is_reported_too_large(session, importer, issuer):
+    small = importing.Importer(**{**importer().__dict__, "max_file_bytes": 300})
+    archive = _zip({"a.jwt": issuer.jwt().encode()})
+    items = list(importing.import_files(session, small, [Upload("big.zip", archive[:301])]))
+    assert [(i.state, i.error) for i in items] == [(REJECTED, "TooLarge")]

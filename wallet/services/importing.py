@@ -166,8 +166,12 @@ def import_upload(session: Session, importer: Importer, upload: Upload) -> Impor
                    content_type=upload.content_type, filename=safe_filename(upload.filename))
 
 
-def import_paste(session: Session, importer: Importer, text: str | Any) -> ImportItem:
-    """Import pasted credential JSON (text or an object) or a compact JWS/JWT."""
+def import_paste(session: Session, importer: Importer, text: str | dict[str, Any]) -> ImportItem:
+    """Import pasted credential JSON (text or an object) or a compact JWS/JWT.
+
+    A JSON object (from an API request body) has no bytes of its own; it is kept as RFC 8785
+    canonical JSON. Pasted text is kept as pasted, without surrounding white space.
+    """
     if isinstance(text, dict):
         data, content_type = rfc8785.dumps(text), "application/json"
     elif isinstance(text, str):
@@ -197,7 +201,7 @@ def import_files(session: Session, importer: Importer, uploads: Iterable[Upload]
     """
     for upload in uploads:
         name = safe_filename(upload.filename)
-        if _is_zip(upload.data):
+        if _is_zip(upload.data) and len(upload.data) <= importer.max_file_bytes:
             try:
                 entries = expand_zip(upload.data)
             except WalletError as error:
