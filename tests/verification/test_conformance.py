@@ -16,8 +16,6 @@ _OB2_NOT_AWARDED = ("no_credential", "An OB 2.0 document that is not an assertio
                     "awarded to nobody, so Wallet says there is no credential rather than calling it verified.")
 _OB3_HEADER_JWK = ("unverifiable", "The VC-JWT's only key is the jwk in its own JOSE header, with an https issuer: "
                    "the signature shows the credential is intact, not that the issuer made it (security.md D7).")
-_OB3_SVG_DOCTYPE = ("error", "The SVG starts with a DOCTYPE; Wallet refuses every DTD in an SVG before parsing it "
-                    "(security.md C4), so no credential is read. The same credentials baked in PNGs are verified.")
 DIFFERS: dict[str, tuple[str, str]] = {
     # Open Badges 2.0
     "ob20/simple-badge.png": ("unverifiable", "The baked assertion is hosted; Wallet always re-fetches a hosted "
@@ -45,9 +43,8 @@ DIFFERS: dict[str, tuple[str, str]] = {
     # Open Badges 3.0 and CLR 2.0
     "ob30/simple-jwt.png": _OB3_HEADER_JWK,
     "ob30/simple-jwt_v1.png": _OB3_HEADER_JWK,
-    "ob30/simple-jwt.svg": _OB3_SVG_DOCTYPE,
-    "ob30/simple-jwt_v1.svg": _OB3_SVG_DOCTYPE,
-    "ob30/simple-json.svg": _OB3_SVG_DOCTYPE,
+    "ob30/simple-jwt.svg": _OB3_HEADER_JWK,
+    "ob30/simple-jwt_v1.svg": _OB3_HEADER_JWK,
     "ob30/simple-err-issued.json": (
         "invalid", "Its credentialSubject has no achievement, which OB 3.0 requires of an AchievementSubject "
                    "(multiplicity 1); the validator's test looks only at the future validFrom. The date is still "

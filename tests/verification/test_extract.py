@@ -252,14 +252,25 @@ def test_extract_svg_ob2_element_in_wrong_namespace_is_no_credential() -> None:
     '<!DOCTYPE svg [<!ENTITY x SYSTEM "http://127.0.0.1:9/secret">]>',
     '<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
     '<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',
-    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">',
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "svg11.dtd" [<!ENTITY x "x">]>',
 ])
-def test_extract_svg_with_doctype_or_entities_is_refused_without_fetch(prolog: str) -> None:
+def test_extract_svg_with_entities_is_refused_without_fetch(prolog: str) -> None:
     fetch = RecordingFetch()
     svg = (f'<?xml version="1.0"?>{prolog}<svg xmlns="http://www.w3.org/2000/svg" '
            'xmlns:openbadges="http://openbadges.org"><openbadges:assertion verify="&x;"/></svg>').encode()
-    with pytest.raises(ImportRejectedError, match="document type or entities"):
+    with pytest.raises(ImportRejectedError, match="entities or external references"):
         extract(svg, context=context(fetch))
+    assert fetch.asked == []
+
+
+def test_extract_svg_with_plain_public_doctype_is_read_without_fetch() -> None:
+    fetch = RecordingFetch()
+    prolog = '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">'
+    head = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0">'
+    svg = (f'<?xml version="1.0"?>{prolog}{head}<openbadges:credential><![CDATA[{json.dumps(OB3)}]]>'
+           '</openbadges:credential></svg>').encode()
+    presented = extract(svg, context=context(fetch))
+    assert presented.document == OB3
     assert fetch.asked == []
 
 

@@ -2,7 +2,7 @@
 
 Input is sniffed by its bytes (magic and structure), never trusted by its name or media type.
 Baked images are read without decoding a single pixel (security.md C1): PNG through our own
-chunk reader, SVG through defusedxml with DTDs and entities forbidden (C4). Nothing here verifies:
+chunk reader, SVG through defusedxml with entity declarations and external references forbidden (C4). Nothing here verifies:
 the format modules do that with what `extract` returns.
 """
 from __future__ import annotations
@@ -312,12 +312,17 @@ def _from_svg(data: bytes, *, source_url: str | None, context: Context) -> Prese
 
 
 def _parse_svg(data: bytes) -> ET.Element:
-    """Parse SVG with DTDs, entities and external references forbidden (security.md C4)."""
+    """Parse SVG with entity declarations and external references forbidden (security.md C4).
+
+    A plain `<!DOCTYPE svg PUBLIC … "…svg11.dtd">`, as illustration tools write and as the 1EdTech
+    sample badges carry, is accepted: expat never loads the external subset, and any internal subset
+    declaring entities (billion laughs, `SYSTEM "file:///…"`) is refused before expansion.
+    """
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise ImportRejectedError(
-            "This SVG declares a document type or entities, which Wallet refuses for safety.") from None
+            "This SVG declares entities or external references, which Wallet refuses for safety.") from None
     except (ET.ParseError, LookupError):  # LookupError: an XML declaration naming an unknown encoding
         raise ImportRejectedError("This SVG image is not well-formed XML.") from None
     if root.tag not in (f"{{{SVG_NS}}}svg", "svg"):
