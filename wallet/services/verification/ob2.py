@@ -105,13 +105,19 @@ def _is_ob2_context(entry: Any) -> bool:
 
 @cache
 def _base_vocabulary() -> _Vocabulary:
-    return _Vocabulary(_context_terms(_pinned_context(OB2_CONTEXTS[0]) or {}))
+    return _Vocabulary(_pinned_terms(OB2_CONTEXTS[0]))
 
 
 def _pinned_context(url: str) -> dict[str, Any] | None:
     document = jsonld.KNOWN_CONTEXTS.get(url)
     context = document.get("@context") if isinstance(document, dict) else None
     return context if isinstance(context, dict) else None
+
+
+@cache
+def _pinned_terms(url: str) -> dict[str, str]:
+    """Return the terms of a pinned context (pure: the pinned documents never change)."""
+    return _context_terms(_pinned_context(url) or {})
 
 
 def _context_terms(context: dict[str, Any]) -> dict[str, str]:
@@ -141,7 +147,7 @@ def _apply_context(value: Any, vocabulary: _Vocabulary, problems: _Problems, *, 
             pinned = _pinned_context(entry) if (entry in OB2_CONTEXTS or entry.startswith(
                 _EXTENSION_CONTEXT_PREFIXES)) else None
             if pinned is not None:
-                terms.update(_context_terms(pinned))
+                terms.update(_pinned_terms(entry))
             elif entry.startswith(_EXTENSION_CONTEXT_PREFIXES) or in_extension:
                 problems.warnings.append(f"The extension context {entry[:200]} is not one Wallet knows, "
                                          "so that extension was not checked.")
