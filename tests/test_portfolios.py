@@ -65,7 +65,7 @@ def test_new_portfolio_is_private_until_published(client, learner, session, two_
     session.expire_all()
     portfolio = session.get(Portfolio, portfolio_id)
     assert portfolio.visibility == "unlisted" and portfolio.published_at is not None
-    client.get("/logout")
+    client.post("/logout")
     assert client.get(f"/p/{slug}").status_code == 200
 
 
@@ -385,7 +385,7 @@ def test_verify_now_shows_revocation_found_at_the_issuer(hosted, app, client, le
     app.config["VERIFY_NOW_REUSE_SECONDS"] = 0
     credential_id = add_url(client, hosted.assertion(email="learner@example.org"))
     _, slug = published_portfolio(client, session, [credential_id])
-    client.get("/logout")
+    client.post("/logout")
     hosted.server.routes["/assertions/1.json"] = Response(b"gone", 410, "text/plain", {"Cache-Control": "no-store"})
     response = client.post(f"/p/{slug}/credentials/{credential_id}/verify", data={"back": "portfolio"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{slug}#credential-{credential_id}")

@@ -172,7 +172,7 @@ def test_share_page_offers_linkedin_add_to_profile_with_exact_parameters(client,
 
 def test_shared_credential_page_is_public_with_preview_tags_and_oembed_link(client, learner, credential_id, session):
     slug = share(client, credential_id)
-    client.get("/logout")
+    client.post("/logout")
     page = client.get(f"/c/{slug}").get_data(as_text=True)
     assert "Compilers" in page and "Held by <strong>Grace Hopper</strong>" in page and "Verified" in page
     assert f'<meta property="og:url" content="http://localhost/c/{slug}">' in page

@@ -1,0 +1,156 @@
+"""Privacy of portfolios and shares (security.md F3-F5, D18): another learner and anonymous visitors
+get 404 for anything private, withdrawn, expired or unshared, guessing ids and slugs finds nothing,
+and public pages never show hashed emails, salts or the recipient check."""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.support.credentials import JwtIssuer
+from tests.support.portfolios import add_credential, create_portfolio, published_portfolio, save_portfolio, slug_of
+from wallet.models import Portfolio
+from wallet.services.portfolios import new_slug
+
+SALT = "s4lt-value-123"
+
+
+def hashed_identity(email: str) -> str:
+    return "sha256$" + hashlib.sha256((email + SALT).encode()).hexdigest()
+
+
+@pytest.fixture
+def owner(make_user, login, client):
+    user = make_user(email="learner@example.org", display_name="Owner Person")
+    login(user)
+    return user
+
+
+@pytest.fixture
+def setup(client, owner, session):
+    """The owner's published portfolio (one credential), a private portfolio, and an unpublished credential."""
+    issuer = JwtIssuer(name="Riverside College")
+    document = issuer.credential(name="Shown Credential")
+    document["credentialSubject"]["identifier"] = [{"type": "IdentityObject", "identityType": "emailAddress",
+                                                    "hashed": True, "salt": SALT,
+                                                    "identityHash": hashed_identity("learner@example.org")}]
+    shown = add_credential(client, issuer.sign(document))
+    hidden = add_credential(client, issuer.jwt(name="Unpublished Credential"))
+    public_id, public_slug = published_portfolio(client, session, [shown])
+    private_id = create_portfolio(client, "Private plans")
+    save_portfolio(client, private_id, credentials=[shown, hidden], title="Private plans")
+    return {"shown": shown, "hidden": hidden, "public_id": public_id, "public_slug": public_slug,
+            "private_id": private_id, "private_slug": slug_of(session, private_id)}
+
+
+LEARNER_ROUTES = [
+    ("get", "/portfolios/{id}/edit"), ("post", "/portfolios/{id}/edit"), ("get", "/portfolios/{id}/preview"),
+    ("post", "/portfolios/{id}/publish"), ("post", "/portfolios/{id}/visibility"),
+    ("post", "/portfolios/{id}/regenerate"), ("post", "/portfolios/{id}/revoke"), ("post", "/portfolios/{id}/expiry"),
+    ("get", "/portfolios/{id}/delete"), ("post", "/portfolios/{id}/delete"), ("get", "/portfolios/{id}/photo"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), LEARNER_ROUTES)
+def test_another_learner_gets_404_on_every_portfolio_route(client, setup, make_user, login, session, method, path):
+    login(make_user())
+    for portfolio_id in (setup["public_id"], setup["private_id"]):
+        response = getattr(client, method)(path.format(id=portfolio_id), data={"title": "Mine now",
+                                                                              "visibility": "unlisted"})
+        assert response.status_code == 404, (path, response.status_code)
+    session.expire_all()
+    assert session.get(Portfolio, setup["private_id"]).visibility == "private"
+    assert session.get(Portfolio, setup["public_id"]).title != "Mine now"
+
+
+@pytest.mark.parametrize(("method", "path"), LEARNER_ROUTES)
+def test_anonymous_visitor_is_sent_to_log_in(client, setup, method, path):
+    client.post("/logout")
+    response = getattr(client, method)(path.format(id=setup["private_id"]))
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_another_learner_cannot_move_items_or_share_credentials(client, setup, make_user, login, session):
+    item_id = session.get(Portfolio, setup["public_id"]).items[0].id
+    login(make_user())
+    assert client.post(f"/portfolios/{setup['public_id']}/items/{item_id}/move", data={"direction": "up"}).status_code == 404
+    assert client.post(f"/portfolios/credentials/{setup['hidden']}/share").status_code == 404
+    own = create_portfolio(client, "Mine")
+    response = save_portfolio(client, own, credentials=[setup["hidden"]], title="Mine")
+    assert response.status_code == 404
+
+
+def test_private_portfolio_link_is_404_for_everyone_but_its_preview(client, setup):
+    slug = setup["private_slug"]
+    assert client.get(f"/portfolios/{setup['private_id']}/preview").status_code == 200
+    for path in (f"/p/{slug}", f"/p/{slug}/presentation.json", f"/p/{slug}/qr.svg",
+                 f"/p/{slug}/credentials/{setup['shown']}", f"/p/{slug}/credentials/{setup['hidden']}/original"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Unpublished Credential" not in response.get_data(as_text=True)
+
+
+def test_unpublished_credential_is_not_reachable_through_a_public_portfolio(client, setup, make_user, login):
+    slug = setup["public_slug"]
+    client.post("/logout")
+    for suffix in ("", "/original", "/baked", "/image", "/qr.svg", "/evidence/1"):
+        assert client.get(f"/p/{slug}/credentials/{setup['hidden']}{suffix}").status_code == 404, suffix
+    assert client.post(f"/p/{slug}/credentials/{setup['hidden']}/verify").status_code == 404
+    # Another learner's credential id, through this learner's public portfolio: nothing either.
+    login(make_user())
+    foreign = add_credential(client, JwtIssuer().jwt(name="Foreign", email=None))
+    assert client.get(f"/p/{slug}/credentials/{foreign}").status_code == 404
+    page = client.get(f"/p/{slug}").get_data(as_text=True)
+    assert "Shown Credential" in page and "Unpublished Credential" not in page and "Foreign" not in page
+
+
+def test_guessed_slugs_find_nothing(client, setup):
+    client.post("/logout")
+    guesses = [new_slug(), "1", str(setup["public_id"]), setup["public_slug"][:-1], setup["public_slug"].upper(),
+               "../" + setup["public_slug"], setup["private_slug"]]
+    for guess in guesses:
+        assert client.get(f"/p/{guess}").status_code == 404, guess
+        assert client.get(f"/c/{guess}").status_code == 404, guess
+        assert client.get(f"/embed/c/{guess}").status_code == 404, guess
+    assert client.get(f"/c/{setup['public_slug']}").status_code == 404  # a portfolio slug is not a share slug
+    assert client.get("/u/1").status_code == 404
+
+
+def test_unshared_credentials_have_no_share_page(client, setup, session):
+    from wallet.models import CredentialShare
+
+    assert session.query(CredentialShare).count() == 0
+    client.post("/logout")
+    assert client.get(f"/c/{setup['public_slug']}/original").status_code == 404
+
+
+def test_misses_are_rate_limited_per_client(app, client, setup):
+    app.config["PUBLIC_LINK_MISSES_PER_CLIENT"] = 3
+    client.post("/logout")
+    statuses = [client.get(f"/p/{new_slug()}").status_code for _ in range(4)]
+    assert statuses == [404, 404, 404, 429]
+    assert client.get(f"/p/{setup['public_slug']}").status_code == 429
+    assert client.get(f"/p/{setup['public_slug']}", environ_base={"REMOTE_ADDR": "192.0.2.44"}).status_code == 200
+
+
+def test_public_pages_never_show_hashed_email_salt_or_recipient_check(client, setup):
+    client.post("/logout")
+    slug, shown = setup["public_slug"], setup["shown"]
+    html = client.get(f"/p/{slug}").get_data(as_text=True) + client.get(f"/p/{slug}/credentials/{shown}").get_data(as_text=True)
+    digest = hashed_identity("learner@example.org").removeprefix("sha256$")
+    assert digest not in html and SALT not in html and "sha256$" not in html
+    assert "learner@example.org" not in html
+    assert "Issued to you" not in html and "recipient" not in html.lower()
+
+
+def test_expired_or_revoked_links_give_404_with_no_data(client, setup, session):
+    portfolio = session.get(Portfolio, setup["public_id"])
+    portfolio.slug_expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    session.commit()
+    client.post("/logout")
+    response = client.get(f"/p/{setup['public_slug']}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 404 and "Owner Person" not in body and "Shown Credential" not in body
+    assert not re.search(r'<meta property="og:', body)
