@@ -189,7 +189,7 @@ def reverify_command(stale_after: float) -> None:
     session = db.get_session()
     counts = {"changed": 0, "unchanged": 0, "unreachable": 0}
     for recheck in reverify_stale(session, stale_after=timedelta(hours=stale_after),
-                                  fetch=fetcher_from_config(current_app.config),
+                                  fetch=fetcher_from_config(current_app.config).revalidating(),
                                   blobs=blob_store_from_config(current_app.config, current_app.instance_path)):
         session.commit()  # one credential at a time: a crash keeps what was already re-checked
         if not recheck.conclusive:

@@ -890,3 +890,15 @@ def test_fetcher_from_config_reads_private_network_and_size(document_server):
 def test_fetcher_from_config_bad_rewrite_raises_value_error():
     with pytest.raises(ValueError, match="URL_REWRITE"):
         fetcher_from_config({"URL_REWRITE": "https://a.example/=http://127.0.0.1/"})
+
+
+def test_revalidating_fetch_asks_again_within_the_fresh_period(document_server) -> None:
+    document_server.routes["/list.json"] = Response(b'{"v": 1}', headers={"ETag": '"v1"', "Cache-Control": "max-age=300"})
+    fetcher = GuardedFetcher(allow_private_network=True)
+    url = document_server.url("/list.json")
+    assert fetcher(url).body == b'{"v": 1}'
+    assert fetcher(url).from_cache  # fresh: no request
+    document_server.routes["/list.json"] = Response(b'{"v": 2}', headers={"ETag": '"v2"'})
+    assert fetcher.revalidating()(url).body == b'{"v": 2}'
+    conditional = [headers for method, path, headers in document_server.requests if path == "/list.json"][-1]
+    assert conditional.get("If-None-Match") == '"v1"'

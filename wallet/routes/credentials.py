@@ -183,7 +183,7 @@ def verify(credential_id: int):
     """Check the credential again now."""
     session = get_session()
     recheck = credential_service.reverify_credential(
-        session, current_user.id, credential_id, fetch=fetcher_from_config(current_app.config), blobs=blob_store())
+        session, current_user.id, credential_id, fetch=fetcher_from_config(current_app.config).revalidating(), blobs=blob_store())
     session.commit()
     if recheck.conclusive:
         flash("Checked again just now.", "success")

@@ -32,7 +32,7 @@ from urllib3.response import BaseHTTPResponse
 from urllib3.util import parse_url
 
 from wallet.services.errors import FetchError, TooLargeError, UnsafeURLError
-from wallet.services.verification.fetching import Fetched, Kind, RemoteError
+from wallet.services.verification.fetching import Fetch, Fetched, Kind, RemoteError
 
 log = logging.getLogger(__name__)
 
@@ -279,12 +279,16 @@ class GuardedFetcher:
         self._ssl_context = ssl.create_default_context(cafile=ca_file or certifi.where())
         self._cache = _Cache(cache_entries, cache_bytes)
 
-    def __call__(self, url: str, *, kind: Kind = "json") -> Fetched:
-        """Fetch `url` as `kind`: from memory while fresh, otherwise through the guard."""
+    def __call__(self, url: str, *, kind: Kind = "json", revalidate: bool = False) -> Fetched:
+        """Fetch `url` as `kind`: from memory while fresh, otherwise through the guard.
+
+        `revalidate` skips the fresh period and asks the server again (conditionally: an unchanged
+        document costs a 304), for re-checks a person asked for, so a revocation is seen at once.
+        """
         if kind not in self.caps:
             raise ValueError(f"unknown kind of document: {kind!r}")
         entry = self._cache.get((url, kind)) if kind in CACHED_KINDS else None
-        if entry is not None and entry.fresh_until > time.monotonic():
+        if entry is not None and not revalidate and entry.fresh_until > time.monotonic():
             return replace(entry.fetched, from_cache=True)
         deadline = _Deadline(self.total_timeout)
         try:
@@ -296,6 +300,10 @@ class GuardedFetcher:
             raise _network_error(url, error, deadline) from None
         finally:
             deadline.close()
+
+    def revalidating(self) -> Fetch:
+        """Return this fetcher as a `Fetch` that revalidates every cached document (for re-checks)."""
+        return functools.partial(self, revalidate=True)
 
     def clear_cache(self) -> None:
         """Forget every cached document."""

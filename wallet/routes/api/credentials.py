@@ -103,7 +103,7 @@ def verify_credential(credential_id: int) -> dict[str, Any]:
     """Verify the stored original again now and return the credential with the new report."""
     session = get_session()
     recheck = credential_service.reverify_credential(
-        session, api_user().id, credential_id, fetch=fetcher_from_config(current_app.config), blobs=blob_store())
+        session, api_user().id, credential_id, fetch=fetcher_from_config(current_app.config).revalidating(), blobs=blob_store())
     session.commit()
     data = credential_detail(recheck.credential)
     data["conclusive"] = recheck.conclusive
