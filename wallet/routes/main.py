@@ -4,6 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from wallet.db import get_session
+from wallet.services.dashboard import dashboard_summary
+
 bp = Blueprint("main", __name__)
 
 
@@ -11,7 +14,7 @@ bp = Blueprint("main", __name__)
 def index():
     """Show the dashboard to a learner, or what Wallet is to a visitor."""
     if current_user.is_authenticated:
-        return render_template("main/dashboard.html")
+        return render_template("main/dashboard.html", summary=dashboard_summary(get_session(), current_user.id))
     return render_template("main/index.html")
 
 
