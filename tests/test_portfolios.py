@@ -294,11 +294,13 @@ def test_delete_portfolio_ends_its_link(client, learner, session, two_credential
 
 def test_views_are_counted_without_viewer_identity(client, learner, session, two_credentials):
     portfolio_id, slug = published_portfolio(client, session, two_credentials)
+    edited = session.get(Portfolio, portfolio_id).updated_at
     client.get(f"/portfolios/{portfolio_id}/preview")
     for _ in range(3):
         client.get(f"/p/{slug}", environ_base={"REMOTE_ADDR": "203.0.113.7"})
     session.expire_all()
     assert session.get(Portfolio, portfolio_id).view_count == 3
+    assert session.get(Portfolio, portfolio_id).updated_at == edited
     assert "3 views" in page_of(client, f"/portfolios/{portfolio_id}/edit")
     columns = {c.name for c in Portfolio.__table__.columns}
     assert not columns & {"viewer", "ip", "viewer_ip", "user_agent"}

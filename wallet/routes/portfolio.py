@@ -407,10 +407,17 @@ def public(slug: str):
     """Show a published portfolio to anyone with its link, and count the view."""
     portfolio = _public(service.public_portfolio, slug)
     session = get_session()
-    view = service.portfolio_view(session, portfolio)
-    service.count_portfolio_view(session, portfolio)
+    _count(service.count_portfolio_view, portfolio)
+    return _portfolio_page(service.portfolio_view(session, portfolio))
+
+
+def _count(counter: Any, target: Any) -> None:
+    session = get_session()
+    # End the read transaction first: SQLite refuses to upgrade a read transaction to a write while
+    # another request writes (security.md §2.7); a transaction that starts with the write waits instead.
     session.commit()
-    return _portfolio_page(view)
+    counter(session, target)
+    session.commit()
 
 
 @bp.get("/p/<slug>/credentials/<int:credential_id>")
@@ -423,9 +430,7 @@ def public_credential(slug: str, credential_id: int):
 def shared(slug: str):
     """Show a credential the learner shared on its own (the target of social posts), and count the view."""
     target = _public(service.shared_credential, slug)
-    session = get_session()
-    service.count_share_view(session, target.share)
-    session.commit()
+    _count(service.count_share_view, target.share)
     return _credential_page(target)
 
 

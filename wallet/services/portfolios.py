@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from wallet.db import utcnow
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential, VerificationRecord
@@ -492,13 +492,19 @@ def public_share(session: Session, slug: str, now: datetime | None = None) -> Cr
 
 
 def count_portfolio_view(session: Session, portfolio: Portfolio) -> None:
-    """Count one view of the portfolio (one atomic UPDATE; nothing about the viewer is kept)."""
+    """Count one view of the portfolio (one atomic UPDATE; nothing about the viewer is kept).
+
+    Call it first in a transaction: SQLite cannot turn a read transaction into a write while
+    another connection writes (security.md §2.7), so the caller commits its reads before.
+    """
+    # A view is not an edit: updated_at keeps its value.
     session.execute(update(Portfolio).where(Portfolio.id == portfolio.id)
-                    .values(view_count=Portfolio.view_count + 1).execution_options(synchronize_session=False))
+                    .values(view_count=Portfolio.view_count + 1, updated_at=Portfolio.updated_at)
+                    .execution_options(synchronize_session=False))
 
 
 def count_share_view(session: Session, share: CredentialShare) -> None:
-    """Count one view of a credential's public page."""
+    """Count one view of a credential's public page (first in a transaction, as count_portfolio_view)."""
     session.execute(update(CredentialShare).where(CredentialShare.id == share.id)
                     .values(view_count=CredentialShare.view_count + 1).execution_options(synchronize_session=False))
 
@@ -619,11 +625,12 @@ class PortfolioView:
 def portfolio_view(session: Session, portfolio: Portfolio, now: datetime | None = None) -> PortfolioView:
     """Gather everything the portfolio page shows, from stored data only (no issuer is contacted)."""
     owner = session.get(User, portfolio.owner_id)
+    # The page needs neither the credential documents nor their metadata blobs: leave those JSON
+    # columns unread (they are most of the decoding work on a page of 100 credentials).
+    credential = selectinload(PortfolioItem.credential).options(defer(Credential.document), defer(Credential.details))
     items = list(session.scalars(
         select(PortfolioItem).where(PortfolioItem.portfolio_id == portfolio.id)
-        .options(selectinload(PortfolioItem.credential).selectinload(Credential.evidence),
-                 selectinload(PortfolioItem.credential).selectinload(Credential.tags),
-                 selectinload(PortfolioItem.pathway))
+        .options(credential.selectinload(Credential.evidence), selectinload(PortfolioItem.pathway))
         .order_by(PortfolioItem.position, PortfolioItem.id)))
     shown = [i for i in items if i.kind == ITEM_CREDENTIAL and i.credential is not None
              and i.credential.owner_id == portfolio.owner_id and i.credential.recipient_state != RECIPIENT_MISMATCH]
