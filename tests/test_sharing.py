@@ -243,3 +243,14 @@ def test_share_of_another_learners_credential_is_404(client, learner, credential
     login(make_user())
     assert client.post(f"/portfolios/credentials/{credential_id}/share").status_code == 404
     assert client.get(f"/portfolios/credentials/{credential_id}/share").status_code == 404
+
+
+def test_portfolio_index_offers_each_unshared_credential_for_sharing(client, learner, credential_id):
+    other = add_credential(client, JwtIssuer().jwt(name="Second Badge"))
+    page = client.get("/portfolios/").get_data(as_text=True)
+    assert f'href="/portfolios/credentials/{credential_id}/share"' in page and "Second Badge" in page
+    share(client, credential_id)
+    page = client.get("/portfolios/").get_data(as_text=True)
+    listed = page.split("Share another credential")[1]
+    assert f"/portfolios/credentials/{other}/share" in listed and f"/portfolios/credentials/{credential_id}/share" not in listed
+    assert "shared, 0 views" in page

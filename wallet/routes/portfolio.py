@@ -126,7 +126,8 @@ def index():
     session.commit()
     return render_template("portfolio/index.html", portfolios=portfolios, shares=service.list_shares(session, current_user.id),
                            profile=profile, wallet_key=key, is_public=service.is_public, labels=VISIBILITY_LABELS,
-                           is_share_public=service.is_share_public)
+                           is_share_public=service.is_share_public,
+                           shareable=service.shareable_credentials(session, current_user.id))
 
 
 @bp.route("/portfolios/new", methods=["GET", "POST"])
