@@ -64,6 +64,17 @@ def test_employer_sees_verified_credentials_checks_one_and_sees_a_revocation(
         assert state.inner_text().strip() == "Verified"
         assert "checked" in entries.nth(index).locator(".state-time").inner_text()
 
+    # Readable on a small phone: nothing wider than 320 px.
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    # Printed (or saved as PDF): the person and the credentials, without navigation, forms or sharing.
+    page.emulate_media(media="print")
+    assert page.locator(".portfolio-entry").first.is_visible() and page.locator(".summary-line").is_visible()
+    assert not page.locator(".share-box").is_visible() and not page.locator(".site-header").is_visible()
+    assert not page.locator(".verify-now").first.is_visible()
+    page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
     # In one click: exactly what was checked.
     first = entries.filter(has_text="Data Analysis")
     report = first.locator(".entry-report")
