@@ -43,12 +43,9 @@ def test_post_credential_multipart_baked_png_is_imported(client, auth, issuer):
     assert response.status_code == 201 and response.get_json()["container"] == "png"
 
 
-def test_post_credential_url_from_hosted_issuer(client, auth, document_server, app_config):
+def test_post_credential_url_from_hosted_issuer(client, auth, document_server, make_app):
     hosted = HostedIssuer(document_server)
-    app_config.update(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=hosted.rewrite)
-    from wallet import create_app
-
-    app = create_app(app_config)
+    app = make_app(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=hosted.rewrite)
     response = app.test_client().post("/api/v1/credentials", json={"url": hosted.assertion(name="Hosted")},
                                       headers=auth)
     assert response.status_code == 201, response.get_json()
