@@ -84,3 +84,16 @@ def test_short_identifier_long_did_keeps_start_and_end():
     short = short_identifier(did)
     assert len(short) == 36 and short.startswith("did:jwk:") and short.endswith("…TAIL1234")
     assert short_identifier("did:key:z6Mk") == "did:key:z6Mk"
+
+
+def test_render_markdown_from_many_threads_at_once_gives_the_same_html() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wallet.services.sanitize import render_markdown
+
+    text = "**Bold** [link](https://example.org/x) <script>alert(1)</script>\n\n" * 50
+    expected = str(render_markdown(text))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: str(render_markdown(text)), range(200)))
+    assert set(results) == {expected}
+    assert "<script" not in expected

@@ -8,6 +8,7 @@ caller of bleach, so the sanitiser can be replaced in one place.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import partial
 from urllib.parse import urlsplit
@@ -31,9 +32,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Characters that browsers strip from URLs before reading the scheme ("java\tscript:").
 _URL_STRIP = re.compile(r"[\x00-\x20\x7f]")
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
-
-
 def _link_rel(attrs: dict, new: bool = False) -> dict | None:
     href = attrs.get((None, "href"), "")
     if not (safe_url(href) or href.lower().startswith("mailto:")):
@@ -42,22 +40,31 @@ def _link_rel(attrs: dict, new: bool = False) -> dict | None:
     return attrs
 
 
-_cleaner = Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_link_rel], skip_tags={"pre", "code"}, parse_email=False)],
-)
+# A bleach Cleaner (and a MarkdownIt parser) keeps parser state: one per thread, as bleach advises.
+_local = threading.local()
+
+
+def _tools() -> tuple[MarkdownIt, Cleaner]:
+    if not hasattr(_local, "cleaner"):
+        _local.markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+        _local.cleaner = Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=True,
+            strip_comments=True,
+            filters=[partial(LinkifyFilter, callbacks=[_link_rel], skip_tags={"pre", "code"}, parse_email=False)],
+        )
+    return _local.markdown, _local.cleaner
 
 
 def render_markdown(text: str | None, *, limit: int = 50_000) -> Markup:
     """Render learner or issuer Markdown to sanitised HTML that is safe to place in a page."""
     if not text:
         return Markup("")
-    html = _markdown.render(clean_text(text, limit=limit, keep_newlines=True))
-    return Markup(_cleaner.clean(html).strip())
+    markdown, cleaner = _tools()
+    html = markdown.render(clean_text(text, limit=limit, keep_newlines=True))
+    return Markup(cleaner.clean(html).strip())
 
 
 def safe_url(url: str | None) -> str | None:
