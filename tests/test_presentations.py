@@ -212,3 +212,12 @@ def test_unsigned_presentation_is_not_verified(client, learner, portfolio):
     del document["proof"]
     result = verify_bytes(json.dumps(document).encode(), context=make_context())
     assert result.format == "vp" and result.status == "unverifiable"
+
+
+def test_importing_a_presentation_is_refused_with_a_clear_message(client, session, learner, portfolio):
+    slug, _, _ = portfolio
+    before = session.scalar(select(Credential.id).order_by(Credential.id.desc()))
+    response = client.post("/credentials/add/paste", data={"credential": json.dumps(download(client, slug))})
+    assert response.status_code == 422
+    assert "presentation holding 2 credential(s)" in response.get_data(as_text=True)
+    assert session.scalar(select(Credential.id).order_by(Credential.id.desc())) == before

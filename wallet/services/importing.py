@@ -296,6 +296,11 @@ def _refuse_unusable(result: VerificationResult, recorder: RecordingFetch) -> No
     """Raise when there is nothing to keep: no credential, or a hosted badge that could not be fetched."""
     if result.format is None or result.status in (Status.NO_CREDENTIAL, Status.ERROR):
         raise ImportRejectedError(_first_failure(result) or "Wallet could not read a credential in this.")
+    if result.format == "vp":
+        # A presentation wraps credentials for one viewer; the wallet keeps the credentials themselves.
+        raise ImportRejectedError(
+            f"This is a presentation holding {len(result.nested)} credential(s), not a credential. "
+            "Add each credential on its own (its file, link or text).")
     # security.md §2.5: an unreachable hosted assertion fails with "try again", nothing half-done.
     if result.securing == "hosted" and result.status is Status.UNVERIFIABLE and recorder.unreachable:
         raise FetchError("The issuer's server could not be reached, so nothing was added. Please try again later.")
