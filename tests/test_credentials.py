@@ -265,3 +265,9 @@ def test_show_lists_endorsements_from_the_report(client, learner, issuer, sessio
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Endorsements and included credentials" in page
     assert "We vouch for this badge" in page and "Endorsing Body" in page
+
+
+def test_show_offers_sharing_the_credential(client, learner, issuer):
+    credential_id = add(client, issuer)
+    page = client.get(f"/credentials/{credential_id}").get_data(as_text=True)
+    assert f'href="/portfolios/credentials/{credential_id}/share"' in page
