@@ -56,6 +56,8 @@ def _decode(data: bytes | str) -> str:
 
 def _check_depth(text: str, max_depth: int) -> None:
     """Refuse nesting deeper than `max_depth` before the parser recurses into it (D2)."""
+    if text.count("{") + text.count("[") <= max_depth:
+        return  # nesting can never be deeper than the number of openers (the common, cheap case)
     depth = 0
     for match in _BRACKET.finditer(_STRING.sub('""', text)):
         if match.group() in "[{":
