@@ -155,22 +155,44 @@ def create_token_command(email: str, name: str) -> None:
 
 
 @click.command("demo")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the app is served, for the printed links (PUBLIC_URL wins when set).")
 @with_appcontext
-def demo_command() -> None:
-    """Create the demo learner (once) with demo credentials, and print how to log in."""
+def demo_command(base_url: str) -> None:
+    """Create the demo learner (once) with credentials, a pathway, a portfolio and a share link; print the links."""
     from pathlib import Path
 
+    from wallet.routes.links import external_url
     from wallet.services.blobs import blob_store_from_config
-    from wallet.services.demo import DEMO_EMAIL, DEMO_KEYS_FILE, ensure_demo_credentials, ensure_demo_learner
+    from wallet.services.demo import (
+        DEMO_EMAIL,
+        DEMO_KEYS_FILE,
+        ensure_demo_credentials,
+        ensure_demo_learner,
+        ensure_demo_showcase,
+    )
+    from wallet.services.pathways import pathway_progress
+    from wallet.services.portfolios import is_public, is_share_public
 
     session = db.get_session()
     user, password = ensure_demo_learner(session)
     session.flush()
     blobs = blob_store_from_config(current_app.config, current_app.instance_path)
     items = ensure_demo_credentials(session, user, blobs=blobs, keys_path=Path(current_app.instance_path) / DEMO_KEYS_FILE)
+    showcase = ensure_demo_showcase(session, user, items)
     session.commit()
     added = sum(item.created for item in items)
     click.echo(f"Demo credentials: {added} added, {len(items) - added} already in the wallet.")
+    progress = pathway_progress(session, user.id, showcase.pathway.id).progress
+    click.echo(f"Demo pathway: {showcase.pathway.title}, {progress.percent}% done.")
+    # The links are built as a request to the served app would build them.
+    with current_app.test_request_context("/", base_url=base_url):
+        if is_public(showcase.portfolio):
+            click.echo(f"Demo portfolio: {external_url('portfolio.public', slug=showcase.portfolio.slug)}")
+        else:
+            click.echo("Demo portfolio: not published now (publish it again from the Portfolios page).")
+        if is_share_public(showcase.share):
+            click.echo(f"Demo shared credential: {external_url('portfolio.shared', slug=showcase.share.slug)}")
     click.echo(f"Demo learner: log in as {DEMO_EMAIL} with the password {password}")
 
 

@@ -1,9 +1,9 @@
-"""Demo data for `make run`: a learner to log in as (other areas add their demo content here)."""
+"""Demo data for `make run`: a learner to log in as, with credentials, a pathway, a portfolio and a share link."""
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from jwcrypto.jwk import JWK
 from sqlalchemy.orm import Session
 
-from wallet.models import User
-from wallet.services import accounts, evidence
+from wallet.models import Credential, User
+from wallet.models.pathway import Pathway
+from wallet.models.portfolio import UNLISTED, CredentialShare, Portfolio
+from wallet.services import accounts, evidence, pathways, portfolios
 from wallet.services.blobs import BlobStore
 from wallet.services.importing import ImportItem, Importer, Upload, import_upload
 from wallet.services.verification.dataintegrity import did_key_for, sign_document
@@ -98,8 +100,13 @@ def achievement_credential(
     image: str | None = None,
     tags: Sequence[str] = (),
     skills: Sequence[str] = (),
+    framework_skills: Sequence[tuple[str, str, str]] = (),
 ) -> dict[str, Any]:
-    """Return an unsigned OB 3.0 OpenBadgeCredential for a learner identified by `email`."""
+    """Return an unsigned OB 3.0 OpenBadgeCredential for a learner identified by `email`.
+
+    `skills` are plain skill names; `framework_skills` are (framework, code, name) from a skills
+    framework such as DigComp or SFIA, which pathway templates match by framework and code.
+    """
     achievement: dict[str, Any] = {
         "id": f"{credential_id}#achievement",
         "type": ["Achievement"],
@@ -111,10 +118,14 @@ def achievement_credential(
         achievement["image"] = {"id": image, "type": "Image"}
     if tags:
         achievement["tag"] = list(tags)
-    if skills:
+    if skills or framework_skills:
         achievement["alignment"] = [{"type": ["Alignment"], "targetName": skill,
                                      "targetUrl": f"https://skills.example.org/{skill.lower().replace(' ', '-')}"}
                                     for skill in skills]
+        achievement["alignment"] += [
+            {"type": ["Alignment"], "targetName": skill, "targetFramework": framework, "targetCode": code,
+             "targetUrl": f"https://skills.example.org/{framework.lower().replace(' ', '-')}/{code.lower()}"}
+            for framework, code, skill in framework_skills]
     credential: dict[str, Any] = {
         "@context": OB3_CONTEXTS,
         "id": credential_id,
@@ -162,15 +173,20 @@ def _demo_uploads(providers: DemoProviders, email: str) -> list[tuple[Upload, li
         **northwind, credential_id="urn:uuid:6b0c2f4e-9a51-4c2e-8d0e-0d3c1f6a0001", name="Python Fundamentals",
         description="Writes, tests and debugs small Python programs.", valid_from="2026-02-14T09:00:00Z",
         criteria="Complete the **six** modules and pass the final project review.",
-        tags=["python", "programming"], skills=["Python programming", "Problem solving"]))
+        tags=["python", "programming"], skills=["Python programming", "Problem solving"],
+        framework_skills=[("SFIA 8", "PROG", "Programming/software development"),
+                          ("DigComp 2.2", "1.3", "Managing data, information and digital content")]))
     charts = signed_json(achievement_credential(
         **northwind, credential_id="urn:uuid:6b0c2f4e-9a51-4c2e-8d0e-0d3c1f6a0002", name="Data Visualisation",
         description="Turns data into clear, honest charts.", valid_from="2026-05-02T09:00:00Z",
-        tags=["data"], skills=["Data visualisation"]))
+        tags=["data"], framework_skills=[
+            ("SFIA 8", "VISL", "Data visualisation"),
+            ("DigComp 2.2", "1.1", "Browsing, searching and filtering data, information and digital content")]))
     ethics = signed_json(achievement_credential(
         **northwind, credential_id="urn:uuid:6b0c2f4e-9a51-4c2e-8d0e-0d3c1f6a0003", name="Responsible AI",
         description="Knows the risks of automated decisions and how to reduce them.",
         valid_from="2025-01-20T09:00:00Z", valid_until="2025-12-31T23:59:59Z", tags=["ai", "ethics"],
+        framework_skills=[("DigComp 2.2", "4.2", "Protecting personal data and privacy")],
         image=_data_uri(DEMO_DIR / "responsible-ai.png", "image/png")))
     leadership = sign_vc_jwt(achievement_credential(
         **riverside, credential_id="urn:uuid:0f7d4c1a-2b3e-4d5f-9a6b-7c8d9e0f0004", name="Team Leadership",
@@ -214,3 +230,82 @@ def ensure_demo_credentials(session: Session, user: User, *, blobs: BlobStore, k
                     evidence.add_link(session, user.id, item.credential.id, title=title, url=value)
         items.append(item)
     return items
+
+
+# ---------------------------------------------------------------------------------------------
+# What the demo learner shows: a pathway in progress, a published portfolio and a shared credential,
+# made through the same services as the pages.
+
+# The demo credentials meet three of its six steps (finding, managing and presenting data); the
+# expired Responsible AI credential matches the privacy step but does not count.
+DEMO_PATHWAY_TEMPLATE = "data-literacy-series"
+DEMO_PORTFOLIO_TITLE = "Data and teamwork"
+DEMO_PORTFOLIO_HEADLINE = "Junior data analyst: Python, clear charts and a team that plans together"
+DEMO_PORTFOLIO_ABOUT = (
+    "I build small, tested tools in **Python** and turn the data they collect into charts people can read "
+    "at a glance. Last year I led a team of five through a ten-week project.\n\n"
+    "Each credential below was signed by the provider that awarded it. Open one to see what was checked "
+    "and when, or download the original to check it yourself."
+)
+# Shown in the portfolio in this order, each with the learner's evidence.
+DEMO_PORTFOLIO_CREDENTIALS = ("Python Fundamentals", "Data Visualisation", "Team Leadership")
+DEMO_SHARED_CREDENTIAL = "Python Fundamentals"
+
+
+@dataclass
+class DemoShowcase:
+    """The demo learner's pathway, published portfolio and credential share link."""
+
+    pathway: Pathway
+    portfolio: Portfolio
+    share: CredentialShare
+    # What this run made: any of "pathway", "portfolio", "share link" (empty on a second run).
+    created: list[str]
+
+
+def ensure_demo_pathway(session: Session, user: User) -> tuple[Pathway, bool]:
+    """Return the demo learner's pathway adopted from the example template, adopting it if missing."""
+    existing = next((p for p in pathways.list_pathways(session, user.id)
+                     if p.source_template == DEMO_PATHWAY_TEMPLATE), None)
+    if existing is not None:
+        return existing, False
+    return pathways.create_from_example(session, user.id, DEMO_PATHWAY_TEMPLATE), True
+
+
+def ensure_demo_portfolio(session: Session, user: User, credentials: Mapping[str, Credential],
+                          pathway: Pathway) -> tuple[Portfolio, bool]:
+    """Return the demo portfolio, creating and publishing it (unlisted) if missing.
+
+    An existing one is left as the learner made it, even withdrawn or made private.
+    """
+    existing = next((p for p in portfolios.list_portfolios(session, user.id) if p.title == DEMO_PORTFOLIO_TITLE), None)
+    if existing is not None:
+        return existing, False
+    portfolio = portfolios.create_portfolio(session, user.id, title=DEMO_PORTFOLIO_TITLE,
+                                            headline=DEMO_PORTFOLIO_HEADLINE, about=DEMO_PORTFOLIO_ABOUT)
+    portfolios.set_items(session, user.id, portfolio.id,
+                         credentials=[(credentials[name].id, True) for name in DEMO_PORTFOLIO_CREDENTIALS],
+                         pathways=[pathway.id])
+    return portfolios.publish(session, user.id, portfolio.id, UNLISTED), True
+
+
+def ensure_demo_share(session: Session, user: User, credential: Credential) -> tuple[CredentialShare, bool]:
+    """Return the credential's share link, sharing it with its evidence if it never was."""
+    existing = portfolios.get_share(session, user.id, credential.id)
+    if existing is not None:
+        return existing, False
+    return portfolios.share_credential(session, user.id, credential.id, include_evidence=True), True
+
+
+def ensure_demo_showcase(session: Session, user: User, items: Sequence[ImportItem]) -> DemoShowcase:
+    """Give the demo learner a pathway, a published portfolio and a shared credential; idempotent.
+
+    `items` are the demo credentials as ensure_demo_credentials returned them.
+    """
+    by_name = {item.credential.name: item.credential for item in items if item.credential is not None}
+    pathway, new_pathway = ensure_demo_pathway(session, user)
+    portfolio, new_portfolio = ensure_demo_portfolio(session, user, by_name, pathway)
+    share, new_share = ensure_demo_share(session, user, by_name[DEMO_SHARED_CREDENTIAL])
+    created = [what for what, new in (("pathway", new_pathway), ("portfolio", new_portfolio),
+                                      ("share link", new_share)) if new]
+    return DemoShowcase(pathway, portfolio, share, created)
