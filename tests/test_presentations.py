@@ -221,3 +221,14 @@ def test_importing_a_presentation_is_refused_with_a_clear_message(client, sessio
     assert response.status_code == 422
     assert "presentation holding 2 credential(s)" in response.get_data(as_text=True)
     assert session.scalar(select(Credential.id).order_by(Credential.id.desc())) == before
+
+
+def test_credential_issued_to_the_learners_wallet_did_is_recognised_as_theirs(client, session, learner):
+    did = presentations.learner_key(session, learner.id, secret_key=SECRET).did
+    session.commit()
+    issuer = JwtIssuer(name="Riverside College")
+    credential = issuer.credential(name="Issued to my wallet", email="someone-else@example.org")
+    credential["credentialSubject"] = {"id": did, **{k: v for k, v in credential["credentialSubject"].items()
+                                                    if k not in ("id", "identifier")}}
+    credential_id = add_credential(client, issuer.sign(credential))
+    assert session.get(Credential, credential_id).recipient_state == "matched"

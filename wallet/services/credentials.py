@@ -19,6 +19,7 @@ from wallet.models.credential import (
     Credential,
     CredentialTag,
 )
+from wallet.models.portfolio import LearnerKey
 from wallet.models.user import User
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError, ValidationError
@@ -209,9 +210,13 @@ def baked_image(credential: Credential, blobs: BlobStore) -> tuple[bytes, str]:
 
 
 def learner_identities(session: Session, owner_id: int) -> list[str]:
-    """Return the identities the learner has proved they own (verified email addresses, F13)."""
+    """Return the identities the learner has proved they own: verified email addresses (F13) and
+    the did:key of their wallet key, whose private half only this wallet holds."""
     user = session.get(User, owner_id)
-    return list(user.verified_addresses) if user is not None else []
+    if user is None:
+        return []
+    wallet_did = session.scalar(select(LearnerKey.did).where(LearnerKey.owner_id == owner_id))
+    return [*user.verified_addresses, *([wallet_did] if wallet_did else [])]
 
 
 # ---------------------------------------------------------------------------------------------
