@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
@@ -24,6 +25,10 @@ from wallet.schema import upgrade_database
 from tests.support.servers import DocumentServer
 
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL")
+
+# Property tests check what is computed, never how fast: a loaded CI machine must not fail them.
+hypothesis_settings.register_profile("wallet", deadline=None)
+hypothesis_settings.load_profile("wallet")
 
 
 def _worker_id(request: pytest.FixtureRequest) -> str:
