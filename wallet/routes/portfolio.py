@@ -470,7 +470,8 @@ def verify_now(slug: str, credential_id: int | None):
     session = get_session()
     reuse = timedelta(seconds=float(current_app.config.get("VERIFY_NOW_REUSE_SECONDS",
                                                           service.DEFAULT_VERIFY_REUSE.total_seconds())))
-    outcome = service.verify_now(session, target, fetch=fetcher_from_config(current_app.config), blobs=blob_store(),
+    outcome = service.verify_now(session, target, fetch=fetcher_from_config(current_app.config).revalidating(),
+                                 blobs=blob_store(),
                                  reuse_within=reuse)
     session.commit()
     if not outcome.rechecked:
