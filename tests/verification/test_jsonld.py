@@ -176,6 +176,17 @@ def test_canonize_unknown_context_is_refused_without_fetching(document_server: D
     assert document_server.requests == []
 
 
+@pytest.mark.parametrize("context", ["context.json", "", "//contexts.example/v1", {"@import": "context.json"}])
+def test_canonize_relative_context_reference_is_refused_not_a_crash(context: Any) -> None:
+    # pyld raises a plain ValueError for a context IRI it cannot resolve without a base.
+    doc = _badge()
+    doc["@context"] = [V2, context]
+    with pytest.raises(JsonLdProblem, match="not valid JSON-LD"):
+        jsonld.canonize(doc)
+    with pytest.raises(JsonLdProblem, match="not valid JSON-LD"):
+        jsonld.expand(doc)
+
+
 def test_canonize_protected_term_redefinition_is_refused() -> None:
     doc = _badge()
     doc["@context"] = [V2, {"name": "https://evil.example/name"}]

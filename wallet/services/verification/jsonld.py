@@ -216,6 +216,10 @@ def _run(step: Callable[[], _V]) -> _V:
         raise JsonLdProblem(_explain(error)) from error
     except RecursionError as error:
         raise JsonLdProblem("The document is nested too deeply to process.") from error
+    except ValueError as error:
+        # pyld's IRI resolver raises a bare ValueError for a context reference that is relative
+        # (there is no base IRI to resolve it against): malformed input, not a failure of Wallet.
+        raise JsonLdProblem(f"The document is not valid JSON-LD: {str(error).strip()[:300]}") from error
 
 
 def _explain(error: JsonLdError) -> str:
