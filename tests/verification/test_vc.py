@@ -415,6 +415,15 @@ def test_vc_malformed_credential_is_invalid_with_a_clear_message(change: dict[st
     assert words in check(result, "structure").message
 
 
+def test_vc_relative_context_reference_is_invalid_not_an_error() -> None:
+    signer = Signer()
+    signed = signer.sign_ld(generic_vc(signer.did))
+    signed["@context"].append("contexts/extra.json")
+    result = verify(signed)
+    assert result.status is Status.INVALID, report(result)
+    assert "contexts/extra.json" in check(result, "contexts").message
+
+
 def test_vc_document_without_the_verifiable_credential_type_is_not_recognised() -> None:
     result = verify({**generic_vc(Signer().did), "type": ["ExampleMembershipCredential"]})
     assert result.status is Status.NO_CREDENTIAL
