@@ -297,6 +297,19 @@ def test_verify_unsupported_cryptosuite_is_unverifiable_and_named(signer: Signer
     assert "ecdsa-sd-2023" in check(outcome, "proof").message
 
 
+@pytest.mark.parametrize("suite", [["eddsa-rdfc-2022"], {"id": "eddsa-rdfc-2022"}, None])
+def test_verify_data_integrity_proof_without_a_cryptosuite_name_is_invalid(signer: Signer, suite: Any) -> None:
+    # Data Integrity §2.1: a DataIntegrityProof names its cryptosuite with a string.
+    signed = signer.sign(badge(signer.did))
+    if suite is None:
+        del signed["proof"]["cryptosuite"]
+    else:
+        signed["proof"]["cryptosuite"] = suite
+    outcome = verify(signed)
+    assert check(outcome, "proof").outcome is Status.INVALID and not outcome.ok
+    assert "cryptosuite" in check(outcome, "proof").message
+
+
 def test_verify_undefined_proof_type_is_invalid(signer: Signer) -> None:
     signed = signer.sign(badge(signer.did))
     signed["proof"] = {"type": "SomeProofType", "created": "2026-01-01T00:00:00Z", "proofPurpose": "assertionMethod"}

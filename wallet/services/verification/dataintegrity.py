@@ -162,6 +162,10 @@ def _verify_one(
     else:
         securing = kind if isinstance(kind, str) else None
     detail["securing"] = securing
+    if kind == "DataIntegrityProof" and not isinstance(suite, str):
+        # Data Integrity §2.1: a DataIntegrityProof names its cryptosuite, as a string.
+        return [Check.failed("proof", f"{label}The proof is malformed: it does not name its cryptosuite.",
+                             **detail)], None, securing, False
     if not (kind == "DataIntegrityProof" and suite in CRYPTOSUITES) and kind != ED25519_SIGNATURE_2020:
         return [_unsupported(proof, unsecured, securing, label, detail)], None, securing, False
     vm = proof.get("verificationMethod")
