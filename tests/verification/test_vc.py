@@ -366,6 +366,26 @@ def test_vc_jwt_claim_disagreeing_with_the_credential_is_invalid(claim: str, val
     assert words in check(result, "jwt-claims").message
 
 
+def test_vc_jwt_sub_naming_any_of_several_subjects_is_valid() -> None:
+    # VCDM 1.1 §6.3.1: "sub" stands for the id of a credentialSubject; with several, it may name any one.
+    signer = Signer()
+    credential = generic_vc(signer.did, credentialSubject=[{"id": "did:example:mentor"}, {"id": LEARNER_DID}])
+    claims = {**jwt_claims({**credential, "credentialSubject": {"id": LEARNER_DID}}), "vc": credential}
+    result = verify(sign_compact(claims, signer.jwk, "EdDSA", header={"kid": signer.vm}))
+    assert result.status is Status.VALID, report(result)
+    assert check(result, "jwt-claims").status is CheckStatus.PASSED
+
+
+def test_vc_jwt_sub_naming_none_of_several_subjects_is_invalid() -> None:
+    signer = Signer()
+    credential = generic_vc(signer.did, credentialSubject=[{"id": "did:example:mentor"}, {"id": LEARNER_DID}])
+    claims = {**jwt_claims({**credential, "credentialSubject": {"id": LEARNER_DID}}), "vc": credential,
+              "sub": "did:example:someone-else"}
+    result = verify(sign_compact(claims, signer.jwk, "EdDSA", header={"kid": signer.vm}))
+    assert result.status is Status.INVALID, report(result)
+    assert '"sub" is "did:example:someone-else"' in check(result, "jwt-claims").message
+
+
 def test_vc_jwt_exp_in_the_past_is_expired() -> None:
     signer = Signer()
     credential = generic_vc(signer.did, validUntil=stamp(NOW - timedelta(days=1)))

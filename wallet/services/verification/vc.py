@@ -248,10 +248,12 @@ def jwt_claim_problems(payload: dict[str, Any], credential: dict[str, Any]) -> l
     issuer_id = keys.issuer_of(credential)
     if "iss" in payload and payload["iss"] != issuer_id:
         problems.append(f'"iss" is {_short(payload["iss"])} but the issuer is {_short(issuer_id)}')
-    subject = first_subject(credential)
-    subject_id = subject.get("id") if subject else None
-    if "sub" in payload and subject_id is not None and payload["sub"] != subject_id:
-        problems.append(f'"sub" is {_short(payload["sub"])} but the subject is {_short(subject_id)}')
+    # VCDM 1.1 §6.3.1: "sub" is the id of a credentialSubject; with several subjects, of any one.
+    subject_ids = [s["id"] for s in as_list(credential.get("credentialSubject")) if isinstance(s, dict) and "id" in s]
+    if "sub" in payload and subject_ids and payload["sub"] not in subject_ids:
+        problems.append(f'"sub" is {_short(payload["sub"])} but the subject is {_short(subject_ids[0])}'
+                        if len(subject_ids) == 1 else
+                        f'"sub" is {_short(payload["sub"])} but none of the {len(subject_ids)} subjects has that id')
     if "jti" in payload and "id" in credential and payload["jti"] != credential["id"]:
         problems.append(f'"jti" is {_short(payload["jti"])} but the credential id is {_short(credential["id"])}')
     starts = _first_date(credential, ("validFrom", "issuanceDate"))
