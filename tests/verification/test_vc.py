@@ -386,6 +386,52 @@ def test_vc_jwt_sub_naming_none_of_several_subjects_is_invalid() -> None:
     assert '"sub" is "did:example:someone-else"' in check(result, "jwt-claims").message
 
 
+def v1_jwt_claims(signer: Signer, *, exp: datetime | None = None) -> dict[str, Any]:
+    """Return VC 1.1 JWT claims whose "vc" leaves issuer, id, dates and subject id to iss, jti, nbf, exp, sub.
+
+    VCDM 1.1 §6.3.1 lets the encoder move these properties into the registered claims (did-jwt-vc
+    does so by default); the decoder puts them back.
+    """
+    claims: dict[str, Any] = {
+        "vc": {"@context": [VC_V1], "type": ["VerifiableCredential"], "credentialSubject": {"memberOf": "Guild"}},
+        "iss": signer.did, "sub": LEARNER_DID, "jti": "urn:uuid:4c0d6a56-93a5-4cf0-8d3b-0f43c1a3b7de",
+        "nbf": int((NOW - timedelta(days=3)).timestamp())}
+    if exp is not None:
+        claims["exp"] = int(exp.timestamp())
+    return claims
+
+
+def test_vc_v1_jwt_with_properties_carried_by_the_registered_claims_is_valid() -> None:
+    signer = Signer()
+    claims = v1_jwt_claims(signer, exp=NOW + timedelta(days=30))
+    result = verify(sign_compact(claims, signer.jwk, "EdDSA", header={"kid": signer.vm}), recipients=(LEARNER_DID,))
+    assert result.status is Status.VALID, report(result)
+    assert result.credential == {**claims["vc"], "issuer": signer.did, "id": claims["jti"],
+                                 "issuanceDate": stamp(NOW - timedelta(days=3)),
+                                 "expirationDate": stamp(NOW + timedelta(days=30)),
+                                 "credentialSubject": {"memberOf": "Guild", "id": LEARNER_DID}}
+    assert (result.metadata.issuer_id, result.metadata.verified_issuer) == (signer.did, signer.did)
+    assert result.metadata.expires == NOW + timedelta(days=30)
+    assert check(result, "recipient").status is CheckStatus.PASSED
+
+
+def test_vc_v1_jwt_with_properties_carried_by_the_claims_and_another_signer_is_invalid() -> None:
+    issuer, intruder = Signer(), Signer()
+    claims = v1_jwt_claims(issuer)
+    result = verify(sign_compact(claims, intruder.jwk, "EdDSA", header={"kid": intruder.vm}))
+    assert result.status is Status.INVALID, report(result)
+    assert check(result, "issuer-key").outcome is Status.INVALID
+
+
+def test_vc_v1_jwt_vc_claim_property_disagreeing_with_its_claim_is_invalid() -> None:
+    signer = Signer()
+    claims = v1_jwt_claims(signer)
+    claims["vc"]["issuer"] = "did:example:someone-else"
+    result = verify(sign_compact(claims, signer.jwk, "EdDSA", header={"kid": signer.vm}))
+    assert result.status is Status.INVALID, report(result)
+    assert '"iss"' in check(result, "jwt-claims").message
+
+
 def test_vc_jwt_exp_in_the_past_is_expired() -> None:
     signer = Signer()
     credential = generic_vc(signer.did, validUntil=stamp(NOW - timedelta(days=1)))

@@ -162,8 +162,37 @@ def credential_of(presented: Presented) -> dict[str, Any]:
     """Return the credential itself: the `vc` claim of an OB 3.0 / VC 1.1 VC-JWT, else the document."""
     document = presented.document
     if presented.jws and isinstance(document.get("vc"), dict):
-        return document["vc"]
+        return vc_claim_credential(document)
     return document
+
+
+def vc_claim_credential(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return the `vc` claim with the properties that the registered claims carry for it put back.
+
+    VCDM 1.1 §6.3.1: an encoder may leave `issuer`, `id`, `issuanceDate`, `expirationDate` and
+    `credentialSubject.id` out of `vc` and give them only as `iss`, `jti`, `nbf`, `exp` and `sub`
+    (did-jwt-vc does so by default); the decoder sets them from those claims. A property the claim
+    already has is kept, so that `jwt_claim_problems` can report any disagreement.
+    """
+    credential = dict(payload["vc"])
+    iss, jti, sub = (payload.get(name) for name in ("iss", "jti", "sub"))
+    issuer = credential.get("issuer")
+    if isinstance(iss, str):
+        if issuer is None:
+            credential["issuer"] = iss
+        elif isinstance(issuer, dict) and "id" not in issuer:
+            credential["issuer"] = {**issuer, "id": iss}
+    if "id" not in credential and isinstance(jti, str):
+        credential["id"] = jti
+    subject = credential.get("credentialSubject")
+    if isinstance(subject, dict) and "id" not in subject and isinstance(sub, str):
+        credential["credentialSubject"] = {**subject, "id": sub}
+    if as_list(credential.get("@context"))[:1] == [VC_V1_CONTEXT]:
+        for name, claim in (("issuanceDate", "nbf"), ("expirationDate", "exp")):
+            moment = _numeric_date(payload.get(claim))
+            if name not in credential and moment is not None:
+                credential[name] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return credential
 
 
 def secure_jwt(token: str, context: Context) -> tuple[dict[str, Any] | None, Secured]:
@@ -175,7 +204,7 @@ def secure_jwt(token: str, context: Context) -> tuple[dict[str, Any] | None, Sec
         return None, Secured([Check.failed("proof", str(error), outcome=error.outcome)])
     typ = str(parsed.header.get("typ", "")).lower()
     if isinstance(payload.get("vc"), dict) and typ not in JOSE_TYPES:
-        credential, securing = payload["vc"], "vc-jwt"
+        credential, securing = vc_claim_credential(payload), "vc-jwt"
     else:
         credential, securing = payload, "vc-jose"
     checks: list[Check] = []
