@@ -121,6 +121,17 @@ def test_parse_compact_unknown_alg_is_rejected() -> None:
         parse_compact(_token({"alg": "ES256K"}))
 
 
+@pytest.mark.parametrize(("alg", "outcome"), [
+    ("ES256K", Status.UNVERIFIABLE), ("Ed448", Status.UNVERIFIABLE),
+    ("none", Status.INVALID), ("HS256", Status.INVALID),
+])
+def test_parse_compact_refusal_outcome_says_whether_the_token_is_forged(alg: str, outcome: Status) -> None:
+    # An algorithm Wallet lacks leaves genuineness open; "none" and HMAC can never prove an issuer.
+    with pytest.raises(JoseError) as info:
+        parse_compact(_token({"alg": alg}))
+    assert info.value.outcome is outcome
+
+
 def test_parse_compact_jwe_five_segments_is_rejected() -> None:
     with pytest.raises(JoseError, match="encrypted"):
         parse_compact("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d")

@@ -5,6 +5,7 @@ import base64
 import json
 
 import pytest
+from jwcrypto.jwk import JWK
 
 from tests.support.credentials import JwtIssuer, bake_png_jwt, png_image
 from tests.support.servers import DocumentServer, Response
@@ -27,6 +28,20 @@ def test_pipeline_jwt_with_alg_none_is_invalid() -> None:
         result = verify_bytes(f"{_b64({'alg': alg, 'typ': 'JWT'})}.{payload}.".encode(), filename="badge.jwt")
         assert result.status is Status.INVALID, alg
         assert "none" in _messages(result).lower() or "algorithm" in _messages(result).lower()
+
+
+def test_pipeline_jwt_with_an_algorithm_wallet_does_not_support_is_unverifiable_not_invalid() -> None:
+    # A real ES256K (secp256k1) signature: genuine or not, Wallet cannot tell, so it never says forged.
+    from jwcrypto.jws import JWS
+
+    key = JWK.generate(kty="EC", crv="secp256k1")
+    claims = JwtIssuer().jwt().split(".")[1]
+    token = JWS(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    token.allowed_algs = ["ES256K"]
+    token.add_signature(key, alg="ES256K", protected=json.dumps({"alg": "ES256K", "typ": "JWT"}))
+    result = verify_bytes(token.serialize(compact=True).encode(), filename="badge.jwt")
+    assert result.status is Status.UNVERIFIABLE
+    assert "ES256K" in _messages(result)
 
 
 def test_pipeline_malformed_json_is_an_error_with_a_reason() -> None:

@@ -43,6 +43,12 @@ class JoseError(WalletError):
     outcome = Status.INVALID
 
 
+class UnsupportedAlgorithmError(JoseError):
+    """A token signed with an algorithm Wallet cannot check (ES256K, Ed448...): not shown to be forged."""
+
+    outcome = Status.UNVERIFIABLE
+
+
 @dataclass(frozen=True)
 class ParsedJws:
     header: dict[str, Any]
@@ -142,7 +148,8 @@ def _check_header(header: dict[str, Any]) -> None:
         # D6: an HMAC "signature" can be made by anyone holding the issuer's public key.
         raise JoseError(f"The token uses {alg}, a shared-secret algorithm that cannot prove who signed it.")
     if alg not in ALLOWED_ALGS:
-        raise JoseError(f"The token uses the algorithm {alg[:40]}, which Wallet does not support.")
+        # Unlike "none" and HMAC above, the signature may well be genuine: Wallet just cannot check it.
+        raise UnsupportedAlgorithmError(f"The token uses the algorithm {alg[:40]}, which Wallet does not support.")
     if "zip" in header:
         raise JoseError("The token is compressed, which signed tokens must not be.")
     crit = header.get("crit")
