@@ -468,6 +468,24 @@ def test_verify_signed_badge_not_on_list_is_valid(issuer: Issuer, rsa_key: JWK) 
     assert check(result, "revocation").status is CheckStatus.PASSED
 
 
+def test_verify_signed_badge_listed_with_revoked_false_is_valid(issuer: Issuer, rsa_key: JWK) -> None:
+    # OB 2.0 RevocationList: "revoked" defaults to true when an entry is listed; false says it is not.
+    payload = signed_assertion()
+    publish_signer(issuer, rsa_key, revocation={"@context": CONTEXT, "type": "RevocationList", "id": LIST_URL,
+                                                "revokedAssertions": [{"id": payload["id"], "revoked": False}]})
+    result = issuer.verify(sign_compact(payload, rsa_key, "RS256"))
+    assert result.status is Status.VALID, report(result)
+    assert check(result, "revocation").status is CheckStatus.PASSED
+
+
+def test_verify_signed_badge_listed_by_uid_is_revoked(issuer: Issuer, rsa_key: JWK) -> None:
+    payload = signed_assertion(uid="abc123")
+    publish_signer(issuer, rsa_key, revocation={"@context": CONTEXT, "type": "RevocationList", "id": LIST_URL,
+                                                "revokedAssertions": [{"uid": "abc123", "revoked": True}]})
+    result = issuer.verify(sign_compact(payload, rsa_key, "RS256"))
+    assert result.status is Status.REVOKED, report(result)
+
+
 def test_verify_signed_badge_revocation_list_down_is_unverifiable(issuer: Issuer, rsa_key: JWK) -> None:
     publish_signer(issuer, rsa_key, revocation={})
     issuer.publish(LIST_URL, b"oops", status=500)

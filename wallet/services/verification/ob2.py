@@ -739,7 +739,8 @@ class _Run:
                 ids = {v for v in (entry.get("id"), entry.get("uid")) if isinstance(v, str)}
             else:
                 ids = {entry} if isinstance(entry, str) else set()
-            if ids & own:
+            # OB 2.0 RevocationList: "revoked" defaults to true for a listed entry; false withdraws it.
+            if ids & own and not (isinstance(entry, dict) and entry.get("revoked") is False):
                 reason = entry.get("revocationReason") if isinstance(entry, dict) else None
                 self.add(Check.failed("revocation", "The issuer has revoked this badge"
                                       + (f": {reason}" if isinstance(reason, str) and reason else "."),
