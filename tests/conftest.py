@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from wallet import create_app
-from wallet.db import Base, get_engine, get_session, make_engine
+from wallet.db import Base, get_engine, get_session, make_engine, utcnow
 from wallet.schema import upgrade_database
+from wallet.services import ratelimit
 from tests.support.servers import DocumentServer
 
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL")
@@ -244,3 +246,30 @@ def api_token(session):
         return token
 
     return make
+
+
+class ManualClock:
+    """A clock that stands still until the test moves it on (rate limits are tested without sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by `seconds`."""
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    """Return a clock that moves only when the test calls `advance`."""
+    return ManualClock()
+
+
+@pytest.fixture
+def rate_clock(app, manual_clock: ManualClock) -> ManualClock:
+    """Make the app's rate limits read `manual_clock`, and return it."""
+    ratelimit.limiters(app.extensions).clock = manual_clock
+    return manual_clock

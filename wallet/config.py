@@ -57,6 +57,11 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 10
     EMAIL_TOKEN_MAX_AGE_SECONDS = 24 * 3600
     RESET_TOKEN_MAX_AGE_SECONDS = 3600
+    # F6: reset and confirmation mails asked for within the window, per address (whether or not an
+    # account has it) and per client address (a school behind one address registers many learners).
+    MAIL_RATE_LIMIT_PER_ADDRESS = 5
+    MAIL_RATE_LIMIT_PER_CLIENT = 50
+    MAIL_RATE_WINDOW_SECONDS = 3600
 
     # Session cookie: HttpOnly, SameSite=Lax; Secure unless running on plain http in development.
     SESSION_COOKIE_NAME = "wallet_session"

@@ -68,7 +68,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(WalletError)
     def handle_wallet_error(error: WalletError):
         status = next((_STATUS[c] for c in type(error).__mro__ if c in _STATUS), 400)
-        return error_response(type(error).__name__.removesuffix("Error") or "Error", str(error), status)
+        response = error_response(type(error).__name__.removesuffix("Error") or "Error", str(error), status)
+        if isinstance(error, RateLimitedError) and error.retry_after:
+            response.headers["Retry-After"] = str(error.retry_after)  # RFC 9110 §10.2.3, in seconds
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

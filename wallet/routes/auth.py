@@ -5,7 +5,7 @@ import unicodedata
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -16,8 +16,8 @@ from wtforms.validators import ValidationError as FieldError
 from wallet.db import get_session
 from wallet.models import User
 from wallet.routes.links import external_url, mail_settings
-from wallet.services import accounts, passwords
-from wallet.services.errors import ConflictError, ValidationError
+from wallet.services import accounts, passwords, ratelimit
+from wallet.services.errors import ConflictError, RateLimitedError, ValidationError
 
 bp = Blueprint("auth", __name__)
 
@@ -124,14 +124,28 @@ def _policy() -> accounts.LoginPolicy:
                                 password_min_length=int(config["PASSWORD_MIN_LENGTH"]))
 
 
-def _ip_failures() -> accounts.FailureWindow:
-    # One window per app, in memory (several processes each keep their own: a soft limit).
-    extensions = current_app.extensions
-    if "wallet.login_ip_failures" not in extensions:
-        extensions["wallet.login_ip_failures"] = accounts.FailureWindow(
-            limit=int(current_app.config["LOGIN_IP_MAX_FAILURES"]),
-            window_seconds=int(current_app.config["LOGIN_LOCKOUT_SECONDS"]))
-    return extensions["wallet.login_ip_failures"]
+def _ip_failures() -> ratelimit.RateLimiter:
+    # In memory, per app (several processes each keep their own: a soft limit).
+    config = current_app.config
+    return ratelimit.limiters(current_app.extensions).get(
+        "login-client", int(config["LOGIN_IP_MAX_FAILURES"]), int(config["LOGIN_LOCKOUT_SECONDS"]))
+
+
+def mail_throttle() -> accounts.MailThrottle:
+    """Return the limits on account mail for this request's client (F6)."""
+    config = current_app.config
+    registry = ratelimit.limiters(current_app.extensions)
+    window = int(config["MAIL_RATE_WINDOW_SECONDS"])
+    return accounts.MailThrottle(
+        per_address=registry.get("mail-address", int(config["MAIL_RATE_LIMIT_PER_ADDRESS"]), window),
+        per_client=registry.get("mail-client", int(config["MAIL_RATE_LIMIT_PER_CLIENT"]), window),
+        client=request.remote_addr or "unknown")
+
+
+def limited(page: str | Response, error: RateLimitedError) -> ResponseReturnValue:
+    """Answer a refused request with its page, 429 and Retry-After (the page shows the error)."""
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
+    return page, 429, headers
 
 
 def start_session(user: User, remember: bool = False) -> None:
@@ -165,9 +179,10 @@ def register() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
+            # The throttle counts the confirmation mail before the address is looked up (F12).
             user = accounts.register(db, display_name=form.display_name.data, email=form.email.data,
                                      password=form.password.data, confirm=form.confirm.data,
-                                     password_min_length=_policy().password_min_length)
+                                     password_min_length=_policy().password_min_length, throttle=mail_throttle())
             email = user.emails[0]
             accounts.send_verification(db, owner_id=user.id, email_id=email.id, mail=mail_settings(),
                                        link=_verify_link,
@@ -175,6 +190,11 @@ def register() -> ResponseReturnValue:
         except ConflictError as error:
             db.rollback()
             refuse(form.email, error)
+        except RateLimitedError as error:
+            db.rollback()
+            form.form_errors.append(str(error))
+            return limited(render_template("auth/register.html", form=form,
+                                           min_length=_policy().password_min_length), error)
         else:
             db.commit()
             start_session(user)
@@ -229,9 +249,15 @@ def forgot_password() -> ResponseReturnValue:
     form = ForgotForm()
     if form.validate_on_submit():
         db = get_session()
-        accounts.request_password_reset(db, email=form.email.data, mail=mail_settings(),
-                                        link=lambda raw: external_url("auth.reset_password", token=raw),
-                                        max_age_seconds=current_app.config["RESET_TOKEN_MAX_AGE_SECONDS"])
+        try:
+            accounts.request_password_reset(db, email=form.email.data, mail=mail_settings(),
+                                            link=lambda raw: external_url("auth.reset_password", token=raw),
+                                            max_age_seconds=current_app.config["RESET_TOKEN_MAX_AGE_SECONDS"],
+                                            throttle=mail_throttle())
+        except RateLimitedError as error:
+            db.rollback()
+            form.form_errors.append(str(error))
+            return limited(render_template("auth/forgot.html", form=form), error)
         db.commit()
         flash("If an account uses that address, we have sent it a link to choose a new password. "
               "Check your inbox (and spam folder).", "info")

@@ -12,10 +12,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from wallet.db import get_session, utcnow
-from wallet.routes.auth import checked_by, end_session, new_password_rule, refuse, same_as
+from wallet.routes.auth import checked_by, end_session, limited, mail_throttle, new_password_rule, refuse, same_as
 from wallet.routes.links import external_url, mail_settings
 from wallet.services import accounts, tokens
-from wallet.services.errors import AuthenticationError, ConflictError, ValidationError
+from wallet.services.errors import AuthenticationError, ConflictError, RateLimitedError, ValidationError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -121,10 +121,15 @@ def add_email() -> ResponseReturnValue:
         try:
             email = accounts.add_email(db, owner_id=current_user.id, address=form.address.data, mail=mail_settings(),
                                        link=_verify_link,
-                                       max_age_seconds=current_app.config["EMAIL_TOKEN_MAX_AGE_SECONDS"])
+                                       max_age_seconds=current_app.config["EMAIL_TOKEN_MAX_AGE_SECONDS"],
+                                       throttle=mail_throttle())
         except (ConflictError, ValidationError) as error:
             db.rollback()
             refuse(form.address, error)
+        except RateLimitedError as error:
+            db.rollback()
+            form.form_errors.append(str(error))
+            return limited(_render(email_form=form), error)
         else:
             db.commit()
             flash(f"We sent a link to {email.address}. Open it to confirm the address.", "success")
@@ -137,9 +142,15 @@ def add_email() -> ResponseReturnValue:
 def resend_verification(email_id: int) -> ResponseReturnValue:
     """Mail a new confirmation link for an unconfirmed address."""
     db = get_session()
-    email = accounts.send_verification(db, owner_id=current_user.id, email_id=email_id, mail=mail_settings(),
-                                       link=_verify_link,
-                                       max_age_seconds=current_app.config["EMAIL_TOKEN_MAX_AGE_SECONDS"])
+    try:
+        email = accounts.send_verification(db, owner_id=current_user.id, email_id=email_id, mail=mail_settings(),
+                                           link=_verify_link,
+                                           max_age_seconds=current_app.config["EMAIL_TOKEN_MAX_AGE_SECONDS"],
+                                           throttle=mail_throttle())
+    except RateLimitedError as error:
+        db.rollback()
+        flash(str(error), "error")
+        return limited(_render(), error)
     db.commit()
     flash(f"We sent a new link to {email.address}.", "success")
     return redirect(url_for("settings.index", _anchor="emails"))

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,10 +19,15 @@ from wallet.services.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     ValidationError,
 )
 from wallet.services.mail import MailSettings, send_mail
+from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.tokens import hash_secret, new_secret
+
+# The name the log-in and public-link limits were written against; one limiter serves them all.
+FailureWindow = RateLimiter
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
@@ -46,6 +49,28 @@ class LoginPolicy:
     max_failures: int = 5
     lockout_seconds: int = 15 * 60
     password_min_length: int = 10
+
+
+@dataclass(frozen=True)
+class MailThrottle:
+    """How often account mail (reset, confirmation) may be asked for, per address and per client (F6)."""
+
+    per_address: RateLimiter
+    per_client: RateLimiter
+    client: str  # the asking client's network address
+
+    def take(self, address: str) -> None:
+        """Count one mail to `address` from this client; RateLimitedError once either limit is reached.
+
+        Callers count before they look the address up, so the answer is the same whether or not an
+        account has it (F12). A client already refused adds nothing to the address's count, so it
+        cannot use up someone's allowance.
+        """
+        wait = self.per_client.take(self.client) or self.per_address.take(address)
+        if wait:
+            raise RateLimitedError(
+                "Too many emails were requested for this address or from your network. "
+                f"Wait {describe_wait(wait)} before asking again.", retry_after=wait)
 
 
 @dataclass(frozen=True)
@@ -88,13 +113,16 @@ def find_user_by_email(session: Session, address: str) -> User | None:
 
 
 def register(session: Session, *, display_name: str, email: str, password: str, confirm: str | None = None,
-             password_min_length: int = 10, verified: bool = False) -> User:
+             password_min_length: int = 10, verified: bool = False, throttle: MailThrottle | None = None) -> User:
     """Create an account whose primary address is `email`; ConflictError if an account already has it.
 
-    `verified` is for accounts an operator creates: the address is then taken as proven.
+    `verified` is for accounts an operator creates: the address is then taken as proven. With a
+    `throttle`, the confirmation mail the caller sends next is counted first (RateLimitedError).
     """
     display_name = clean_display_name(display_name)
     address = normalize_email(email)
+    if throttle is not None:
+        throttle.take(address)
     passwords.check_new_password(password, confirm=confirm, email=address, min_length=password_min_length)
     if session.scalar(select(EmailAddress.id).where(EmailAddress.address == address)) is not None:
         raise ConflictError("An account already uses this email address. Log in, or reset your password if you forgot it.")
@@ -135,9 +163,7 @@ def authenticate(session: Session, *, email: str, password: str, policy: LoginPo
 
 
 def _locked_message(remaining: timedelta) -> str:
-    minutes = max(1, -(-int(remaining.total_seconds()) // 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return (f"Too many wrong passwords: this account is locked for {minutes} {unit}. "
+    return (f"Too many wrong passwords: this account is locked for {describe_wait(remaining.total_seconds())}. "
             "Try again later, or reset your password to get in now.")
 
 
@@ -173,12 +199,17 @@ def update_profile(session: Session, *, owner_id: int, display_name: str) -> Use
 
 
 def request_password_reset(session: Session, *, email: str, mail: MailSettings, link: LinkBuilder,
-                           max_age_seconds: int) -> None:
-    """Mail a reset link if an account has this address; do the same visible thing when none does (F12)."""
+                           max_age_seconds: int, throttle: MailThrottle | None = None) -> None:
+    """Mail a reset link if an account has this address; do the same visible thing when none does (F12).
+
+    With a `throttle`, every request for a well-formed address counts, known or not (RateLimitedError).
+    """
     try:
         address = normalize_email(email)
     except ValidationError:
         return
+    if throttle is not None:
+        throttle.take(address)
     email_row = session.scalar(select(EmailAddress).where(EmailAddress.address == address))
     if email_row is None:
         return
@@ -218,10 +249,12 @@ def reset_password(session: Session, *, raw_token: str, new: str, confirm: str |
 
 
 def add_email(session: Session, *, owner_id: int, address: str, mail: MailSettings, link: LinkBuilder,
-              max_age_seconds: int) -> EmailAddress:
-    """Add an unverified address to the account and mail it a confirmation link."""
+              max_age_seconds: int, throttle: MailThrottle | None = None) -> EmailAddress:
+    """Add an unverified address to the account and mail it a confirmation link (counted by `throttle`)."""
     user = _get_user(session, owner_id)
     address = normalize_email(address)
+    if throttle is not None:
+        throttle.take(address)
     if any(e.address == address for e in user.emails):
         raise ConflictError("That address is already on your account.")
     if len(user.emails) >= MAX_EMAILS_PER_USER:
@@ -237,11 +270,13 @@ def add_email(session: Session, *, owner_id: int, address: str, mail: MailSettin
 
 
 def send_verification(session: Session, *, owner_id: int, email_id: int, mail: MailSettings, link: LinkBuilder,
-                      max_age_seconds: int) -> EmailAddress:
-    """Mail a fresh confirmation link for one of the owner's unverified addresses."""
+                      max_age_seconds: int, throttle: MailThrottle | None = None) -> EmailAddress:
+    """Mail a fresh confirmation link for one of the owner's unverified addresses (counted by `throttle`)."""
     email = _get_email(session, owner_id, email_id)
     if email.verified_at is not None:
         raise ValidationError("That address is already confirmed.")
+    if throttle is not None:
+        throttle.take(email.address)
     raw = _issue_token(session, user_id=owner_id, purpose=VERIFY_EMAIL, email_id=email.id,
                        max_age_seconds=max_age_seconds)
     hours = max(1, max_age_seconds // 3600)
@@ -395,43 +430,3 @@ def _is_control(char: str) -> bool:
 
 def _has_control_chars(text: str) -> bool:
     return any(_is_control(c) for c in text)
-
-
-class FailureWindow:
-    """Failures per key (a client address) in a sliding window, kept in this process's memory.
-
-    Complements the per-account lockout against one address trying many accounts (F6). Memory is
-    bounded: the least recently failing keys are forgotten first.
-    """
-
-    def __init__(self, limit: int, window_seconds: int, max_keys: int = 10_000) -> None:
-        self.limit = limit
-        self.window = timedelta(seconds=window_seconds)
-        self.max_keys = max_keys
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def is_blocked(self, key: str, now: datetime | None = None) -> bool:
-        """Return whether `key` reached the limit within the window."""
-        now = now or utcnow()
-        with self._lock:
-            times = self._failures.get(key)
-            if not times:
-                return False
-            self._prune(times, now)
-            return len(times) >= self.limit
-
-    def record(self, key: str, now: datetime | None = None) -> None:
-        """Count one failure for `key`."""
-        now = now or utcnow()
-        with self._lock:
-            times = self._failures.setdefault(key, deque())
-            self._failures.move_to_end(key)
-            self._prune(times, now)
-            times.append(now)
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
-
-    def _prune(self, times: deque[datetime], now: datetime) -> None:
-        while times and now - times[0] >= self.window:
-            times.popleft()

@@ -26,7 +26,11 @@ class PermissionDeniedError(WalletError):
 
 
 class RateLimitedError(WalletError):
-    """Too many attempts; try again later."""
+    """Too many attempts; try again later. `retry_after` is the wait in seconds, when known."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ImportRejectedError(WalletError):
