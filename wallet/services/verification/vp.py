@@ -40,17 +40,22 @@ def verify(presented: Presented, context: Context) -> VerificationResult:
     result.metadata.credential_id = document.get("id") if isinstance(document.get("id"), str) else None
     result.metadata.issuer_id = holder
     items = vc.as_list(document.get("verifiableCredential"))
-    problems = _structure_problems(document, holder, items)
+    problems = _structure_problems(document, items)
     if problems:
         result.add(Check.failed("structure", "The presentation is malformed: " + "; ".join(problems) + "."))
         return result.finish()
-    result.add(Check.passed("structure", f"The presentation names its holder and holds {len(items)} "
-                                         f"credential{'s' if len(items) != 1 else ''}.", holder=holder))
+    held = f"holds {len(items)} credential{'s' if len(items) != 1 else ''}"
+    result.add(Check.passed("structure", f"The presentation names its holder and {held}." if holder
+                            else f"The presentation {held}.", holder=holder))
     if presented.jws:
         result.add(Check.failed("proof", "Presentations secured as JWTs are not supported; only embedded proofs are.",
                                 outcome=Status.UNVERIFIABLE))
         return result.finish()
-    if not dataintegrity.has_proof(document):
+    if holder is None:
+        # VCDM 2.0 §4.13: "holder" is optional, but without it no proof can show who presented these.
+        result.add(Check.failed("holder-key", "The presentation does not name its holder, so nothing shows "
+                                "who presented it.", outcome=Status.UNVERIFIABLE))
+    elif not dataintegrity.has_proof(document):
         result.add(Check.failed("proof", "The presentation is not signed, so nothing shows that its holder presented it.",
                                 outcome=Status.UNVERIFIABLE))
     else:
@@ -72,13 +77,11 @@ def _holder(document: dict[str, Any]) -> str | None:
     return holder if isinstance(holder, str) and holder else None
 
 
-def _structure_problems(document: dict[str, Any], holder: str | None, items: list[Any]) -> list[str]:
+def _structure_problems(document: dict[str, Any], items: list[Any]) -> list[str]:
     problems = []
     contexts = vc.as_list(document.get("@context"))
     if not contexts or contexts[0] not in (vc.VC_V2_CONTEXT, vc.VC_V1_CONTEXT):
         problems.append("its first @context must be the W3C credentials context")
-    if holder is None:
-        problems.append("it does not name its holder")
     if not items:
         problems.append("it holds no credentials")
     elif len(items) > MAX_CREDENTIALS:
