@@ -431,6 +431,55 @@ def test_public_url_with_https_makes_cookies_secure(app_config) -> None:
     assert not plain.config["SESSION_COOKIE_SECURE"]
 
 
+def _set_cookies(response) -> dict[str, list[str]]:
+    """Return each cookie the response sets: name -> its attributes, lower-cased."""
+    cookies = {}
+    for header in response.headers.getlist("Set-Cookie"):
+        pair, *attributes = [part.strip() for part in header.split(";")]
+        cookies[pair.split("=", 1)[0]] = [a.lower() for a in attributes]
+    return cookies
+
+
+def test_public_url_https_cookies_get_the_host_prefix_path_root_and_no_domain(make_app, make_user) -> None:
+    make_user(email="ada@example.org", display_name="Ada")
+    secure = make_app(PUBLIC_URL="https://wallet.example.org")
+    client = secure.test_client()
+    client.environ_base.update({"wsgi.url_scheme": "https", "HTTP_HOST": "wallet.example.org"})
+    response = client.post("/login", data={"email": "ada@example.org", "password": DEFAULT_PASSWORD, "remember": "y"})
+    cookies = _set_cookies(response)
+    assert set(cookies) == {"__Host-wallet_session", "__Host-remember_token"}
+    for attributes in cookies.values():
+        assert {"secure", "httponly", "path=/"} <= set(attributes)
+        assert not any(a.startswith("domain=") for a in attributes)
+    assert "samesite=lax" in cookies["__Host-wallet_session"]
+    assert _logged_in_as(client) == "Ada"
+    client.post("/logout")
+    assert client.get_cookie("__Host-remember_token") is None and _logged_in_as(client) is None
+
+
+def test_public_url_http_cookies_keep_their_plain_names(client, make_user) -> None:
+    make_user(email="ada@example.org", display_name="Ada")
+    response = client.post("/login", data={"email": "ada@example.org", "password": DEFAULT_PASSWORD, "remember": "y"})
+    cookies = _set_cookies(response)
+    assert set(cookies) == {"wallet_session", "remember_token"}
+    assert "secure" not in cookies["wallet_session"] and "httponly" in cookies["wallet_session"]
+
+
+@pytest.mark.parametrize(("settings", "session_name", "remember_name"), [
+    ({}, "__Host-wallet_session", "__Host-remember_token"),
+    ({"SESSION_COOKIE_DOMAIN": "example.org"}, "wallet_session", "__Host-remember_token"),
+    ({"SESSION_COOKIE_NAME": "campus_wallet"}, "campus_wallet", "__Host-remember_token"),
+    ({"APPLICATION_ROOT": "/wallet"}, "wallet_session", "__Host-remember_token"),
+    ({"REMEMBER_COOKIE_PATH": "/app"}, "__Host-wallet_session", "remember_token"),
+])
+def test_public_url_https_keeps_plain_names_where_browsers_would_refuse_the_prefix(
+        app_config, settings: dict, session_name: str, remember_name: str) -> None:
+    config = create_app(dict(app_config, PUBLIC_URL="https://wallet.example.org", **settings)).config
+    assert config["SESSION_COOKIE_NAME"] == session_name
+    assert config.get("REMEMBER_COOKIE_NAME", "remember_token") == remember_name
+    assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
+
+
 # Email confirmation
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from wallet import db
-from wallet.config import Defaults, default_database_url, ensure_secret_key
+from wallet.config import Defaults, default_database_url, ensure_secret_key, secure_cookies
 from wallet.errors import register_error_handlers
 from wallet.extensions import csrf, login_manager
 from wallet.headers import register_security_headers
@@ -25,8 +25,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("WALLET")  # WALLET_SECRET_KEY -> SECRET_KEY, WALLET_DATABASE_URL ...
     app.config.update(overrides)
-    if str(app.config.get("PUBLIC_URL") or "").startswith("https://"):
-        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True  # F8
+    secure_cookies(app.config)  # F8
     ensure_secret_key(app.config, app.instance_path)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = default_database_url(app.instance_path)

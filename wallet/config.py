@@ -6,6 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+# RFC 6265bis §4.1.3.2: a cookie so named is bound to this exact host and path "/".
+HOST_PREFIX = "__Host-"
+REMEMBER_COOKIE_NAME = "remember_token"  # Flask-Login's default
+
 
 class Defaults:
     """Defaults for every setting; `create_app` overlays WALLET_* env vars and overrides."""
@@ -64,6 +68,7 @@ class Defaults:
     MAIL_RATE_WINDOW_SECONDS = 3600
 
     # Session cookie: HttpOnly, SameSite=Lax; Secure unless running on plain http in development.
+    # With an https PUBLIC_URL the names get the __Host- prefix (see `secure_cookies`).
     SESSION_COOKIE_NAME = "wallet_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -74,6 +79,25 @@ class Defaults:
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
 
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+
+
+def secure_cookies(config: dict[str, Any]) -> None:
+    """Make the session and remember-me cookies Secure, with __Host- names, when PUBLIC_URL is https (F8).
+
+    A __Host- cookie is only accepted by browsers when it is Secure, has Path=/ and no Domain
+    (RFC 6265bis §4.1.3.2), so a name the operator chose, a cookie domain or a sub-path keeps the plain name.
+    """
+    if not str(config.get("PUBLIC_URL") or "").startswith("https://"):
+        return
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
+    # Flask puts the session cookie on APPLICATION_ROOT; Flask-Login puts remember-me on "/".
+    cookies = (("SESSION", Defaults.SESSION_COOKIE_NAME, config.get("APPLICATION_ROOT") or "/"),
+               ("REMEMBER", REMEMBER_COOKIE_NAME, "/"))
+    for prefix, default_name, default_path in cookies:
+        name = config.get(f"{prefix}_COOKIE_NAME") or default_name
+        path = config.get(f"{prefix}_COOKIE_PATH") or default_path
+        if name == default_name and path == "/" and not config.get(f"{prefix}_COOKIE_DOMAIN"):
+            config[f"{prefix}_COOKIE_NAME"] = HOST_PREFIX + default_name
 
 
 def ensure_secret_key(config: dict[str, Any], instance_path: str) -> None:
