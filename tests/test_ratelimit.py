@@ -1,17 +1,23 @@
-"""Rate limits: the limiter itself and account mail (F6, F12), on the real app."""
+"""Rate limits: the limiter itself, account mail (F6, F12) and imports (A19), on the real app."""
 from __future__ import annotations
 
+import io
+import json
 import threading
+import zipfile
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.accounts import bearer
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt
 from wallet.db import utcnow
-from wallet.models import EmailAddress, OutboxMessage, User
+from wallet.models import Credential, EmailAddress, OutboxMessage, User
 from wallet.services.ratelimit import Limiters, RateLimiter, describe_wait
 
 MAIL_LIMIT_MESSAGE = "Too many emails were requested for this address or from your network."
+IMPORT_LIMIT_MESSAGE = "You added many credentials in a short time."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,3 +269,115 @@ def test_login_failures_from_one_client_wait_for_the_shared_clock(app, client, m
     assert client.post("/login", data=good).status_code == 429
     rate_clock.advance(60)
     assert client.post("/login", data=good).status_code == 302
+
+
+# ---------------------------------------------------------------------------------------------
+# Imports (A19)
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user(email="learner@example.org")
+
+
+@pytest.fixture
+def issuer() -> JwtIssuer:
+    return JwtIssuer()
+
+
+def _stored(session) -> int:
+    return session.scalar(select(func.count()).select_from(Credential))
+
+
+def test_api_import_over_the_limit_is_429_with_retry_after(app, client, session, learner, api_token, issuer,
+                                                           rate_clock) -> None:
+    app.config["IMPORT_RATE_LIMIT"] = 2
+    auth = bearer(api_token(learner))
+    for _ in range(2):
+        assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=auth).status_code == 201
+    rate_clock.advance(30)
+    response = client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=auth)
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "570"
+    body = response.get_json()
+    assert body["error"] == "RateLimited" and body["message"].startswith(IMPORT_LIMIT_MESSAGE)
+    assert "Wait 10 minutes" in body["message"]
+    assert _stored(session) == 2
+    rate_clock.advance(570)
+    assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=auth).status_code == 201
+
+
+def test_import_limit_is_shared_by_the_page_and_the_api(app, client, session, learner, login, api_token, issuer,
+                                                        rate_clock) -> None:
+    app.config["IMPORT_RATE_LIMIT"] = 2
+    auth = bearer(api_token(learner))
+    login(learner)
+    assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=auth).status_code == 201
+    assert client.post("/credentials/add/paste", data={"credential": issuer.jwt()}).status_code == 302
+    page = client.post("/credentials/add/paste", data={"credential": issuer.jwt()})
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    assert IMPORT_LIMIT_MESSAGE in page.get_data(as_text=True)
+    assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=auth).status_code == 429
+    assert _stored(session) == 2
+
+
+def test_import_limit_is_per_learner(app, client, session, learner, make_user, api_token, issuer, rate_clock) -> None:
+    app.config["IMPORT_RATE_LIMIT"] = 1
+    first, second = bearer(api_token(learner)), bearer(api_token(make_user()))
+    assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=first).status_code == 201
+    assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=first).status_code == 429
+    assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=second).status_code == 201
+
+
+def test_import_refused_attempts_count_too(app, client, learner, api_token, rate_clock) -> None:
+    app.config["IMPORT_RATE_LIMIT"] = 2
+    auth = bearer(api_token(learner))
+    for _ in range(2):
+        assert client.post("/api/v1/credentials", json={"credential": "{}"}, headers=auth).status_code == 422
+    assert client.post("/api/v1/credentials", json={"credential": "{}"}, headers=auth).status_code == 429
+
+
+def test_api_url_import_over_the_limit_fetches_nothing(make_app, document_server, learner, api_token) -> None:
+    hosted = HostedIssuer(document_server)
+    app = make_app(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=hosted.rewrite, IMPORT_RATE_LIMIT=1)
+    client, auth = app.test_client(), bearer(api_token(learner))
+    assert client.post("/api/v1/credentials", json={"url": hosted.assertion()}, headers=auth).status_code == 201
+    fetched = len(document_server.requests)
+    response = client.post("/api/v1/credentials", json={"url": hosted.assertion(name="Second")}, headers=auth)
+    assert response.status_code == 429 and 0 < int(response.headers["Retry-After"]) <= 600
+    assert len(document_server.requests) == fetched
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_import_files_zip_entries_count_one_by_one(app, client, session, learner, login, issuer, rate_clock) -> None:
+    app.config["IMPORT_RATE_LIMIT"] = 3
+    login(learner)
+    archive = _zip({f"badge{n}.png": bake_png_jwt(issuer.jwt(name=f"Badge {n}")) for n in range(4)})
+    response = client.post("/credentials/add/files", data={"files": (io.BytesIO(archive), "badges.zip")},
+                           headers={"Accept": "application/x-ndjson"}, content_type="multipart/form-data")
+    lines = [line for line in response.get_data(as_text=True).splitlines() if line]
+    states = [json.loads(line) for line in lines]
+    assert [s["state"] for s in states] == ["imported", "imported", "imported", "rejected"]
+    assert states[3]["error"] == "RateLimited" and states[3]["message"].startswith(IMPORT_LIMIT_MESSAGE)
+    assert states[3]["filename"] == "badges.zip › badge3.png"
+    assert _stored(session) == 3
+
+
+def test_import_files_when_already_at_the_limit_is_429_before_reading(app, client, session, learner, login, issuer,
+                                                                    rate_clock) -> None:
+    app.config["IMPORT_RATE_LIMIT"] = 1
+    login(learner)
+    client.post("/credentials/add/paste", data={"credential": issuer.jwt()})
+    archive = _zip({"badge.png": bake_png_jwt(issuer.jwt())})
+    response = client.post("/credentials/add/files", data={"files": (io.BytesIO(archive), "badges.zip")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 429 and response.headers["Retry-After"] == "600"
+    assert IMPORT_LIMIT_MESSAGE in response.get_data(as_text=True)
+    assert _stored(session) == 1

@@ -52,6 +52,10 @@ class Defaults:
     # Content-addressed store of original credentials, fetched documents, images and evidence files;
     # unset means <instance>/blobs (outside the web root).
     BLOB_DIR: str | None = None
+    # A19: imports (each URL, paste, file and file inside a ZIP) per learner within the window,
+    # web and API together.
+    IMPORT_RATE_LIMIT = 60
+    IMPORT_RATE_WINDOW_SECONDS = 600
 
     # Accounts.
     LOGIN_MAX_FAILURES = 5

@@ -26,7 +26,7 @@ from wallet.db import get_session
 from wallet.models.credential import Credential
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
-from wallet.services import importing
+from wallet.services import importing, ratelimit
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.errors import ValidationError
 from wallet.services.http import fetcher_from_config
@@ -47,13 +47,17 @@ def blob_store() -> BlobStore:
 
 
 def importer_for(owner_id: int) -> importing.Importer:
-    """Return an Importer for `owner_id` with the app's fetcher, blob store and upload limit."""
+    """Return an Importer for `owner_id` with the app's fetcher, blob store, upload and rate limits."""
+    config = current_app.config
     return importing.Importer(
-        fetch=fetcher_from_config(current_app.config),
+        fetch=fetcher_from_config(config),
         blobs=blob_store(),
         owner_id=owner_id,
         recipients=credential_service.learner_identities(get_session(), owner_id),
-        max_file_bytes=current_app.config.get("MAX_UPLOAD_FILE_BYTES", importing.DEFAULT_MAX_FILE_BYTES),
+        max_file_bytes=config.get("MAX_UPLOAD_FILE_BYTES", importing.DEFAULT_MAX_FILE_BYTES),
+        # One count per learner for the page and the API together (A19).
+        rate=ratelimit.limiters(current_app.extensions).get(
+            "imports", int(config["IMPORT_RATE_LIMIT"]), int(config["IMPORT_RATE_WINDOW_SECONDS"])),
     )
 
 
@@ -143,6 +147,7 @@ def add_files():
     if not files:
         raise ValidationError("Choose at least one file to upload.")
     importer = importer_for(current_user.id)
+    importing.check_import_rate(importer)  # at the limit already: say so once, not once per file
     # Oversized files are read only up to the limit and reported as refused, one by one.
     uploads = [read_upload(f, importer.max_file_bytes) for f in files]
     session = get_session()

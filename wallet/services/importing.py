@@ -4,6 +4,9 @@ security.md §2 "nothing lost": all network work (fetch, verify, badge image) ha
 blobs are written (temp + fsync + rename) and one savepoint writes the credential, its tags and its
 first verification record, so an import is whole or absent. Re-importing the same credential finds
 the existing row by a per-learner key (`dedupe_key`) that a unique constraint also enforces.
+
+Limits (security.md A19): each import (a URL, a paste, a file, each file inside a ZIP) counts
+against the learner's import rate before any network work.
 """
 from __future__ import annotations
 
@@ -35,7 +38,14 @@ from wallet.models.credential import (
 )
 from wallet.services import images
 from wallet.services.blobs import BlobStore
-from wallet.services.errors import FetchError, ImportRejectedError, TooLargeError, WalletError
+from wallet.services.errors import (
+    FetchError,
+    ImportRejectedError,
+    RateLimitedError,
+    TooLargeError,
+    WalletError,
+)
+from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.sanitize import clean_text
 from wallet.services.verification import make_context, verify_bytes
 from wallet.services.verification.fetching import Fetch, Fetched, Kind
@@ -103,6 +113,8 @@ class Importer:
     # The learner's verified identities (emails, URLs, DIDs) for the recipient check.
     recipients: Sequence[str] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    # A19: imports per learner over time (None: unlimited).
+    rate: RateLimiter | None = None
 
 
 class RecordingFetch:
@@ -137,6 +149,7 @@ def import_url(session: Session, importer: Importer, url: str) -> ImportItem:
     url = (url or "").strip()
     if not url:
         raise ImportRejectedError("Enter the link to your credential.")
+    _count_import(importer)
     recorder = RecordingFetch(importer.fetch)
     fetched = recorder(url, kind="any")
     source_url = url
@@ -162,6 +175,7 @@ def import_upload(session: Session, importer: Importer, upload: Upload) -> Impor
         raise TooLargeError(f"The file is larger than {describe_size(importer.max_file_bytes)}.")
     if not upload.data.strip():
         raise ImportRejectedError("The file is empty.")
+    _count_import(importer)
     return _import(session, importer, RecordingFetch(importer.fetch), upload.data,
                    content_type=upload.content_type, filename=safe_filename(upload.filename))
 
@@ -189,6 +203,7 @@ def import_paste(session: Session, importer: Importer, text: str | dict[str, Any
         data = stripped.encode("utf-8")
     else:
         raise ImportRejectedError("Paste the credential's JSON or its JWT.")
+    _count_import(importer)
     return _import(session, importer, RecordingFetch(importer.fetch), data,
                    content_type=content_type, filename=None)
 
@@ -198,11 +213,13 @@ def import_files(session: Session, importer: Importer, uploads: Iterable[Upload]
 
     Never raises for one bad file: it is reported as rejected and the others go on. Each item is
     written in its own savepoint, so the caller may commit after every item (progress) or once.
+    Each file, and each file inside a ZIP, counts as one import against the learner's rate.
     """
     for upload in uploads:
         name = safe_filename(upload.filename)
         if _is_zip(upload.data) and len(upload.data) <= importer.max_file_bytes:
             try:
+                check_import_rate(importer)  # a learner already at the limit gets no ZIP unpacked
                 entries = expand_zip(upload.data)
             except WalletError as error:
                 yield _rejected(name, error)
@@ -227,6 +244,27 @@ def _import_one(session: Session, importer: Importer, upload: Upload) -> ImportI
 def _rejected(filename: str | None, error: WalletError) -> ImportItem:
     return ImportItem(REJECTED, str(error), filename=filename,
                       error=type(error).__name__.removesuffix("Error") or "Error")
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits
+
+
+def check_import_rate(importer: Importer) -> None:
+    """Raise RateLimitedError if the learner may not start another import now (counts nothing)."""
+    if importer.rate is not None:
+        _refuse_if_waiting(importer.rate.retry_after(str(importer.owner_id)))
+
+
+def _count_import(importer: Importer) -> None:
+    if importer.rate is not None:
+        _refuse_if_waiting(importer.rate.take(str(importer.owner_id)))
+
+
+def _refuse_if_waiting(wait: int) -> None:
+    if wait:
+        raise RateLimitedError(f"You added many credentials in a short time. Wait {describe_wait(wait)}, "
+                               "then add the rest.", retry_after=wait)
 
 
 # ---------------------------------------------------------------------------------------------

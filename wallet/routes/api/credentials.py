@@ -276,6 +276,8 @@ _ERRORS = {
     "404": {"$ref": "#/components/responses/NotFound"},
 }
 _TAG = ["Credentials"]
+_RATE_LIMITED = {**_json(_ref("Error"), "Too many requests"), "headers": {"Retry-After": {
+    "schema": {"type": "integer"}, "description": "Seconds to wait before trying again (RFC 9110 §10.2.3)."}}}
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/credentials": {
@@ -310,6 +312,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "401": _ERRORS["401"],
                 "413": {"$ref": "#/components/responses/TooLarge"},
                 "422": {"$ref": "#/components/responses/Unprocessable"},
+                "429": {**_RATE_LIMITED, "description": "Too many imports in a short time (each file counts); "
+                                                         "nothing was fetched or stored"},
                 "502": _json(_ref("Error"), "The issuer could not be reached; nothing was stored"),
             },
         },
