@@ -52,6 +52,9 @@ class Defaults:
     # Content-addressed store of original credentials, fetched documents, images and evidence files;
     # unset means <instance>/blobs (outside the web root).
     BLOB_DIR: str | None = None
+    # C11: what one learner's wallet may hold, checked in the transaction that adds to it.
+    MAX_CREDENTIALS_PER_USER = 5000
+    MAX_EVIDENCE_BYTES_PER_USER = 200 * 1024 * 1024
     # A19: imports (each URL, paste, file and file inside a ZIP) per learner within the window,
     # web and API together.
     IMPORT_RATE_LIMIT = 60

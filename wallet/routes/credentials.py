@@ -47,7 +47,7 @@ def blob_store() -> BlobStore:
 
 
 def importer_for(owner_id: int) -> importing.Importer:
-    """Return an Importer for `owner_id` with the app's fetcher, blob store, upload and rate limits."""
+    """Return an Importer for `owner_id` with the app's fetcher, blob store, upload, rate and quota limits."""
     config = current_app.config
     return importing.Importer(
         fetch=fetcher_from_config(config),
@@ -58,7 +58,15 @@ def importer_for(owner_id: int) -> importing.Importer:
         # One count per learner for the page and the API together (A19).
         rate=ratelimit.limiters(current_app.extensions).get(
             "imports", int(config["IMPORT_RATE_LIMIT"]), int(config["IMPORT_RATE_WINDOW_SECONDS"])),
+        max_credentials=int(config["MAX_CREDENTIALS_PER_USER"]),
     )
+
+
+def evidence_limits() -> dict[str, int]:
+    """Return the app's limits for one evidence file and for all of a learner's evidence files."""
+    config = current_app.config
+    return {"max_bytes": config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES),
+            "max_total_bytes": int(config["MAX_EVIDENCE_BYTES_PER_USER"])}
 
 
 def read_upload(storage: FileStorage, max_bytes: int) -> importing.Upload:
@@ -284,10 +292,10 @@ def add_evidence(credential_id: int):
         storage = request.files.get("file")
         if storage is None or not storage.filename:
             raise ValidationError("Choose a file to upload.")
-        limit = current_app.config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES)
-        upload = read_upload(storage, limit)
+        limits = evidence_limits()
+        upload = read_upload(storage, limits["max_bytes"])
         evidence_service.add_file(session, current_user.id, credential_id, title=title, filename=upload.filename,
-                                  data=upload.data, blobs=blob_store(), max_bytes=limit)
+                                  data=upload.data, blobs=blob_store(), **limits)
     else:
         raise ValidationError("Choose what kind of evidence to add: text, a link or a file.")
     session.commit()

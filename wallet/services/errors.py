@@ -33,6 +33,10 @@ class RateLimitedError(WalletError):
         self.retry_after = retry_after
 
 
+class QuotaExceededError(WalletError):
+    """The learner's wallet is full: the most credentials or evidence bytes it may hold."""
+
+
 class ImportRejectedError(WalletError):
     """Not a credential we can read."""
 

@@ -2,7 +2,8 @@
 
 security.md A18, C9-C11, E3: links must be http(s) and are never fetched by the server; files are
 checked by their bytes against an allowlist, stored content-addressed, and served with the type
-that was detected (never HTML), `nosniff` and a sandboxing CSP.
+that was detected (never HTML), `nosniff` and a sandboxing CSP. The bytes of a learner's files
+are capped, each distinct file counted once, inside the transaction that adds one.
 """
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wallet.models.credential import EVIDENCE_FILE, EVIDENCE_LINK, EVIDENCE_TEXT, Evidence
-from wallet.services.blobs import BlobStore
+from wallet.services.blobs import BlobStore, sha256_hex
 from wallet.services.credentials import get_credential
-from wallet.services.errors import NotFoundError, TooLargeError, ValidationError
+from wallet.services.errors import NotFoundError, QuotaExceededError, TooLargeError, ValidationError
 from wallet.services.images import sniff_image_type
-from wallet.services.importing import describe_size, safe_filename
+from wallet.services.importing import describe_size, lock_owner, safe_filename
 from wallet.services.sanitize import clean_text, safe_url
 
 MAX_ITEMS_PER_CREDENTIAL = 50
@@ -99,8 +100,13 @@ def add_file(
     blobs: BlobStore,
     title: str = "",
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_total_bytes: int | None = None,
 ) -> Evidence:
-    """Add a file (PDF, picture or plain text, judged by its bytes) as evidence."""
+    """Add a file (PDF, picture or plain text, judged by its bytes) as evidence.
+
+    `max_total_bytes` caps the learner's evidence files together (C11): QuotaExceededError when
+    this file does not fit. The caller commits, which ends the lock the check takes.
+    """
     if not data:
         raise ValidationError("Choose a file to upload.")
     if len(data) > max_bytes:
@@ -110,10 +116,38 @@ def add_file(
         allowed = ", ".join(sorted(set(FILE_TYPES.values())))
         raise ValidationError(f"That kind of file can't be added as evidence. Allowed: {allowed}.")
     get_credential(session, owner_id, credential_id)  # refuse before writing anything
+    if max_total_bytes is not None:
+        lock_owner(session, owner_id)
+        _ensure_room(session, owner_id, sha256_hex(data), len(data), max_total_bytes)
     name = safe_filename(filename, default="evidence")
     evidence = Evidence(kind=EVIDENCE_FILE, title=_title(title, name), filename=name, content_type=content_type,
                         size=len(data), file_sha256=blobs.put(data))
     return _add(session, owner_id, credential_id, evidence)
+
+
+def evidence_bytes(session: Session, owner_id: int) -> int:
+    """Return the bytes the learner's evidence files take, each distinct file counted once."""
+    files = (select(Evidence.file_sha256, func.max(Evidence.size).label("size"))
+             .where(Evidence.owner_id == owner_id, Evidence.kind == EVIDENCE_FILE)
+             .group_by(Evidence.file_sha256).subquery())
+    return int(session.scalar(select(func.coalesce(func.sum(files.c.size), 0))) or 0)
+
+
+def _ensure_room(session: Session, owner_id: int, digest: str, size: int, limit: int) -> None:
+    # The store keeps a file once, so one the learner already has takes no more room (C11 dedupe).
+    held = session.scalar(select(Evidence.id).where(
+        Evidence.owner_id == owner_id, Evidence.kind == EVIDENCE_FILE, Evidence.file_sha256 == digest).limit(1))
+    if held is not None:
+        return
+    used = evidence_bytes(session, owner_id)
+    if used + size <= limit:
+        return
+    if used >= limit:
+        situation = f"Your evidence files fill the {describe_size(limit)} your wallet has for them."
+    else:
+        situation = (f"This file is {describe_size(size)}, but only {describe_size(limit - used)} of the "
+                     f"{describe_size(limit)} your wallet has for evidence files is left.")
+    raise QuotaExceededError(f"{situation} Remove evidence files you no longer need to make room.")
 
 
 def _add(session: Session, owner_id: int, credential_id: int, evidence: Evidence) -> Evidence:

@@ -5,8 +5,9 @@ blobs are written (temp + fsync + rename) and one savepoint writes the credentia
 first verification record, so an import is whole or absent. Re-importing the same credential finds
 the existing row by a per-learner key (`dedupe_key`) that a unique constraint also enforces.
 
-Limits (security.md A19): each import (a URL, a paste, a file, each file inside a ZIP) counts
-against the learner's import rate before any network work.
+Limits (security.md A19, C11): each import (a URL, a paste, a file, each file inside a ZIP) counts
+against the learner's import rate before any network work; the number of credentials a learner
+may keep is checked again inside the transaction that inserts one (§2.10).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import rfc8785
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,11 +37,13 @@ from wallet.models.credential import (
     CredentialTag,
     VerificationRecord,
 )
+from wallet.models.user import User
 from wallet.services import images
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import (
     FetchError,
     ImportRejectedError,
+    QuotaExceededError,
     RateLimitedError,
     TooLargeError,
     WalletError,
@@ -113,8 +116,9 @@ class Importer:
     # The learner's verified identities (emails, URLs, DIDs) for the recipient check.
     recipients: Sequence[str] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    # A19: imports per learner over time (None: unlimited).
+    # A19: imports per learner over time (None: unlimited); C11: credentials a learner may keep.
     rate: RateLimiter | None = None
+    max_credentials: int | None = None
 
 
 class RecordingFetch:
@@ -267,6 +271,26 @@ def _refuse_if_waiting(wait: int) -> None:
                                "then add the rest.", retry_after=wait)
 
 
+def lock_owner(session: Session, owner_id: int) -> None:
+    """Lock the learner's row until the transaction ends, so concurrent quota checks take turns (§2.10).
+
+    PostgreSQL takes a row lock (SELECT ... FOR UPDATE). SQLite ignores it and needs none: it has
+    one writer at a time, and a transaction whose snapshot went stale is refused when it writes.
+    """
+    session.execute(select(User.id).where(User.id == owner_id).with_for_update())
+
+
+def _ensure_room(session: Session, importer: Importer) -> None:
+    if importer.max_credentials is None:
+        return
+    held = session.scalar(select(func.count()).select_from(Credential)
+                          .where(Credential.owner_id == importer.owner_id))
+    if held >= importer.max_credentials:
+        raise QuotaExceededError(
+            f"Your wallet holds {held:,} credentials, the most it can hold. "
+            "Delete credentials you no longer need before adding new ones.")
+
+
 # ---------------------------------------------------------------------------------------------
 # The import itself
 
@@ -290,6 +314,9 @@ def _import(
     existing = _find(session, importer.owner_id, key)
     if existing is not None:
         return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=existing, result=result)
+    # A full wallet is refused before the image is fetched and blobs written; the check that
+    # counts is the one under the lock below.
+    _ensure_room(session, importer)
     image = _badge_image(result, data, importer.fetch)
 
     # 2. Blobs next: written whole before the transaction that refers to them.
@@ -319,6 +346,9 @@ def _import(
     credential.verifications.append(record_for(result, trigger="import"))
     try:
         with session.begin_nested():
+            if importer.max_credentials is not None:
+                lock_owner(session, importer.owner_id)
+                _ensure_room(session, importer)
             session.add(credential)
             session.flush()
     except IntegrityError:

@@ -8,7 +8,14 @@ from flask import Response, current_app, request, url_for
 from wallet.db import get_session
 from wallet.models.credential import Credential, Evidence
 from wallet.routes.api import api_user, bp, require_token
-from wallet.routes.credentials import blob_store, download_name, importer_for, read_upload, send_bytes
+from wallet.routes.credentials import (
+    blob_store,
+    download_name,
+    evidence_limits,
+    importer_for,
+    read_upload,
+    send_bytes,
+)
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
@@ -137,11 +144,11 @@ def add_evidence(credential_id: int) -> tuple[dict[str, Any], int]:
         storage = request.files.get("file")
         if storage is None or not storage.filename:
             raise ValidationError('Send the evidence file in the multipart field "file".')
-        limit = current_app.config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES)
-        upload = read_upload(storage, limit)
+        limits = evidence_limits()
+        upload = read_upload(storage, limits["max_bytes"])
         evidence = evidence_service.add_file(session, owner_id, credential_id, filename=upload.filename,
                                              data=upload.data, blobs=blob_store(),
-                                             title=request.form.get("title", ""), max_bytes=limit)
+                                             title=request.form.get("title", ""), **limits)
     else:
         body = _json_body()
         kind, title = body.get("kind"), body.get("title") or ""
@@ -311,7 +318,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "400": {"$ref": "#/components/responses/BadRequest"},
                 "401": _ERRORS["401"],
                 "413": {"$ref": "#/components/responses/TooLarge"},
-                "422": {"$ref": "#/components/responses/Unprocessable"},
+                "422": _json(_ref("Error"), "Not a credential Wallet can read (ImportRejected, UnsafeURL), or the "
+                                            "wallet holds the most credentials it may (QuotaExceeded); nothing was stored"),
                 "429": {**_RATE_LIMITED, "description": "Too many imports in a short time (each file counts); "
                                                          "nothing was fetched or stored"},
                 "502": _json(_ref("Error"), "The issuer could not be reached; nothing was stored"),
@@ -357,7 +365,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                  }},
                  "responses": {"201": _json(_ref("Evidence"), "Added"),
                                "400": {"$ref": "#/components/responses/BadRequest"},
-                               "413": {"$ref": "#/components/responses/TooLarge"}, **_ERRORS}},
+                               "413": {"$ref": "#/components/responses/TooLarge"},
+                               "422": _json(_ref("Error"), "The learner's evidence files would take more than "
+                                                           "their share (QuotaExceeded); nothing was stored"),
+                               **_ERRORS}},
     },
     "/credentials/{credential_id}/evidence/order": {
         "parameters": [_ID],
