@@ -272,6 +272,27 @@ def test_vc_jose_iss_claim_disagreeing_with_the_issuer_is_invalid() -> None:
     assert '"iss" is "https://www.harvard.edu/"' in check(result, "jwt-claims").message
 
 
+def test_vc_jose_signature_times_differing_from_the_validity_period_are_valid() -> None:
+    # VC-JOSE-COSE, "JWT Claims": iat/exp give the signature's own lifetime, not validFrom/validUntil.
+    signer = Signer()
+    credential = generic_vc(signer.did, validUntil=stamp(NOW + timedelta(days=365)))
+    token = sign_compact({**credential, "iat": int((NOW - timedelta(days=1)).timestamp()),
+                          "nbf": int((NOW - timedelta(days=1)).timestamp()),
+                          "exp": int((NOW + timedelta(days=30)).timestamp())},
+                         signer.jwk, "EdDSA", header={"typ": "vc+jwt", "kid": signer.vm})
+    result = verify(token)
+    assert result.status is Status.VALID, report(result)
+    assert check(result, "jwt-claims").status is CheckStatus.PASSED
+
+
+def test_vc_jose_signature_past_its_exp_is_expired() -> None:
+    signer = Signer()
+    credential = generic_vc(signer.did, validUntil=stamp(NOW + timedelta(days=365)))
+    token = sign_compact({**credential, "exp": int((NOW - timedelta(days=1)).timestamp())},
+                         signer.jwk, "EdDSA", header={"typ": "vc+jwt", "kid": signer.vm})
+    assert verify(token).status is Status.EXPIRED
+
+
 def test_vc_jwt_rs256_did_web_relative_kid_is_valid(site: Site) -> None:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key = JWK.from_pyca(private)

@@ -227,7 +227,11 @@ def secure_jwt(token: str, context: Context) -> tuple[dict[str, Any] | None, Sec
                                alg=parsed.header["alg"], key=key.vm_id))
     key_check = issuer_key_check(key, issuer_id)
     checks.append(key_check)
-    claims = jwt_claim_problems(payload, credential) if securing == "vc-jwt" or _has_claims(payload) else []
+    # VC-JOSE-COSE, "JWT Claims": in a vc+jwt token iat/nbf/exp date the signature, not the credential's
+    # validity period (they still bound it); only iss, jti and sub name what issuer, id and
+    # credentialSubject.id do. The OB 3.0 / VC 1.1 "vc" claim mapping mirrors the dates as well.
+    claims = (jwt_claim_problems(payload, credential, dates=securing == "vc-jwt")
+              if securing == "vc-jwt" or _has_claims(payload) else [])
     if claims:
         checks.append(Check.failed("jwt-claims", "The token's claims disagree with the credential: "
                                    + "; ".join(claims) + ".", problems=claims))
@@ -271,8 +275,11 @@ def issuer_key_check(key: keys.ResolvedKey, issuer_id: str) -> Check:
                         controller=key.controller, issuer=issuer_id)
 
 
-def jwt_claim_problems(payload: dict[str, Any], credential: dict[str, Any]) -> list[str]:
-    """List where the JWT's registered claims disagree with the credential (OB 3.0 §8.2.6.1, D14)."""
+def jwt_claim_problems(payload: dict[str, Any], credential: dict[str, Any], *, dates: bool = True) -> list[str]:
+    """List where the JWT's registered claims disagree with the credential (OB 3.0 §8.2.6.1, D14).
+
+    With `dates` false, `nbf` and `exp` are only checked to be times, not compared with the credential.
+    """
     problems: list[str] = []
     issuer_id = keys.issuer_of(credential)
     if "iss" in payload and payload["iss"] != issuer_id:
@@ -290,14 +297,14 @@ def jwt_claim_problems(payload: dict[str, Any], credential: dict[str, Any]) -> l
         nbf = _numeric_date(payload["nbf"])
         if nbf is None:
             problems.append('"nbf" is not a time')
-        elif starts is not None and not _same_second(nbf, starts):
+        elif dates and starts is not None and not _same_second(nbf, starts):
             problems.append(f'"nbf" is {_when(nbf)} but the credential is valid from {_when(starts)}')
     ends = _first_date(credential, ("validUntil", "expirationDate"))
     if "exp" in payload:
         exp = _numeric_date(payload["exp"])
         if exp is None:
             problems.append('"exp" is not a time')
-        elif ends is not None and not _same_second(exp, ends):
+        elif dates and ends is not None and not _same_second(exp, ends):
             problems.append(f'"exp" is {_when(exp)} but the credential is valid until {_when(ends)}')
     return problems
 
