@@ -156,6 +156,32 @@ def test_bitstring_message_status_is_reported_without_changing_validity(site: Si
     assert "under review" in status_check.message
 
 
+@pytest.mark.parametrize(("purpose", "words"), [("revocation", "Revoked"), ("suspension", "Suspended")])
+def test_bitstring_multi_bit_revocation_entry_with_a_value_set_is_revoked(site: Site, purpose: str,
+                                                                         words: str) -> None:
+    # A revocation or suspension entry that is set never shows as valid, whatever its statusSize.
+    signer = Signer()
+    site.publish("/status/1", signer.sign_ld(bitstring_list(signer.did, encoded_list([7]), purpose=purpose)))
+    entry = bitstring_entry(3, purpose, statusSize=2, statusMessage=[
+        {"status": "0x0", "message": "in force"}, {"status": "0x1", "message": "withdrawn by the registrar"},
+        {"status": "0x2", "message": "other"}, {"status": "0x3", "message": "other"}])
+    result = verify(credential_with_status(signer, entry), site.fetch)
+    assert result.status is Status.REVOKED, report(result)
+    assert check(result, "status").message == f"{words} by the issuer: withdrawn by the registrar."
+    assert check(result, "status").detail["value"] == 1
+
+
+def test_bitstring_multi_bit_revocation_entry_at_zero_is_valid(site: Site) -> None:
+    signer = Signer()
+    site.publish("/status/1", signer.sign_ld(bitstring_list(signer.did, encoded_list([5]))))
+    entry = bitstring_entry(3, statusSize=2, statusMessage=[
+        {"status": "0x0", "message": "in force"}, {"status": "0x1", "message": "revoked"},
+        {"status": "0x2", "message": "other"}, {"status": "0x3", "message": "other"}])
+    result = verify(credential_with_status(signer, entry), site.fetch)
+    assert result.status is Status.VALID, report(result)
+    assert check(result, "status").detail["value"] == 0
+
+
 def test_bitstring_list_shorter_than_the_minimum_warns(site: Site) -> None:
     signer = Signer()
     site.publish("/status/1", signer.sign_ld(bitstring_list(signer.did, encoded_list([3], entries=1024))))

@@ -159,24 +159,24 @@ def _check_bitstring_entry(entry: dict[str, Any], kind: ListKind, issuer_id: str
         return checks
     value = read_status(status_list.bits, index, size)
     detail["value"] = value
-    checks.append(_status_from_value(entry, purpose, size, value, detail))
+    checks.append(_status_from_value(entry, purpose, value, detail))
     return checks
 
 
-def _status_from_value(entry: dict[str, Any], purpose: str, size: int, value: int,
-                       detail: dict[str, Any]) -> Check:
-    if size == 1 and purpose == "revocation":
-        if value:
-            return Check.failed("status", "Revoked by the issuer.", outcome=Status.REVOKED, **detail)
-        return Check.passed("status", "Not revoked: the issuer's status list was checked.", **detail)
-    if size == 1 and purpose == "suspension":
+def _status_from_value(entry: dict[str, Any], purpose: str, value: int, detail: dict[str, Any]) -> Check:
+    message = _status_message(entry, value)
+    if purpose in ("revocation", "suspension"):
+        # Bitstring Status List §2.1: these purposes cancel or pause the credential's validity. Any
+        # value other than 0 does so, whatever the statusSize; a statusMessage only explains it.
+        revoked = purpose == "revocation"
         if value:
             # Wallet has no separate "suspended" state; a suspended credential must not show as valid.
-            return Check.failed("status", "Suspended by the issuer.", outcome=Status.REVOKED, **detail)
-        return Check.passed("status", "Not suspended: the issuer's status list was checked.", **detail)
-    # Bitstring Status List §2.1: other purposes ("message", multi-bit values) carry information
-    # for the reader and do not change whether the credential is valid.
-    message = _status_message(entry, value)
+            text = f"{'Revoked' if revoked else 'Suspended'} by the issuer" + (f": {message}." if message else ".")
+            return Check.failed("status", text, outcome=Status.REVOKED, **detail)
+        return Check.passed("status", f"Not {'revoked' if revoked else 'suspended'}: the issuer's status list "
+                            "was checked.", **detail)
+    # Bitstring Status List §2.1: other purposes ("message", "refresh"...) carry information for
+    # the reader and do not change whether the credential is valid.
     text = f'The issuer\'s status list gives the status {value:#x} for "{purpose[:40]}"'
     return Check.passed("status", f"{text}: {message}." if message else f"{text}.", status_message=message, **detail)
 
