@@ -334,6 +334,25 @@ def test_status_list_2021_entry_with_bit_set_is_revoked(site: Site) -> None:
     assert result.status is Status.REVOKED, report(result)
 
 
+def test_status_list_2021_is_not_taken_for_a_bitstring_list_from_the_cache(site: Site) -> None:
+    # The decoded-list cache must not let a list verified as one kind answer for the other kind.
+    signer = Signer()
+    status_list = {
+        "@context": [VC_V1, STATUS_2021_CONTEXT], "id": LIST_URL,
+        "type": ["VerifiableCredential", "StatusList2021Credential"], "issuer": signer.did,
+        "issuanceDate": stamp(NOW - timedelta(days=2)),
+        "credentialSubject": {"id": f"{LIST_URL}#list", "type": "StatusList2021", "statusPurpose": "revocation",
+                              "encodedList": encoded_list([77], entries=16_384, prefix="")},
+    }
+    site.publish("/status/1", signer.sign_ld(status_list, "Ed25519Signature2020"))
+    entry_2021 = {"id": f"{LIST_URL}#77", "type": "StatusList2021Entry", "statusPurpose": "revocation",
+                  "statusListIndex": "77", "statusListCredential": LIST_URL}
+    assert verify(credential_with_status(signer, entry_2021), site.fetch).status is Status.REVOKED
+    result = verify(credential_with_status(signer, bitstring_entry(77)), site.fetch)
+    assert result.status is Status.UNVERIFIABLE, report(result)
+    assert "not a BitstringStatusListCredential" in check(result, "status").message
+
+
 # --- 1EdTech Revocation List ----------------------------------------------------------------------
 
 

@@ -26,7 +26,8 @@ from wallet.services.verification.result import Check, CheckStatus, Status
 MIN_BITS = 131_072
 # A bound on the decompressed list, so a small gzip bomb cannot fill memory (16 MB = 134M entries).
 MAX_DECODED_BYTES = 16 * 1024 * 1024
-# Verified, decoded lists kept by (URL, document sha256): an unchanged list is not verified twice.
+# Verified, decoded lists kept by (URL, document sha256, list kind): an unchanged list is not
+# verified twice, and one verified as one kind never answers for the other.
 CACHE_SIZE = 32
 
 REVOCATION_LIST_TYPE = "1EdTechRevocationList"
@@ -65,7 +66,7 @@ class StatusListError(Exception):
     """The status list could not be used; the message says why, in plain words."""
 
 
-_cache: OrderedDict[tuple[str, str], StatusList] = OrderedDict()
+_cache: OrderedDict[tuple[str, str, str], StatusList] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -198,7 +199,7 @@ def _load_list(url: str, kind: ListKind, context: Context) -> StatusList:
         fetched = context.fetch(url, kind="json", role="status-list")
     except FetchError as error:
         raise StatusListError("the issuer's status list could not be fetched") from error
-    cache_key = (url, fetched.sha256)
+    cache_key = (url, fetched.sha256, kind.entry_type)
     with _cache_lock:
         cached = _cache.get(cache_key)
         if cached is not None:
