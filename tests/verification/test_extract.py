@@ -201,6 +201,13 @@ def test_extract_png_oversized_credential_chunk_is_refused() -> None:
         extract(image, context=context())
 
 
+def test_extract_png_itxt_with_language_tag_and_translated_keyword_is_read() -> None:
+    # PNG §11.3.4.5: keyword, NUL, flag, method, language tag, NUL, translated keyword (UTF-8), NUL, text.
+    body = "openbadgecredential\x00\x00\x00de-CH\x00Abzeichen für Lernende\x00".encode() + json.dumps(OB3).encode()
+    presented = extract(make_png(chunk(b"iTXt", body)), context=context())
+    assert presented.document == OB3 and presented.container == "png"
+
+
 # --- SVG -------------------------------------------------------------------------------------
 
 
@@ -239,6 +246,13 @@ def test_extract_svg_ob3_json_body_and_jws_verify(rsa_key: JWK) -> None:
     signed = f'{head}<openbadges:credential verify="{token}"/></svg>'
     presented = extract(signed.encode(), context=context())
     assert presented.document == OB3 and presented.jws == token
+
+
+def test_extract_svg_ob3_element_under_another_prefix_is_read() -> None:
+    # Elements are matched by namespace URI; the prefix is the author's choice.
+    svg = ('<ob:svg xmlns:ob="http://www.w3.org/2000/svg" xmlns:badge="https://purl.imsglobal.org/ob/v3p0">'
+           f"<badge:credential><![CDATA[{json.dumps(OB3)}]]></badge:credential></ob:svg>")
+    assert extract(svg.encode(), context=context()).document == OB3
 
 
 def test_extract_svg_ob2_element_in_wrong_namespace_is_no_credential() -> None:
