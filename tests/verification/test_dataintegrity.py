@@ -310,6 +310,15 @@ def test_verify_data_integrity_proof_without_a_cryptosuite_name_is_invalid(signe
     assert "cryptosuite" in check(outcome, "proof").message
 
 
+def test_verify_proof_in_a_chain_is_unverifiable_not_invalid(signer: Signer) -> None:
+    # Data Integrity proof chains (previousProof) are not checked by Wallet: genuineness stays unknown.
+    signed = signer.sign(badge(signer.did))
+    signed["proof"]["previousProof"] = "urn:uuid:60102d04-b51e-11ed-acfe-2fcd717666a7"
+    outcome = verify(signed)
+    assert check(outcome, "proof").outcome is Status.UNVERIFIABLE and not outcome.ok
+    assert "proof chain" in check(outcome, "proof").message
+
+
 def test_verify_undefined_proof_type_is_invalid(signer: Signer) -> None:
     signed = signer.sign(badge(signer.did))
     signed["proof"] = {"type": "SomeProofType", "created": "2026-01-01T00:00:00Z", "proofPurpose": "assertionMethod"}

@@ -170,6 +170,11 @@ def _verify_one(
         return [_unsupported(proof, unsecured, securing, label, detail)], None, securing, False
     vm = proof.get("verificationMethod")
     detail["verification_method"] = vm if isinstance(vm, str) else None
+    if "previousProof" in proof:
+        # Data Integrity "Proof Chains": a chained proof signs over earlier ones; Wallet does not check chains,
+        # which leaves genuineness unknown rather than disproved.
+        return [Check.failed("proof", f"{label}The proof is part of a proof chain, which Wallet does not check.",
+                             outcome=Status.UNVERIFIABLE, **detail)], None, securing, False
     problem = _proof_problem(proof, unsecured, purpose, context)
     if problem is not None:
         return [Check.failed("proof", label + problem, **detail)], None, securing, False
@@ -212,8 +217,6 @@ def _proof_problem(proof: dict[str, Any], unsecured: dict[str, Any], purpose: st
     if proof.get("proofPurpose") != purpose:
         return (f"The proof was made for {_words(proof.get('proofPurpose'))}, "
                 f"not for {_words(purpose)}.")
-    if "previousProof" in proof:
-        return "The proof is part of a proof chain, which Wallet does not check."
     own = proof.get("@context")
     if own is not None and proof.get("type") == "DataIntegrityProof":
         own_list = own if isinstance(own, list) else [own]
