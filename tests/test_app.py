@@ -47,6 +47,8 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert b"couldn't find that page" in response.data
+    assert b"There is no page at this address." in response.data
+    assert b"requested URL was not found" not in response.data
 
 
 def test_unknown_api_path_is_json_404(client) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, make_response, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from wallet.services.errors import (
     AuthenticationError,
@@ -84,6 +84,10 @@ def register_error_handlers(app: Flask) -> None:
             message = "This form has expired or was sent from somewhere else. Reload the page and try again."
         elif status == 413:
             message = "That upload is too large."
+        elif status == 404 and error.description == NotFound.description:
+            message = "There is no page at this address."
+        elif status == 405 and error.description == MethodNotAllowed.description:
+            message = "That action is not available here."
         else:
             message = error.description or error.name
         response = error_response(code, message, status)

@@ -20,4 +20,9 @@
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });
+  // On narrow screens the main navigation scrolls sideways: start with the current page in view.
+  var current = document.querySelector('.main-nav [aria-current="page"]');
+  if (current && current.scrollIntoView) {
+    current.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
 })();
