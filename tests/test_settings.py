@@ -287,3 +287,21 @@ def test_delete_account_leaves_other_accounts_alone(client, session, ada, make_u
     client.post("/settings/delete", data={"delete-password": DEFAULT_PASSWORD, "delete-confirm": "y"})
     session.expire_all()
     assert session.get(User, other.id).verified_addresses == ["grace@example.org"]
+
+
+def test_settings_wallet_identifier_is_created_on_request_and_shown(client, login, make_user, session) -> None:
+    from wallet.models import LearnerKey
+
+    user = make_user()
+    login(user)
+    page = client.get("/settings/").get_data(as_text=True)
+    assert "Create my wallet identifier" in page
+    assert session.query(LearnerKey).filter_by(owner_id=user.id).count() == 0  # a GET creates nothing
+    response = client.post("/settings/identifier")
+    assert response.status_code == 302
+    did = session.query(LearnerKey).filter_by(owner_id=user.id).one().did
+    assert did.startswith("did:key:z6Mk")
+    page = client.get("/settings/").get_data(as_text=True)
+    assert f'value="{did}"' in page and "Create my wallet identifier" not in page
+    client.post("/settings/identifier")  # asking again keeps the same identifier
+    assert session.query(LearnerKey).filter_by(owner_id=user.id).count() == 1

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wallet.db import get_session, utcnow
 from wallet.routes.auth import checked_by, end_session, limited, mail_throttle, new_password_rule, refuse, same_as
 from wallet.routes.links import external_url, mail_settings
-from wallet.services import accounts, tokens
+from wallet.services import accounts, presentations, tokens
 from wallet.services.errors import AuthenticationError, ConflictError, RateLimitedError, ValidationError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -76,6 +76,7 @@ def _render(status: int = 200, new_token: str | None = None, **given: FlaskForm)
         "settings/index.html",
         emails=current_user.emails,
         tokens=tokens.list_tokens(db, owner_id=current_user.id),
+        wallet_key=presentations.find_learner_key(db, current_user.id),
         new_token=new_token,
         min_length=int(current_app.config["PASSWORD_MIN_LENGTH"]),
         now=utcnow(),
@@ -95,6 +96,17 @@ def _verify_link(raw: str) -> str:
 def index() -> ResponseReturnValue:
     """Show every setting on one page."""
     return _render()
+
+
+@bp.post("/identifier")
+@login_required
+def create_identifier() -> ResponseReturnValue:
+    """Create the learner's wallet identifier (a did:key), which providers can issue credentials to."""
+    db = get_session()
+    key = presentations.learner_key(db, current_user.id, secret_key=current_app.config["SECRET_KEY"])
+    db.commit()
+    flash(f"Your wallet identifier is {key.did}.", "success")
+    return redirect(url_for("settings.index", _anchor="identifier"))
 
 
 @bp.post("/profile")
