@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 
 from tests.support.servers import DocumentServer, Response  # noqa: E402
 from wallet.services.http import GuardedFetcher  # noqa: E402
-from wallet.services.verification import dataintegrity, extract, jose, jsonld, make_context, verify_bytes  # noqa: E402
+from wallet.services.verification import dataintegrity, extract, jose, jsonld, make_context, memo, verify_bytes  # noqa: E402
 
 OB3_CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 OB3_V1_CONTEXTS = ["https://www.w3.org/2018/credentials/v1", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -89,6 +89,7 @@ def rate(operation: Callable[[int], None], count: int, repeat: int) -> float:
 def fresh(warm_up: bytes, filename: str | None = None, fetch: Any = None) -> None:
     """Forget memoised results (signing filled them), then warm the caches on one unrelated credential."""
     jsonld.clear_caches()
+    memo.clear()
     expect_valid(warm_up, fetch, filename)
 
 

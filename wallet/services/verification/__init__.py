@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from wallet.services.errors import FetchError, WalletError
-from wallet.services.verification import clr, extract, ob2, ob3, vc, vp
+from wallet.services.verification import clr, extract, memo, ob2, ob3, vc, vp
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.fetching import Fetch, offline_fetch
@@ -45,8 +45,26 @@ def verify_bytes(
     context: Context | None = None,
     source_url: str | None = None,
 ) -> VerificationResult:
-    """Find the credential in `data` (JSON, JWT, baked PNG/SVG), verify it and report."""
+    """Find the credential in `data` (JSON, JWT, baked PNG/SVG), verify it and report.
+
+    A credential verified before from the same bytes, for the same identities, with nothing fetched
+    and no date crossed since, is not verified again (memo.py): its result is reused, checked now.
+    """
     context = context or make_context()
+    key = memo.key_for(data, content_type=content_type, filename=filename, source_url=source_url,
+                       recipients=context.recipients)
+    reused = memo.recall(key, context.now)
+    if reused is not None:
+        return reused
+    fetches_left = context.budget.remaining
+    result = _verify_bytes(data, content_type=content_type, filename=filename, context=context,
+                           source_url=source_url)
+    memo.remember(key, result, now=context.now, fetched_anything=context.budget.remaining != fetches_left)
+    return result
+
+
+def _verify_bytes(data: bytes, *, content_type: str | None, filename: str | None, context: Context,
+                  source_url: str | None) -> VerificationResult:
     try:
         presented = extract.extract(data, content_type=content_type, filename=filename,
                                     source_url=source_url, context=context)
