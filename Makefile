@@ -38,7 +38,7 @@ migrate: install
 
 run: install
 	$(BIN)/wallet db upgrade
-	$(BIN)/wallet demo
+	$(BIN)/wallet demo --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 
 test: dev-install browser
