@@ -68,3 +68,24 @@ def test_unexpected_error_is_a_generic_500_page(app, client) -> None:
     assert response.status_code == 500
     assert b"secret detail" not in response.data
     assert b"Something went wrong" in response.data
+
+
+def test_trusted_proxy_headers_are_used_only_when_configured(make_app) -> None:
+    seen: dict[str, tuple[str | None, str]] = {}
+
+    def capture(name: str, app) -> None:
+        @app.get("/whoami")
+        def whoami():
+            from flask import request
+
+            seen[name] = (request.remote_addr, request.scheme)
+            return "ok"
+
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    direct, proxied = make_app(), make_app(TRUSTED_PROXIES=1)
+    capture("direct", direct)
+    capture("proxied", proxied)
+    direct.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    proxied.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen["direct"] == ("10.0.0.2", "http")  # a client cannot claim another address by itself
+    assert seen["proxied"] == ("203.0.113.9", "https")

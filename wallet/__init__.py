@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wallet import db
 from wallet.config import Defaults, default_database_url, ensure_secret_key, secure_cookies
@@ -30,6 +31,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = default_database_url(app.instance_path)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if int(app.config.get("TRUSTED_PROXIES") or 0) > 0:
+        # Behind N reverse proxies, take the client address, scheme and host from the headers they set,
+        # so per-client limits, Secure/HSTS decisions and absolute links see the real request.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     login_manager.init_app(app)

@@ -41,6 +41,10 @@ class Defaults:
     # Show the outbox page (/dev/outbox) with mail that was not sent by SMTP.
     MAIL_OUTBOX = True
 
+    # How many reverse proxies (each adding X-Forwarded-For/-Proto/-Host) stand in front of the app.
+    # 0 trusts none of those headers; set 1 behind one TLS-terminating proxy.
+    TRUSTED_PROXIES = 0
+
     # Absolute URLs in mail and share links; unset means the request's own host.
     PUBLIC_URL: str | None = None
 
