@@ -55,8 +55,9 @@ DIFFERS: dict[str, tuple[str, str]] = {
                         "read from the verificationMethod fragment, which nothing ties to the issuer."),
     "ob30/credential-status-revoked.json": (
         "unverifiable", "needs_network: its 1EdTechRevocationList is on dc.1edtech.org, not in the corpus, and a list "
-                        "that cannot be fetched never means \"not revoked\". Its key comes from a verificationMethod "
-                        "fragment, so the list would not be fetched anyway (security.md A17)."),
+                        "that cannot be fetched never means \"not revoked\". Its verificationMethod is a did:web DID "
+                        "URL whose DID document is not in the corpus either, so the proof cannot be checked and the "
+                        "list is never fetched (docs/security.md A17)."),
 }
 
 
