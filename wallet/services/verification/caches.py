@@ -52,6 +52,8 @@ class ByteLRU(Generic[_V]):
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         with self._lock:
+            if max_bytes == self._entries.maxsize:
+                return
             old = self._entries
             self._entries = self._new(max_bytes)
             for key, entry in old.items():  # least recently used first
