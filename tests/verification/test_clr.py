@@ -129,9 +129,9 @@ def test_clr_with_more_members_than_the_limit_is_refused_unchecked_as_couldnt_ve
     walked: list[Any] = []
     original = vc.verify_embedded
     monkeypatch.setattr(vc, "verify_embedded", lambda item, *args: walked.append(item) or original(item, *args))
-    registrar, school = Signer(), Signer()
-    token = as_jwt(school, member(school, "Robotics Level 1"))
-    result = verify(as_jwt(registrar, clr_credential(registrar.did, [token] * (clr.MAX_MEMBERS + 1))))
+    registrar = Signer()
+    # Small entries, so the signed token stays under its size cap: the count is what matters here.
+    result = verify(as_jwt(registrar, clr_credential(registrar.did, [{}] * (clr.MAX_MEMBERS + 1))))
     assert result.status is Status.UNVERIFIABLE, report(result)
     assert walked == [] and result.nested == []
     limit = check(result, "nested")

@@ -293,10 +293,10 @@ def test_ob3_ten_thousand_endorsements_are_refused_unchecked_as_couldnt_verify(
     walked: list[Any] = []
     original = vc.verify_embedded
     monkeypatch.setattr(vc, "verify_embedded", lambda item, *args: walked.append(item) or original(item, *args))
-    signer, endorser = Signer(), Signer()
-    token = as_jwt(endorser, {k: v for k, v in endorsement(endorser).items() if k != "proof"})
+    signer = Signer()
     credential = ob3_credential(signer.did)
-    credential["credentialSubject"]["achievement"]["endorsementJwt"] = [token] * 10_000
+    # Small entries, so the signed token stays under its size cap: the count is what matters here.
+    credential["credentialSubject"]["achievement"]["endorsement"] = [{}] * 10_000
     result = verify(as_jwt(signer, credential))
     assert result.status is Status.UNVERIFIABLE, report(result)
     assert walked == [] and result.nested == []
