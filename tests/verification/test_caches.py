@@ -10,8 +10,9 @@ import pytest
 
 from tests.verification.test_status import LIST_URL, bitstring_entry, bitstring_list, credential_with_status
 from tests.verification.test_vc import WEB_HOST, Signer, Site, b64url, generic_vc, verify
+from wallet.services import pathway_rules
 from wallet.services.verification import configure_caches, jsonld, memo, status
-from wallet.services.verification.caches import ByteLRU, estimate_size, memoize
+from wallet.services.verification.caches import ByteLRU, cache_short_strings, estimate_size, memoize
 from wallet.services.verification.result import Status
 
 KB = 1024
@@ -161,3 +162,26 @@ def test_canonical_forms_many_large_documents_stay_under_their_budget() -> None:
         jsonld.canonize(generic_vc(signer.did, description=f"{number} " + "words " * 30_000))
         assert jsonld.CANONICAL_FORMS.size <= 1 * MB
     assert 1 <= len(jsonld.CANONICAL_FORMS) < 12
+
+
+def test_cache_short_strings_keeps_short_strings_and_passes_long_ones_through() -> None:
+    calls: list[str | None] = []
+
+    @cache_short_strings(maxsize=2, max_chars=10)
+    def fold(text: str | None) -> str:
+        calls.append(text)
+        return (text or "").casefold()
+
+    assert fold("Robotics") == fold("Robotics") == "robotics"
+    long_name = "Robotics " * 100_000
+    assert fold(long_name) == fold(long_name) == long_name.casefold()
+    assert calls == ["Robotics", long_name, long_name]
+    assert fold.cache_info().currsize == 1  # type: ignore[attr-defined]
+
+
+def test_pathway_rules_long_names_from_credentials_are_not_kept() -> None:
+    before = pathway_rules._fold.cache_info().currsize  # type: ignore[attr-defined]
+    for number in range(20):
+        pathway_rules._fold(f"{number} " + "word " * 20_000)
+        pathway_rules.normalize_identifier(f"https://issuer.example/{number}/" + "x" * 100_000)
+    assert pathway_rules._fold.cache_info().currsize == before  # type: ignore[attr-defined]

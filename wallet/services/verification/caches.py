@@ -132,6 +132,26 @@ def memoize(max_bytes: int) -> Callable[[Callable[_P, _V]], Callable[_P, _V]]:
     return decorate
 
 
+def cache_short_strings(maxsize: int, max_chars: int) -> Callable[[Callable[[str | None], _V]], Callable[[str | None], _V]]:
+    """`functools.lru_cache` for a function of one string that keeps only strings up to `max_chars`.
+
+    As fast as lru_cache on its hits, and bounded in bytes: at most `maxsize` entries, each a short
+    string and its result. A longer string is passed through uncached.
+    """
+    def decorate(function: Callable[[str | None], _V]) -> Callable[[str | None], _V]:
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def wrapper(text: str | None) -> _V:
+            if text is not None and len(text) > max_chars:
+                return function(text)
+            return cached(text)
+
+        wrapper.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        return wrapper
+    return decorate
+
+
 def estimate_size(value: Any) -> int:
     """Estimate the bytes `value` holds: its own and everything it refers to, each object once."""
     total = 0
