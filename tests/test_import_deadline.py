@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.credentials import HostedIssuer
+from tests.support.credentials import ISSUER_HOST, HostedIssuer
 from tests.support.servers import DocumentServer, Response
 from wallet.models import Credential
+from wallet.services import importing
+from wallet.services.blobs import blob_store_from_config
+from wallet.services.http import import_fetch_from_config
+from wallet.services.importing import Upload
 
 # Each answer takes this long; one fetch may take FETCH_TOTAL_TIMEOUT, one import DEADLINE.
 SLOW_ANSWER = 0.6
@@ -21,9 +25,11 @@ FETCH_TOTAL_TIMEOUT = 2.0
 DEADLINE = 1.5
 
 
-def _slow(server: DocumentServer) -> None:
-    """Make every route of `server` answer after SLOW_ANSWER seconds."""
+def _slow(server: DocumentServer, paths: list[str] | None = None) -> None:
+    """Make the routes at `paths` (every route by default) answer after SLOW_ANSWER seconds."""
     for path, route in list(server.routes.items()):
+        if paths is not None and path not in paths:
+            continue
         def answer(handler: Any, route: Any = route) -> Response:
             time.sleep(SLOW_ANSWER)
             return route(handler) if callable(route) else route
@@ -70,3 +76,22 @@ def test_import_deadline_slow_issuer_within_the_deadline_is_imported(
     assert response.status_code == 201, response.get_json()
     assert _count(session) == 1
     assert len(hosted.server.requests) == 5  # 3 s in all, each fetch within its own 2 s
+
+
+def test_import_deadline_each_file_of_a_batch_has_a_deadline_of_its_own(
+        hosted: HostedIssuer, app: Any, session: Any, make_user: Any) -> None:
+    learner = make_user(email="learner@example.org")
+    uploads = []
+    for name in ("First", "Second"):
+        url = hosted.assertion(name=name)
+        uploads.append(Upload(f"{name}.json", hosted.server.routes[url.removeprefix(ISSUER_HOST)].body))
+    # Each file needs two slow answers (1.2 s, within its 1.5 s); the batch needs 2.4 s in all.
+    slow = [path for path in hosted.server.routes if path.startswith("/badges/") and path.endswith(".json")]
+    _slow(hosted.server, [*slow, "/issuer.json"])
+    importer = importing.Importer(fetch=import_fetch_from_config(app.config),
+                                  blobs=blob_store_from_config(app.config, app.instance_path),
+                                  owner_id=learner.id, recipients=learner.verified_addresses)
+    items = list(importing.import_files(session, importer, uploads))
+    session.commit()
+    assert [item.state for item in items] == [importing.IMPORTED, importing.IMPORTED], [i.message for i in items]
+    assert _count(session) == 2
