@@ -108,13 +108,15 @@ class ByteLRU(Generic[_V]):
         return LRUCache(maxsize=max_bytes, getsizeof=lambda entry: entry[1])
 
 
-def memoize(max_bytes: int) -> Callable[[Callable[_P, _V]], Callable[_P, _V]]:
+def memoize(max_bytes: int, *, size_of: Callable[[Any], int] | None = None
+            ) -> Callable[[Callable[_P, _V]], Callable[_P, _V]]:
     """Like `functools.lru_cache` for pure functions of hashable arguments, bounded by bytes.
 
+    `size_of` sizes a result (default: `estimate_size`); the arguments are always counted.
     Exceptions are not remembered. The cache is the wrapper's `cache` attribute.
     """
     def decorate(function: Callable[_P, _V]) -> Callable[_P, _V]:
-        cache: ByteLRU[_V] = ByteLRU(max_bytes)
+        cache: ByteLRU[_V] = ByteLRU(max_bytes, size_of=size_of)
 
         @functools.wraps(function)
         def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _V:
