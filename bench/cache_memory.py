@@ -1,11 +1,14 @@
 """Memory held by the verification caches after verifying many credentials with large status lists.
 
-Run: .venv/bin/python bench/cache_memory.py [--count 40] [--list-mb 16]
+Run: .venv/bin/python bench/cache_memory.py [--count 40] [--list-mb 16] [--results 300]
 
-Each credential is distinct, signed by a did:key issuer, and points at its own BitstringStatusList
-of --list-mb megabytes when decoded (the most Wallet accepts is 16 MB), served over loopback HTTP
-through the real guarded fetcher. Reported: the peak resident memory of the process, and the
-memory still held (traced by tracemalloc) once every credential has been verified.
+1. Each credential is distinct, signed by a did:key issuer, and points at its own BitstringStatusList
+   of --list-mb megabytes when decoded (the most Wallet accepts is 16 MB), served over loopback HTTP
+   through the real guarded fetcher.
+2. Then --results distinct offline credentials (did:key, no status list) with 100 KB of text each,
+   whose whole results the re-verification memo may keep.
+Reported for each: the memory still held (traced by tracemalloc) once every credential has been
+verified, and the peak resident memory of the process.
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--list-mb", type=int, default=16)
+    parser.add_argument("--results", type=int, default=300)
     args = parser.parse_args()
 
     server = DocumentServer()
@@ -80,6 +84,21 @@ def main() -> None:
     print(f"  memory held after the run (tracemalloc): {held / MB:.1f} MB; traced peak {peak / MB:.1f} MB")
     print(f"  peak resident memory of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     server.close()
+
+    texts = [json.dumps(signer.sign_ld(generic_vc(
+        signer.did, id=f"urn:uuid:00000000-0000-4000-9000-{number:012d}", description=f"{number} " + "text " * 20_000
+    ))).encode() for number in range(args.results)]
+    gc.collect()
+    tracemalloc.start()
+    for data in texts:
+        assert verify_bytes(data, context=make_context(now=NOW)).status.value == "valid"
+    del data
+    gc.collect()
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"{args.results} distinct offline credentials of 100 KB each")
+    print(f"  memory held after the run (tracemalloc): {held / MB:.1f} MB; traced peak {peak / MB:.1f} MB")
+    print(f"  peak resident memory of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

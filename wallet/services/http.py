@@ -422,7 +422,7 @@ class GuardedFetcher:
             self.cache.pop(key)
         else:
             self.cache.put(key, replace(entry, fresh_until=time.monotonic() + lifetime,
-                                         etag=headers.get("etag", entry.etag)))
+                                        etag=headers.get("etag", entry.etag)))
         log.info("revalidated %s: not modified", _for_log(key[0]))
         return replace(entry.fetched, from_cache=True)
 
@@ -430,9 +430,10 @@ class GuardedFetcher:
 class ImportDeadline:
     """A `Fetch` for imports: every fetch of one import shares one total deadline (A12, §2.6).
 
-    `begin()` starts the clock when an import starts; each fetch may then take at most what is
-    left (and never more than its own total timeout). A fetch asked for, or cut short, once the
-    time is up raises ImportTimeoutError, so the import can stop and keep nothing.
+    `begin()` starts the clock when an import starts (importing.py calls it for each link, paste
+    and file); each fetch may then take at most what is left, and never more than its own total
+    timeout. A fetch asked for, or cut short, once the time is up raises ImportTimeoutError, so
+    the import can stop and keep nothing. One per Importer: imports through it run one at a time.
     """
 
     def __init__(self, fetcher: GuardedFetcher, seconds: float) -> None:

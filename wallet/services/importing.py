@@ -40,7 +40,6 @@ from wallet.models.credential import (
 from wallet.models.user import User
 from wallet.services import images
 from wallet.services.blobs import BlobStore
-from wallet.services.http import ImportDeadline
 from wallet.services.errors import (
     FetchError,
     ImportRejectedError,
@@ -50,6 +49,7 @@ from wallet.services.errors import (
     TooLargeError,
     WalletError,
 )
+from wallet.services.http import ImportDeadline
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.sanitize import clean_text
 from wallet.services.verification import make_context, verify_bytes
