@@ -9,7 +9,12 @@ budget; an entry larger than the whole budget is simply not kept.
 
 Sizes are estimated by `estimate_size`: the bytes Python gives each object (`sys.getsizeof`), added
 up over everything an entry holds (containers, dataclasses and plain objects, each counted once).
-Shared singletons (None, booleans, enum members) belong to no entry and count nothing.
+Shared singletons (None, booleans, enum members) belong to no entry and count nothing. A cache whose
+entries are costly to walk may size them another way (memo.py: a result's pickled length, scaled).
+
+The budgets: fetched documents 32 MB (http.py), decoded status lists 64 MB (status.py), whole
+results 32 MB (memo.py), canonical forms 16 MB and processed contexts 16 MB (jsonld.py), decoded
+keys 4 MB (keys.py), signatures 1 MB (dataintegrity.py); the first four are settings (config.py).
 """
 from __future__ import annotations
 
