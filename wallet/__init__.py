@@ -14,6 +14,7 @@ from wallet.config import Defaults, default_database_url, ensure_secret_key, sec
 from wallet.errors import register_error_handlers
 from wallet.extensions import csrf, login_manager
 from wallet.headers import register_security_headers
+from wallet.services.verification import configure_caches
 from wallet.templating import register_templating
 
 
@@ -36,6 +37,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         # so per-client limits, Secure/HSTS decisions and absolute links see the real request.
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    # The verification caches are per process; their byte budgets come from the config.
+    configure_caches(status_bytes=int(app.config["STATUS_CACHE_BYTES"]),
+                     result_bytes=int(app.config["RESULT_CACHE_BYTES"]),
+                     canonical_bytes=int(app.config["CANONICAL_CACHE_BYTES"]))
 
     db.init_app(app)
     login_manager.init_app(app)

@@ -29,6 +29,14 @@ class Defaults:
     FETCH_READ_TIMEOUT = 10.0
     FETCH_TOTAL_TIMEOUT = 20.0
     FETCH_MAX_BYTES = 5 * 1024 * 1024
+    # security.md A12, §2.6: one import (a link, a file, a paste), every fetch included, stops after this.
+    IMPORT_DEADLINE_SECONDS = 45.0
+    # In-memory caches, each bounded by the bytes it holds (services/verification/caches.py):
+    # fetched documents, decoded status lists, whole verification results, canonical forms.
+    FETCH_CACHE_BYTES = 32 * 1024 * 1024
+    STATUS_CACHE_BYTES = 64 * 1024 * 1024
+    RESULT_CACHE_BYTES = 32 * 1024 * 1024
+    CANONICAL_CACHE_BYTES = 16 * 1024 * 1024
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise the log and the dev outbox page.
     MAIL_SERVER: str | None = None

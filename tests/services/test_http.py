@@ -823,9 +823,9 @@ def test_fetch_clear_cache_forgets_documents(local_fetcher, document_server):
     assert len(document_server.requests) == 2
 
 
-@pytest.mark.parametrize("limits", [{"cache_entries": 1}, {"cache_bytes": len(DOC) + 10}])
-def test_fetch_cache_evicts_least_recently_used_past_its_bounds(document_server, limits):
-    fetcher = GuardedFetcher(allow_private_network=True, **limits)
+def test_fetch_cache_evicts_least_recently_used_past_its_bounds(document_server):
+    # Room for one small document with its headers (about 1.3 KB counted), not two.
+    fetcher = GuardedFetcher(allow_private_network=True, cache_bytes=2000)
     document_server.routes["/a"] = document_server.routes["/b"] = _json_route()
 
     fetcher(document_server.url("/a"))
@@ -835,8 +835,29 @@ def test_fetch_cache_evicts_least_recently_used_past_its_bounds(document_server,
     assert not fetcher(document_server.url("/a")).from_cache
 
 
+def test_fetch_cache_many_large_documents_stay_under_its_byte_budget(document_server):
+    fetcher = GuardedFetcher(allow_private_network=True, cache_bytes=1 * MB)
+    for number in range(20):
+        document_server.routes[f"/big/{number}"] = _json_route(b'{"pad": "' + b"x" * 200_000 + b'"}')
+        fetcher(document_server.url(f"/big/{number}"))
+        assert fetcher.cache.size <= 1 * MB
+    assert 3 <= len(fetcher.cache) <= 5
+    # Each entry is counted with its body, at least.
+    assert fetcher.cache.size >= len(fetcher.cache) * 200_000
+    assert not fetcher(document_server.url("/big/0")).from_cache
+    assert fetcher(document_server.url("/big/19")).from_cache
+
+
+def test_fetch_document_larger_than_the_cache_is_served_but_not_kept(document_server):
+    fetcher = GuardedFetcher(allow_private_network=True, cache_bytes=100_000)
+    document_server.routes["/big"] = _json_route(b'{"pad": "' + b"x" * 200_000 + b'"}')
+    assert len(fetcher(document_server.url("/big")).body) > 200_000
+    assert len(fetcher.cache) == 0 and fetcher.cache.size == 0
+    assert not fetcher(document_server.url("/big")).from_cache
+
+
 def test_fetch_concurrent_fetches_share_the_cache_safely(document_server):
-    fetcher = GuardedFetcher(allow_private_network=True, cache_entries=2)
+    fetcher = GuardedFetcher(allow_private_network=True, cache_bytes=3000)  # two entries of four
     for name in "abcd":
         document_server.routes[f"/{name}"] = _json_route(f'{{"id": "{name}"}}'.encode())
     results: list[tuple[str, bytes]] = []

@@ -7,6 +7,8 @@ from typing import Any
 
 from tests.verification.test_ob3 import as_jwt, endorsement, ob3_credential
 from tests.verification.test_vc import LEARNER_DID, NOW, Signer, check, report, stamp, verify
+from wallet.services.verification import clr, vc
+from wallet.services.verification import context as context_module
 from wallet.services.verification.result import CheckStatus, Status
 
 CLR_CONTEXTS = [
@@ -121,3 +123,27 @@ def test_clr_member_endorsements_are_verified_one_level_deeper() -> None:
     assert result.status is Status.VALID, report(result)
     assert result.nested[0].metadata.endorsements_count == 1
     assert result.nested[0].nested[0].status is Status.VALID
+
+
+def test_clr_with_more_members_than_the_limit_is_refused_unchecked_as_couldnt_verify(monkeypatch) -> None:
+    walked: list[Any] = []
+    original = vc.verify_embedded
+    monkeypatch.setattr(vc, "verify_embedded", lambda item, *args: walked.append(item) or original(item, *args))
+    registrar = Signer()
+    # Small entries, so the signed token stays under its size cap: the count is what matters here.
+    result = verify(as_jwt(registrar, clr_credential(registrar.did, [{}] * (clr.MAX_MEMBERS + 1))))
+    assert result.status is Status.UNVERIFIABLE, report(result)
+    assert walked == [] and result.nested == []
+    limit = check(result, "nested")
+    assert (limit.status, limit.outcome) == (CheckStatus.FAILED, Status.UNVERIFIABLE)
+    assert f"{clr.MAX_MEMBERS + 1:,} credentials" in limit.message
+
+
+def test_clr_embedded_credentials_past_the_run_budget_are_not_verified(monkeypatch) -> None:
+    monkeypatch.setattr(context_module, "MAX_EMBEDDED", 3)
+    registrar, school = Signer(), Signer()
+    tokens = [as_jwt(school, member(school, f"Course {n}")) for n in range(5)]
+    result = verify(as_jwt(registrar, clr_credential(registrar.did, tokens)))
+    assert [n.status for n in result.nested] == [Status.VALID] * 3 + [Status.UNVERIFIABLE] * 2
+    assert result.status is Status.VALID  # members that could not be checked are shown, as expired ones are
+    assert "not currently verified" in check(result, "nested").message

@@ -14,7 +14,7 @@ from pyld.jsonld import JsonLdError
 
 from tests.support.servers import DocumentServer, Response
 from wallet.services.verification import jsonld
-from wallet.services.verification.jsonld import JsonLdProblem, Memo
+from wallet.services.verification.jsonld import JsonLdProblem
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "conformance" / "1edtech"
 CONTEXTS = Path(jsonld.__file__).with_name("contexts")
@@ -248,12 +248,3 @@ def test_expand_undefined_property_is_refused() -> None:
     with pytest.raises(JsonLdProblem, match="do not define"):
         jsonld.expand(doc)
 
-
-def test_memo_evicts_least_recently_used() -> None:
-    memo: Memo[int] = Memo(2)
-    memo.put("a", 1)
-    memo.put("b", 2)
-    assert memo.get("a") == 1  # "a" is now the most recently used
-    memo.put("c", 3)
-    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (1, None, 3)
-    assert len(memo) == 2

@@ -553,3 +553,14 @@ def test_detect_ob2_assertion_and_payload_but_not_ob3() -> None:
     assert ob2.detect(presented({"type": "Assertion", "badge": BADGE_URL, "recipient": {}}))
     assert not ob2.detect(presented({"@context": ["https://www.w3.org/ns/credentials/v2"],
                                      "type": ["VerifiableCredential", "OpenBadgeCredential"]}))
+
+
+def test_verify_hosted_badge_with_too_many_endorsements_is_unverifiable_without_fetching_them(issuer: Issuer) -> None:
+    references = [f"{ISSUER}/endorsements/{n}.json" for n in range(ob2.MAX_ENDORSEMENTS + 1)]
+    document = issuer.publish_badge(assertion(endorsement=references))
+    result = issuer.verify(document)
+    assert result.status is Status.UNVERIFIABLE, report(result)
+    limit = check(result, "endorsements")
+    assert (limit.status, limit.outcome) == (CheckStatus.FAILED, Status.UNVERIFIABLE)
+    assert f"{ob2.MAX_ENDORSEMENTS + 1:,} endorsements" in limit.message
+    assert not any("/endorsements/" in path for path in issuer.paths())

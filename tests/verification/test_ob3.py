@@ -9,6 +9,7 @@ import pytest
 from tests.verification.test_vc import (
     NOW, VC_V1, Signer, check, jwt_claims, report, stamp, verify,
 )
+from wallet.services.verification import ob3, vc
 from wallet.services.verification.jose import sign_compact
 from wallet.services.verification.result import CheckStatus, Status
 
@@ -285,3 +286,32 @@ def test_ob3_issue_date_prefers_valid_from_then_awarded_date() -> None:
     assert result.status is Status.VALID, report(result)
     assert result.metadata.issued == datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert result.metadata.valid_from is None
+
+
+def test_ob3_ten_thousand_endorsements_are_refused_unchecked_as_couldnt_verify(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    walked: list[Any] = []
+    original = vc.verify_embedded
+    monkeypatch.setattr(vc, "verify_embedded", lambda item, *args: walked.append(item) or original(item, *args))
+    signer = Signer()
+    credential = ob3_credential(signer.did)
+    # Small entries, so the signed token stays under its size cap: the count is what matters here.
+    credential["credentialSubject"]["achievement"]["endorsement"] = [{}] * 10_000
+    result = verify(as_jwt(signer, credential))
+    assert result.status is Status.UNVERIFIABLE, report(result)
+    assert walked == [] and result.nested == []
+    limit = check(result, "endorsements")
+    assert (limit.status, limit.outcome) == (CheckStatus.FAILED, Status.UNVERIFIABLE)
+    assert "10,000 endorsements" in limit.message and f"{ob3.MAX_ENDORSEMENTS}" in limit.message
+    # The credential's own checks still ran and passed.
+    assert check(result, "proof").status is CheckStatus.PASSED
+
+
+def test_ob3_endorsements_up_to_the_limit_are_all_verified() -> None:
+    signer, endorser = Signer(), Signer()
+    token = as_jwt(endorser, {k: v for k, v in endorsement(endorser).items() if k != "proof"})
+    credential = ob3_credential(signer.did)
+    credential["issuer"]["endorsementJwt"] = [token] * ob3.MAX_ENDORSEMENTS
+    result = verify(as_jwt(signer, credential))
+    assert result.status is Status.VALID, report(result)
+    assert len(result.nested) == result.metadata.endorsements_count == ob3.MAX_ENDORSEMENTS

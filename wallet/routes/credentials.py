@@ -29,7 +29,7 @@ from wallet.services import evidence as evidence_service
 from wallet.services import importing, ratelimit
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.errors import ValidationError
-from wallet.services.http import fetcher_from_config
+from wallet.services.http import fetcher_from_config, import_fetch_from_config
 from wallet.services.images import SVG, SVG_HEADERS
 from wallet.services.sanitize import clean_text, external_link, render_markdown, short_identifier
 
@@ -50,7 +50,8 @@ def importer_for(owner_id: int) -> importing.Importer:
     """Return an Importer for `owner_id` with the app's fetcher, blob store, upload, rate and quota limits."""
     config = current_app.config
     return importing.Importer(
-        fetch=fetcher_from_config(config),
+        # security.md A12: one deadline for all the fetches of each import, not only for each fetch.
+        fetch=import_fetch_from_config(config),
         blobs=blob_store(),
         owner_id=owner_id,
         recipients=credential_service.learner_identities(get_session(), owner_id),

@@ -51,3 +51,7 @@ class TooLargeError(ImportRejectedError):
 
 class FetchError(WalletError):
     """A remote server failed, refused or timed out."""
+
+
+class ImportTimeoutError(FetchError):
+    """One import, all its fetches together, took longer than its deadline; nothing was kept."""

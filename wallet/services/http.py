@@ -19,7 +19,6 @@ import socket
 import ssl
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +30,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.response import BaseHTTPResponse
 from urllib3.util import parse_url
 
-from wallet.services.errors import FetchError, TooLargeError, UnsafeURLError
+from wallet.services.errors import FetchError, ImportTimeoutError, TooLargeError, UnsafeURLError
+from wallet.services.verification.caches import ByteLRU
 from wallet.services.verification.fetching import Fetch, Fetched, Kind, RemoteError
 
 log = logging.getLogger(__name__)
@@ -110,48 +110,6 @@ class _Entry:
     fresh_until: float  # time.monotonic() value
     etag: str | None
     last_modified: str | None
-
-
-class _Cache:
-    """A thread-safe LRU of fetched documents, bounded by entry count and total body bytes."""
-
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
-        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
-        self._max_entries = max_entries
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> _Entry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: tuple[str, str], entry: _Entry) -> None:
-        with self._lock:
-            self._drop(key)
-            if len(entry.fetched.body) > self._max_bytes:
-                return
-            self._entries[key] = entry
-            self._bytes += len(entry.fetched.body)
-            while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
-                self._drop(next(iter(self._entries)))
-
-    def pop(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._drop(key)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
-
-    def _drop(self, key: tuple[str, str]) -> None:
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._bytes -= len(old.fetched.body)
 
 
 class _Deadline:
@@ -259,7 +217,6 @@ class GuardedFetcher:
         total_timeout: float = 20.0,
         max_bytes: int = 5 * MB,
         fresh_seconds: float = 300.0,
-        cache_entries: int = 256,
         cache_bytes: int = 32 * MB,
         ports: frozenset[int] = frozenset({80, 443}),
         ca_file: str | None = None,
@@ -277,20 +234,23 @@ class GuardedFetcher:
         self._unrewrites = sorted(((new, old) for old, new in rules.items()),
                                   key=lambda rule: len(rule[0]), reverse=True)
         self._ssl_context = ssl.create_default_context(cafile=ca_file or certifi.where())
-        self._cache = _Cache(cache_entries, cache_bytes)
+        # Fetched documents by (URL, kind), bounded by the bytes they hold with their headers.
+        self.cache: ByteLRU[_Entry] = ByteLRU(cache_bytes)
 
-    def __call__(self, url: str, *, kind: Kind = "json", revalidate: bool = False) -> Fetched:
+    def __call__(self, url: str, *, kind: Kind = "json", revalidate: bool = False,
+                 time_limit: float | None = None) -> Fetched:
         """Fetch `url` as `kind`: from memory while fresh, otherwise through the guard.
 
         `revalidate` skips the fresh period and asks the server again (conditionally: an unchanged
         document costs a 304), for re-checks a person asked for, so a revocation is seen at once.
+        `time_limit` shortens the total deadline of this fetch (what is left of an import's).
         """
         if kind not in self.caps:
             raise ValueError(f"unknown kind of document: {kind!r}")
-        entry = self._cache.get((url, kind)) if kind in CACHED_KINDS else None
+        entry = self.cache.get((url, kind)) if kind in CACHED_KINDS else None
         if entry is not None and not revalidate and entry.fresh_until > time.monotonic():
             return replace(entry.fetched, from_cache=True)
-        deadline = _Deadline(self.total_timeout)
+        deadline = _Deadline(self.total_timeout if time_limit is None else min(self.total_timeout, time_limit))
         try:
             return self._fetch(url, kind, entry, deadline)
         except _Refused as refusal:
@@ -307,7 +267,7 @@ class GuardedFetcher:
 
     def clear_cache(self) -> None:
         """Forget every cached document."""
-        self._cache.clear()
+        self.cache.clear()
 
     def open_socket(self, family: int, sockaddr: tuple[Any, ...], timeout: float) -> socket.socket:
         """Open a TCP connection to one checked address: the only place a fetch connects."""
@@ -450,21 +410,61 @@ class GuardedFetcher:
         lifetime = _lifetime(fetched.headers, self.fresh_seconds)
         etag, last_modified = fetched.headers.get("etag"), fetched.headers.get("last-modified")
         if lifetime is None or (lifetime <= 0 and not (etag or last_modified)):
-            self._cache.pop(key)
+            self.cache.pop(key)
             return
-        self._cache.put(key, _Entry(fetched, time.monotonic() + lifetime, etag, last_modified))
+        self.cache.put(key, _Entry(fetched, time.monotonic() + lifetime, etag, last_modified))
 
     def _revalidated(self, key: tuple[str, str], entry: _Entry, response: BaseHTTPResponse) -> Fetched:
         """Keep the cached body after a 304 Not Modified, fresh again for as long as the server says."""
         headers = {name.lower(): value for name, value in response.headers.itermerged()}
         lifetime = _lifetime(headers, self.fresh_seconds)
         if lifetime is None:
-            self._cache.pop(key)
+            self.cache.pop(key)
         else:
-            self._cache.put(key, replace(entry, fresh_until=time.monotonic() + lifetime,
-                                         etag=headers.get("etag", entry.etag)))
+            self.cache.put(key, replace(entry, fresh_until=time.monotonic() + lifetime,
+                                        etag=headers.get("etag", entry.etag)))
         log.info("revalidated %s: not modified", _for_log(key[0]))
         return replace(entry.fetched, from_cache=True)
+
+
+class ImportDeadline:
+    """A `Fetch` for imports: every fetch of one import shares one total deadline (A12, §2.6).
+
+    `begin()` starts the clock when an import starts (importing.py calls it for each link, paste
+    and file); each fetch may then take at most what is left, and never more than its own total
+    timeout. A fetch asked for, or cut short, once the time is up raises ImportTimeoutError, so
+    the import can stop and keep nothing. One per Importer: imports through it run one at a time.
+    """
+
+    def __init__(self, fetcher: GuardedFetcher, seconds: float) -> None:
+        self.fetcher = fetcher
+        self.seconds = seconds
+        self._at = time.monotonic() + seconds
+
+    def begin(self) -> ImportDeadline:
+        """Start the deadline of a new import; return self."""
+        self._at = time.monotonic() + self.seconds
+        return self
+
+    def left(self) -> float:
+        """Return the seconds left before the deadline (0 or less once it has passed)."""
+        return self._at - time.monotonic()
+
+    def __call__(self, url: str, *, kind: Kind = "json") -> Fetched:
+        if self.left() <= 0:
+            raise self._timed_out(url)
+        try:
+            return self.fetcher(url, kind=kind, time_limit=self.left())
+        except FetchError:
+            if self.left() <= 0:
+                raise self._timed_out(url) from None
+            raise
+
+    def _timed_out(self, url: str) -> ImportTimeoutError:
+        log.info("import deadline of %ss passed before fetching %s", self.seconds, _for_log(url))
+        return ImportTimeoutError(
+            f"Adding this credential took too long (over {self.seconds:g} seconds): the issuer's servers "
+            "answered too slowly, so nothing was added. Please try again later.")
 
 
 def fetcher_from_config(config: Mapping[str, Any]) -> GuardedFetcher:
@@ -481,16 +481,23 @@ def fetcher_from_config(config: Mapping[str, Any]) -> GuardedFetcher:
         float(config.get("FETCH_READ_TIMEOUT", 10.0)),
         float(config.get("FETCH_TOTAL_TIMEOUT", 20.0)),
         int(config.get("FETCH_MAX_BYTES", 5 * MB)),
+        int(config.get("FETCH_CACHE_BYTES", 32 * MB)),
     )
 
 
+def import_fetch_from_config(config: Mapping[str, Any]) -> ImportDeadline:
+    """Return the fetch an import uses: the shared fetcher under IMPORT_DEADLINE_SECONDS per import."""
+    return ImportDeadline(fetcher_from_config(config), float(config.get("IMPORT_DEADLINE_SECONDS", 45.0)))
+
+
+# A handful of distinct settings at most (one per app configuration), so a count bound suffices.
 @functools.lru_cache(maxsize=16)
 def _shared_fetcher(allow_private_network: bool, url_rewrite: tuple[tuple[str, str], ...],
                     connect_timeout: float, read_timeout: float, total_timeout: float,
-                    max_bytes: int) -> GuardedFetcher:
+                    max_bytes: int, cache_bytes: int) -> GuardedFetcher:
     return GuardedFetcher(allow_private_network=allow_private_network, url_rewrite=dict(url_rewrite),
                           connect_timeout=connect_timeout, read_timeout=read_timeout,
-                          total_timeout=total_timeout, max_bytes=max_bytes)
+                          total_timeout=total_timeout, max_bytes=max_bytes, cache_bytes=cache_bytes)
 
 
 def _parse(url: str) -> _Target:

@@ -19,7 +19,7 @@ from urllib.parse import unquote_to_bytes
 from defusedxml import ElementTree as SafeET
 from PIL import Image, UnidentifiedImageError
 
-from wallet.services.errors import FetchError, ImportRejectedError, TooLargeError, WalletError
+from wallet.services.errors import FetchError, ImportRejectedError, ImportTimeoutError, TooLargeError, WalletError
 
 if TYPE_CHECKING:
     from wallet.services.verification.fetching import Fetch
@@ -129,6 +129,7 @@ def load_badge_image(reference: str | dict | None, fetch: Fetch) -> StoredImage 
     """Fetch (guarded) or decode the image a credential names and normalise it; None if unusable.
 
     A missing or bad image never fails an import: the credential is kept and shown with a placeholder.
+    An import that runs out of time while fetching it does fail (ImportTimeoutError, security.md A12).
     """
     if isinstance(reference, dict):  # OB 2.0/3.0 allow an Image object with an id
         reference = reference.get("id")
@@ -142,5 +143,7 @@ def load_badge_image(reference: str | dict | None, fetch: Fetch) -> StoredImage 
         else:
             return None
         return normalise_image(data)
+    except ImportTimeoutError:
+        raise
     except (WalletError, FetchError):
         return None

@@ -43,11 +43,13 @@ from wallet.services.blobs import BlobStore
 from wallet.services.errors import (
     FetchError,
     ImportRejectedError,
+    ImportTimeoutError,
     QuotaExceededError,
     RateLimitedError,
     TooLargeError,
     WalletError,
 )
+from wallet.services.http import ImportDeadline
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.sanitize import clean_text
 from wallet.services.verification import make_context, verify_bytes
@@ -125,14 +127,18 @@ class RecordingFetch:
     """Wrap the fetcher to keep every fetched body (to store verbatim) and note unreachable resources."""
 
     def __init__(self, fetch: Fetch) -> None:
-        self._fetch = fetch
+        # security.md A12: one deadline for every fetch of this import, the badge image's included.
+        self._fetch = fetch.begin() if isinstance(fetch, ImportDeadline) else fetch
         self.bodies: dict[str, bytes] = {}
         self.unreachable: list[str] = []
+        self.timed_out: ImportTimeoutError | None = None
 
     def __call__(self, url: str, *, kind: Kind = "json") -> Fetched:
         try:
             fetched = self._fetch(url, kind=kind)
         except FetchError as error:
+            if isinstance(error, ImportTimeoutError):
+                self.timed_out = error
             # OB 2.0: 410 Gone is the issuer's answer (revoked), not an unreachable server.
             if getattr(error, "status_code", None) != 410:
                 self.unreachable.append(url)
@@ -362,6 +368,8 @@ def _import(
 
 def _refuse_unusable(result: VerificationResult, recorder: RecordingFetch) -> None:
     """Raise when there is nothing to keep: no credential, or a hosted badge that could not be fetched."""
+    if recorder.timed_out is not None:  # the verifier reported it as unreachable; nothing is kept
+        raise recorder.timed_out
     if result.format is None or result.status in (Status.NO_CREDENTIAL, Status.ERROR):
         raise ImportRejectedError(_first_failure(result) or "Wallet could not read a credential in this.")
     if result.format == "vp":

@@ -18,11 +18,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
 from wallet.services.errors import ValidationError
+from wallet.services.verification.caches import cache_short_strings
 from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
 
 FORMAT_NAME = "wallet-pathway"
@@ -117,13 +117,15 @@ class CredentialFacts:
 # ---------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)  # the same names, tags and ids are compared for every step of a tree
+# The same names, tags and ids are compared for every step of a tree. They come from credentials,
+# so only short ones are kept: the caches stay a few megabytes whatever a credential holds.
+@cache_short_strings(maxsize=4096, max_chars=200)
 def _fold(text: str | None) -> str:
     """Compare text without case or repeated whitespace."""
     return " ".join((text or "").split()).casefold()
 
 
-@lru_cache(maxsize=8192)
+@cache_short_strings(maxsize=4096, max_chars=200)
 def normalize_identifier(value: str | None) -> str:
     """Normalise an id or URL for comparison: http(s) scheme and host lower-cased, no trailing slash."""
     value = (value or "").strip()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from wallet.services.errors import FetchError, WalletError
-from wallet.services.verification import clr, extract, memo, ob2, ob3, vc, vp
+from wallet.services.verification import clr, extract, jsonld, memo, ob2, ob3, status, vc, vp
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.fetching import Fetch, offline_fetch
@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 # The only registry of formats, most specific first: a CLR is also a VC, an OB 3.0 credential too.
 # A presentation (vp) holds credentials and is verified with them.
 FORMATS = (ob2, clr, ob3, vc, vp)
+
+
+def configure_caches(*, status_bytes: int = status.CACHE_BYTES, result_bytes: int = memo.RESULTS_BYTES,
+                     canonical_bytes: int = jsonld.CANONICAL_BYTES) -> None:
+    """Set the byte budgets of the process-wide caches (decoded status lists, results, canonical forms)."""
+    status.CACHE.max_bytes = status_bytes
+    memo.RESULTS.max_bytes = result_bytes
+    jsonld.CANONICAL_FORMS.max_bytes = canonical_bytes
 
 
 def make_context(

@@ -16,6 +16,9 @@ from wallet.services.verification.result import Check, CheckStatus, Status, Veri
 FORMAT_ID = "clr2"
 
 CLR_TYPE = "ClrCredential"
+# security.md A13: a record carrying more credentials than this is not walked at all; it cannot be
+# checked fully, so it is "Couldn't verify". A whole transcript is a few hundred at most.
+MAX_MEMBERS = 500
 
 
 def detect(presented: Presented) -> bool:
@@ -27,8 +30,11 @@ def verify(presented: Presented, context: Context) -> VerificationResult:
     """Verify a CLR and each credential in it."""
     verified = vc.verify_credential(presented, context, format_id=FORMAT_ID, structure=structure_problems)
     subject = vc.first_subject(verified.credential) or {}
-    members = [vc.verify_embedded(item, context, _verify_member)
-               for item in vc.as_list(subject.get("verifiableCredential"))]
+    items = vc.as_list(subject.get("verifiableCredential"))
+    if len(items) > MAX_MEMBERS:
+        verified.result.add(ob3.too_many_check("nested", len(items), "credentials", MAX_MEMBERS))
+        return vc.finish(verified)
+    members = [vc.verify_embedded(item, context, _verify_member) for item in items]
     verified.result.nested += members
     if members:
         verified.result.add(nested_check(members))

@@ -10,13 +10,17 @@ from wallet.services.verification.fetching import Fetch, Fetched, Kind, offline_
 # security.md A13: a bound on the documents one verification may fetch, and on nesting.
 MAX_FETCHES = 25
 MAX_DEPTH = 3
+# security.md A13: a bound on the embedded credentials (endorsements, CLR members, at any depth)
+# one verification run checks; each format also refuses a credential that carries too many.
+MAX_EMBEDDED = 1000
 
 
 @dataclass
 class Budget:
-    """Fetches left for one verification run, shared by its nested credentials."""
+    """Fetches and embedded credentials left for one verification run, shared by its nested credentials."""
 
     remaining: int = MAX_FETCHES
+    embedded: int = field(default_factory=lambda: MAX_EMBEDDED)
 
 
 @dataclass

@@ -13,7 +13,6 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from wallet.services.verification import jsonld, multibase
+from wallet.services.verification.caches import MB, ByteLRU, memoize
 from wallet.services.verification.context import Context
 from wallet.services.verification.keys import KeyBinding, KeyResolutionError, ResolvedKey, resolve_verification_method
 from wallet.services.verification.result import Check, CheckStatus, Status
@@ -33,7 +33,8 @@ CRYPTOSUITES = frozenset({EDDSA_RDFC_2022, EDDSA_2022})
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
 ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
-_SIGNATURE_MEMO: jsonld.Memo[bool] = jsonld.Memo(2048)
+# Signature checks by sha256(key, signature, message): small entries, a small budget.
+_SIGNATURE_MEMO: ByteLRU[bool] = ByteLRU(1 * MB)
 _TAMPERED = ("The signature does not match: the credential was changed after it was signed, "
              "or was signed with another key.")
 _PURPOSE_WORDS = {"assertionMethod": "issuing credentials", "authentication": "proving who is presenting"}
@@ -282,7 +283,7 @@ def _hash_data_from_nquads(config_nquads: str, document_nquads: str) -> bytes:
     return config_hash + hashlib.sha256(document_nquads.encode("utf-8")).digest()
 
 
-@lru_cache(maxsize=2048)
+@memoize(1 * MB)  # keyed by the proof value, which the credential chooses: bounded by bytes
 def _signature_bytes(proof_value: str) -> bytes | None:
     """Decode a base58btc Ed25519 proof value (pure Python base58 is slow, so results are cached)."""
     try:

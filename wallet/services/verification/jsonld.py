@@ -7,25 +7,29 @@ Rules (security.md B1-B3):
   or a type or id that stays a relative IRI, is an error instead of being dropped silently, since
   a dropped term would be left out of the signed N-Quads and could be changed freely.
 - Processing is bounded in input size, objects, list lengths, quads and canonicalisation work
-  (RDFC-1.0 §7, "poison" graphs), and canonical forms are memoised by content hash.
+  (RDFC-1.0 §7, "poison" graphs), and canonical forms are memoised by content hash, within a
+  byte budget (caches.py).
 
 Speed: pyld re-processes the large type-scoped contexts of VC and OB 3.0 (VerifiableCredential,
 OpenBadgeCredential, Achievement, DataIntegrityProof, ...) on every call, because it applies them
 to a fresh, uncached copy of the active context. `_Processor._process_context` memoises processed
 contexts by (active context id, local context); processed contexts are immutable in pyld
-(frozendict; pyld's own cache already shares them across calls). tests/verification/test_jsonld.py
+(frozendict; pyld's own cache already shares them across calls). The contexts a credential may
+name are the pinned ones, a fixed set, but inline contexts are the credential's own: the memo is
+bounded by bytes too, counting what each entry adds (its tables, and an inline context it keeps
+alive). tests/verification/test_jsonld.py
 checks that the N-Quads are byte-identical to plain pyld's on every signed corpus credential.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from frozendict import frozendict
 from pyld import jsonld as pyld
@@ -33,6 +37,7 @@ from pyld.canon import URDNA2015
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from wallet.services.errors import WalletError
+from wallet.services.verification.caches import MB, ByteLRU, estimate_size
 
 # B3 bounds. A large CLR with dozens of achievements is well under these.
 MAX_DOCUMENT_CHARS = 1_000_000
@@ -45,46 +50,13 @@ MAX_ARRAY_WORK = 250_000
 # need about one call per blank node that shares its first-degree hash with another.
 MAX_DEEP_HASHES_PER_BLANK_NODE = 50
 MAX_CANON_SECONDS = 5.0
-_MEMO_SIZE = 512
-_CONTEXT_MEMO_SIZE = 2048
+CANONICAL_BYTES = 16 * MB
+_CONTEXT_MEMO_BYTES = 16 * MB
 _V = TypeVar("_V")
 
 
 class JsonLdProblem(WalletError):
     """A document that cannot be processed as JSON-LD safely; the message says why."""
-
-
-class Memo(Generic[_V]):
-    """A small thread-safe LRU map for pure results, keyed by content hashes."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, _V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> _V | None:
-        """Return the value for `key` (and mark it recently used), or None."""
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: _V) -> None:
-        """Store `value`, evicting the least recently used entry when full."""
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget everything (for measurements and tests)."""
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 class _PinnedContexts(Mapping[str, dict[str, Any]]):
@@ -96,7 +68,21 @@ class _PinnedContexts(Mapping[str, dict[str, Any]]):
 
     def __init__(self) -> None:
         self._documents: dict[str, dict[str, Any]] | None = None
+        self._object_ids: frozenset[int] | None = None
         self._lock = threading.Lock()
+
+    def holds(self, value: Any) -> bool:
+        """Tell whether `value` is one of the (never freed) objects inside a pinned context."""
+        if self._object_ids is None:
+            found: set[int] = set()
+            stack: list[Any] = list(self._load().values())
+            while stack:
+                item = stack.pop()
+                if isinstance(item, (dict, list)):
+                    found.add(id(item))
+                    stack.extend(item.values() if isinstance(item, dict) else item)
+            self._object_ids = frozenset(found)
+        return id(value) in self._object_ids
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self._documents is None:
@@ -118,7 +104,8 @@ class _PinnedContexts(Mapping[str, dict[str, Any]]):
         return len(self._load())
 
 
-KNOWN_CONTEXTS: Mapping[str, dict[str, Any]] = _PinnedContexts()
+_PINNED = _PinnedContexts()
+KNOWN_CONTEXTS: Mapping[str, dict[str, Any]] = _PINNED
 
 
 def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -143,14 +130,14 @@ def canonize(doc: dict[str, Any]) -> str:
     """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of `doc` (JsonLdProblem if it cannot be done safely)."""
     text = _json_text(doc)
     key = hashlib.sha256(text.encode("utf-8")).digest()
-    cached = _CANON_MEMO.get(key)
+    cached = CANONICAL_FORMS.get(key)
     if cached is not None:
         return cached
     _check_size(doc, text)
     with _PYLD_LOCK:
         dataset = _run(lambda: _Processor().to_rdf(doc, _options()))
         nquads = _BoundedURDNA2015(dataset).main(dataset, {"format": "application/n-quads"})
-    _CANON_MEMO.put(key, nquads)
+    CANONICAL_FORMS.put(key, nquads)
     return nquads
 
 
@@ -163,16 +150,31 @@ def expand(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def clear_caches() -> None:
     """Forget memoised canonical forms and processed contexts (for measurements)."""
-    _CANON_MEMO.clear()
-    _CONTEXT_MEMO.clear()
+    CANONICAL_FORMS.clear()
+    PROCESSED_CONTEXTS.clear()
     pyld._resolved_context_cache.clear()
 
 
 # --- internals --------------------------------------------------------------------------------------
 
 _PYLD_LOCK = threading.RLock()  # pyld's shared caches are not thread-safe
-_CANON_MEMO: Memo[str] = Memo(_MEMO_SIZE)
-_CONTEXT_MEMO: Memo[tuple[Any, Any]] = Memo(_CONTEXT_MEMO_SIZE)
+# Canonical N-Quads by sha256 of the document's JSON text.
+CANONICAL_FORMS: ByteLRU[str] = ByteLRU(CANONICAL_BYTES)
+
+
+def _context_entry_size(entry: tuple[Any, Any]) -> int:
+    """The memory one processed context adds: its own tables, and an inline context it keeps alive.
+
+    Its term definitions are shared with the context it extends, or made from the local context.
+    """
+    local_ctx, result = entry
+    size = sys.getsizeof(result) + sys.getsizeof(result.get("mappings", {}))
+    if isinstance(local_ctx, (dict, list)) and not _PINNED.holds(local_ctx):
+        size += 2 * estimate_size(local_ctx)  # the context and the term definitions made from it
+    return size
+
+
+PROCESSED_CONTEXTS: ByteLRU[tuple[Any, Any]] = ByteLRU(_CONTEXT_MEMO_BYTES, size_of=_context_entry_size)
 
 
 def _options() -> dict[str, Any]:
@@ -280,7 +282,7 @@ class _Processor(JsonLdProcessor):
             return super()._process_context(active_ctx, local_ctx, options, override_protected,
                                             propagate, validate_scoped, cycles)
         key = (uuid, local_key, options.get("base", ""), override_protected, propagate, validate_scoped)
-        hit = _CONTEXT_MEMO.get(key)
+        hit = PROCESSED_CONTEXTS.get(key)
         # An identity-keyed entry only counts for the very same object (ids are reused after free).
         if hit is not None and (local_key[0] != "id" or hit[0] is local_ctx):
             return hit[1]
@@ -288,7 +290,7 @@ class _Processor(JsonLdProcessor):
                                           propagate, validate_scoped, cycles)
         # Only frozen (immutable) active contexts may be shared between calls.
         if isinstance(result, frozendict):
-            _CONTEXT_MEMO.put(key, (local_ctx, result))
+            PROCESSED_CONTEXTS.put(key, (local_ctx, result))
         return result
 
 

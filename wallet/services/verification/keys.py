@@ -24,7 +24,6 @@ import copy
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +33,7 @@ from jwcrypto.jwk import JWK
 
 from wallet.services.errors import WalletError
 from wallet.services.verification import multibase
+from wallet.services.verification.caches import MB, memoize
 from wallet.services.verification.context import Context
 from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
 from wallet.services.verification.result import Status
@@ -51,7 +51,11 @@ _MULTIKEY_FRAGMENT = re.compile(r"z(?:6Mk|Dna)[1-9A-HJ-NP-Za-km-z]*")
 OFFLINE_METHODS = frozenset({"key", "jwk"})
 RELATIONSHIPS = ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation", "keyAgreement")
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-_OFFLINE_CACHE_SIZE = 512
+# Decoded did:key and did:jwk keys, keyed by the identifiers credentials give (of any length, so
+# the identifier is counted too). A decoded key takes about 1.4 KB (caches.estimate_size of one
+# Ed25519 or P-256 key with its JWK); it is counted as 2 KB without walking it again each time.
+_OFFLINE_CACHE_BYTES = 4 * MB
+_DECODED_KEY_BYTES = 2048
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
@@ -237,7 +241,7 @@ def _did_resolved(key: _Key, did: str, method: str, binding: KeyBinding, issuer_
     return ResolvedKey(key.vm_id, did, key.jwk, key.key_type, binding, f"did:{method}", key.purposes, explanation)
 
 
-@lru_cache(maxsize=_OFFLINE_CACHE_SIZE)
+@memoize(_OFFLINE_CACHE_BYTES, size_of=lambda key: _DECODED_KEY_BYTES)
 def _offline_key(vm: str) -> _Key:
     """Resolve a did:key or did:jwk verification method: pure, so cached."""
     did, _, fragment = vm.partition("#")
@@ -251,7 +255,7 @@ def _offline_key(vm: str) -> _Key:
     return key
 
 
-@lru_cache(maxsize=_OFFLINE_CACHE_SIZE)
+@memoize(_OFFLINE_CACHE_BYTES, size_of=lambda key: _DECODED_KEY_BYTES)
 def _did_key_key(did: str) -> _Key:
     value = did[len("did:key:"):]
     try:
@@ -270,7 +274,7 @@ def _did_key_document(did: str) -> dict[str, Any]:
     return _did_document(did, [DID_CONTEXT, MULTIKEY_CONTEXT], method, key.purposes)
 
 
-@lru_cache(maxsize=_OFFLINE_CACHE_SIZE)
+@memoize(_OFFLINE_CACHE_BYTES, size_of=lambda key: _DECODED_KEY_BYTES)
 def _did_jwk_key(did: str) -> _Key:
     encoded = did[len("did:jwk:"):]
     try:

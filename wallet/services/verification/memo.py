@@ -13,12 +13,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wallet.services.verification.jsonld import Memo
+from wallet.services.verification.caches import MB, ByteLRU, estimate_size
 from wallet.services.verification.result import Status, VerificationResult
 
 # Wider than any leeway a verifier applies (60 s), so a reused verdict never straddles a boundary.
@@ -27,7 +28,22 @@ _TIME_KEYS = frozenset({
     "validFrom", "validUntil", "issuanceDate", "expirationDate", "awardedDate", "issuedOn", "expires",
     "created", "nbf", "exp", "iat",
 })
-_RESULTS: Memo[_Remembered] = Memo(4096)
+# Bounded by bytes: a result holds its whole credential, which may be a large CLR.
+RESULTS_BYTES = 32 * MB
+# A result is sized by its pickled length, times what Python objects take over their pickled form:
+# about 4.9x for an OB 3.0 result (18.5 KB walked by caches.estimate_size, 3.8 KB pickled), less
+# for text-heavy ones. Pickling is C code, ten times quicker than walking the result.
+_MEMORY_PER_PICKLED_BYTE = 5
+
+
+def _result_size(remembered: _Remembered) -> int:
+    try:
+        return _MEMORY_PER_PICKLED_BYTE * len(pickle.dumps(remembered, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return estimate_size(remembered)
+
+
+RESULTS: ByteLRU[_Remembered] = ByteLRU(RESULTS_BYTES, size_of=_result_size)
 
 
 @dataclass(frozen=True)
@@ -48,7 +64,7 @@ def key_for(data: bytes, *, content_type: str | None, filename: str | None, sour
 
 def recall(key: bytes, now: datetime) -> VerificationResult | None:
     """Return a copy of the remembered result, checked again at `now`, if nothing it rests on changed."""
-    remembered = _RESULTS.get(key)
+    remembered = RESULTS.get(key)
     if remembered is None:
         return None
     then = remembered.verified_at
@@ -61,12 +77,12 @@ def remember(key: bytes, result: VerificationResult, *, now: datetime, fetched_a
     """Keep `result` for re-verification if its only inputs were the bytes and identities."""
     if fetched_anything or result.format is None or result.status in (Status.ERROR, Status.NO_CREDENTIAL):
         return
-    _RESULTS.put(key, _Remembered(_checked_at(result, result.checked_at), now, tuple(_boundaries(result))))
+    RESULTS.put(key, _Remembered(_checked_at(result, result.checked_at), now, tuple(_boundaries(result))))
 
 
 def clear() -> None:
     """Forget every remembered result (for measurements and tests)."""
-    _RESULTS.clear()
+    RESULTS.clear()
 
 
 def _same_side(then: datetime, now: datetime, moment: datetime) -> bool:

@@ -47,6 +47,9 @@ _ALIGNMENT = "http://schema.org/AlignmentObject"
 
 # A few endorsements are fetched to count them; they never change the badge's status.
 MAX_ENDORSEMENT_FETCHES = 4
+# security.md A13: a badge naming more endorsements than this is not walked; it cannot be checked
+# fully, so it is "Couldn't verify" (as in ob3.py).
+MAX_ENDORSEMENTS = 100
 MAX_KEYS_TRIED = 3
 # D19: a small leeway for clocks that disagree (jwcrypto's default is the same).
 CLOCK_LEEWAY = timedelta(seconds=60)
@@ -802,6 +805,11 @@ class _Run:
         nodes = [n for n in (self.assertion, self.badge) if n is not None]
         references = [e for n in nodes for e in _as_list(n.document.get("endorsement"))]
         if not references:
+            return
+        if len(references) > MAX_ENDORSEMENTS:
+            self.add(Check.failed("endorsements", f"This badge names {len(references):,} endorsements, more than "
+                                  f"the {MAX_ENDORSEMENTS:,} Wallet checks, so it was not checked fully.",
+                                  outcome=Status.UNVERIFIABLE, count=len(references), limit=MAX_ENDORSEMENTS))
             return
         if self.result.finish().status is not Status.VALID:
             return  # A17 spirit: fetch nothing more for a badge that is already not verified

@@ -18,6 +18,9 @@ FORMAT_ID = "ob3"
 ACHIEVEMENT_TYPES = ("OpenBadgeCredential", "AchievementCredential")
 ENDORSEMENT_TYPE = "EndorsementCredential"
 OB3_CONTEXT_PREFIX = "https://purl.imsglobal.org/spec/ob/v3p0/context"
+# security.md A13: a credential carrying more endorsements than this is not walked at all; it
+# cannot be checked fully, so it is "Couldn't verify". Real badges carry a handful.
+MAX_ENDORSEMENTS = 100
 
 
 def detect(presented: Presented) -> bool:
@@ -38,12 +41,22 @@ def verify(presented: Presented, context: Context) -> VerificationResult:
     verified = vc.verify_credential(presented, context, format_id=FORMAT_ID, structure=structure_problems)
     credential = verified.credential
     _fill_achievement_metadata(verified.result.metadata, credential)
-    endorsements = [vc.verify_embedded(item, context, _verify_endorsement) for item in endorsement_items(credential)]
+    items = endorsement_items(credential)
+    if len(items) > MAX_ENDORSEMENTS:
+        verified.result.add(too_many_check("endorsements", len(items), "endorsements", MAX_ENDORSEMENTS))
+        return vc.finish(verified)
+    endorsements = [vc.verify_embedded(item, context, _verify_endorsement) for item in items]
     verified.result.nested += endorsements
     verified.result.metadata.endorsements_count = len(endorsements)
     if endorsements:
         verified.result.add(_endorsements_check(endorsements))
     return vc.finish(verified)
+
+
+def too_many_check(check_id: str, count: int, noun: str, limit: int) -> Check:
+    """Report a credential that carries more `noun` than Wallet checks (security.md A13): Couldn't verify."""
+    return Check.failed(check_id, f"This credential carries {count:,} {noun}, more than the {limit:,} Wallet "
+                        "checks, so it was not checked fully.", outcome=Status.UNVERIFIABLE, count=count, limit=limit)
 
 
 def structure_problems(credential: dict[str, Any]) -> list[str]:

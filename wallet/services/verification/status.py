@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from wallet.services.errors import FetchError
 from wallet.services.verification import jose, keys, vc
+from wallet.services.verification.caches import MB, ByteLRU
 from wallet.services.verification.context import Context
 from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
 from wallet.services.verification.result import Check, CheckStatus, Status
@@ -27,8 +26,9 @@ MIN_BITS = 131_072
 # A bound on the decompressed list, so a small gzip bomb cannot fill memory (16 MB = 134M entries).
 MAX_DECODED_BYTES = 16 * 1024 * 1024
 # Verified, decoded lists kept by (URL, document sha256, list kind): an unchanged list is not
-# verified twice, and one verified as one kind never answers for the other.
-CACHE_SIZE = 32
+# verified twice, and one verified as one kind never answers for the other. Bounded by the bytes
+# the lists take (a list may be 16 MB decoded), not by how many there are.
+CACHE_BYTES = 64 * MB
 
 REVOCATION_LIST_TYPE = "1EdTechRevocationList"
 
@@ -66,8 +66,7 @@ class StatusListError(Exception):
     """The status list could not be used; the message says why, in plain words."""
 
 
-_cache: OrderedDict[tuple[str, str, str], StatusList] = OrderedDict()
-_cache_lock = threading.Lock()
+CACHE: ByteLRU[StatusList] = ByteLRU(CACHE_BYTES)
 
 
 def check_status(credential: dict[str, Any], *, issuer_id: str, context: Context) -> list[Check]:
@@ -125,8 +124,7 @@ def decode_list(encoded: Any) -> bytes:
 
 def clear_cache() -> None:
     """Forget every decoded status list (tests, and after a configuration change)."""
-    with _cache_lock:
-        _cache.clear()
+    CACHE.clear()
 
 
 # --- Bitstring Status List and StatusList2021 ---------------------------------------------------
@@ -200,16 +198,11 @@ def _load_list(url: str, kind: ListKind, context: Context) -> StatusList:
     except FetchError as error:
         raise StatusListError("the issuer's status list could not be fetched") from error
     cache_key = (url, fetched.sha256, kind.entry_type)
-    with _cache_lock:
-        cached = _cache.get(cache_key)
-        if cached is not None:
-            _cache.move_to_end(cache_key)
-            return cached
+    cached = CACHE.get(cache_key)
+    if cached is not None:
+        return cached
     status_list = _verify_list(fetched.body, kind, context)
-    with _cache_lock:
-        _cache[cache_key] = status_list
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+    CACHE.put(cache_key, status_list)
     return status_list
 
 

@@ -137,6 +137,10 @@ def verify_embedded(
             return _embedded_failure(Status.INVALID, "This entry is neither a credential nor a signed token.")
     except jose.JoseError as error:
         return _embedded_failure(error.outcome, str(error))
+    if context.budget.embedded <= 0:
+        return _embedded_failure(Status.UNVERIFIABLE, "Not checked: this credential carries more credentials "
+                                 "inside it than Wallet checks in one go.")
+    context.budget.embedded -= 1
     try:
         nested_context = context.nested()
     except FetchError as error:
