@@ -320,3 +320,33 @@ def test_import_files_oversized_zip_is_reported_too_large(session, importer, iss
     archive = _zip({"a.jwt": issuer.jwt().encode()})
     items = list(importing.import_files(session, small, [Upload("big.zip", archive[:301])]))
     assert [(i.state, i.error) for i in items] == [(REJECTED, "TooLarge")]
+
+
+# --- OB 2.0: 410 Gone at the import URL ------------------------------------------------------------
+
+
+def _gone(hosted: HostedIssuer, path: str, body: bytes, content_type: str = "application/json") -> None:
+    hosted.server.routes[path] = Response(body, 410, content_type, {"Cache-Control": "no-store"})
+
+
+def test_import_url_hosted_assertion_answering_410_is_stored_revoked(hosted, session, importer):
+    url = hosted.assertion(name="Withdrawn Badge")
+    # The issuer answers 410 Gone and still sends the assertion it revoked.
+    _gone(hosted, "/assertions/1.json", hosted.server.routes["/assertions/1.json"].body)
+    item = importing.import_url(session, importer(), url)
+    session.commit()
+    credential = item.credential
+    assert item.state == IMPORTED
+    assert (credential.format_id, credential.status, credential.name) == ("ob2", "revoked", "Withdrawn Badge")
+    report = credential.verifications[0].report
+    hosted_check = next(c for c in report["checks"] if c["id"] == "hosted")
+    assert hosted_check["outcome"] == "revoked" and "410 Gone" in hosted_check["message"]
+
+
+def test_import_url_answering_410_without_a_copy_is_refused_as_revoked(hosted, session, importer):
+    url = hosted.assertion()
+    _gone(hosted, "/assertions/1.json", b"gone", "text/plain")
+    with pytest.raises(ImportRejectedError, match="revoked"):
+        importing.import_url(session, importer(), url)
+    session.commit()
+    assert _count(session) == 0

@@ -51,7 +51,8 @@ from wallet.services.errors import (
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.sanitize import clean_text
 from wallet.services.verification import make_context, verify_bytes
-from wallet.services.verification.fetching import Fetch, Fetched, Kind
+from wallet.services.verification.fetching import Fetch, Fetched, Kind, RemoteError
+from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 
 # Per-item states reported to the learner.
@@ -155,7 +156,12 @@ def import_url(session: Session, importer: Importer, url: str) -> ImportItem:
         raise ImportRejectedError("Enter the link to your credential.")
     _count_import(importer)
     recorder = RecordingFetch(importer.fetch)
-    fetched = recorder(url, kind="any")
+    try:
+        fetched = recorder(url, kind="any")
+    except RemoteError as error:
+        if error.status_code != 410:
+            raise
+        fetched = _gone_copy(url, error)
     source_url = url
     if _is_html(fetched):
         alternate = discover_alternate(fetched.body, fetched.final_url or url)
@@ -171,6 +177,26 @@ def import_url(session: Session, importer: Importer, url: str) -> ImportItem:
             raise ImportRejectedError("The page links to another web page, not to a credential.")
     return _import(session, importer, recorder, fetched.body, content_type=fetched.content_type,
                    filename=None, source_url=source_url)
+
+
+def _gone_copy(url: str, error: RemoteError) -> Fetched:
+    """Return the revoked assertion a 410 Gone answer carries, to import (and verify) as revoked.
+
+    OB 2.0 (hosted verification): HTTP 410 Gone from the assertion's address means the issuer revoked
+    it. Verifying the copy it sent fetches that address again and reports the revocation; an answer
+    with no credential in it leaves nothing to keep.
+    """
+    body = error.body or b""
+    try:
+        document = loads_strict(body) if body.strip().startswith(b"{") else None
+    except ImportRejectedError:
+        document = None
+    # Only the assertion that lived at this address: anything else is not what the learner asked for.
+    if not isinstance(document, dict) or document.get("id") != url:
+        raise ImportRejectedError(
+            'The issuer has revoked this badge: its address answers "410 Gone" and sends no copy of it, '
+            "so there is nothing to add.")
+    return Fetched(url=url, final_url=url, status_code=410, content_type="application/json", body=body)
 
 
 def import_upload(session: Session, importer: Importer, upload: Upload) -> ImportItem:
