@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -141,3 +142,13 @@ def test_openapi_document_describes_credential_endpoints(client):
     assert "post" in paths["/credentials/{credential_id}/verify"]
     assert {"get", "post"} <= set(paths["/credentials/{credential_id}/evidence"])
     assert "Credential" in document["components"]["schemas"]
+
+
+def test_post_credential_object_with_duplicate_keys_is_refused_and_nothing_stored(client, auth, issuer):
+    # security.md D4: a JSON object in the request body is read as strictly as a pasted one.
+    credential = json.dumps(issuer.credential(name="Twice"))
+    body = '{"credential": ' + credential.replace('"issuer":', '"issuer": "https://impostor.example/", "issuer":', 1) + "}"
+    response = client.post("/api/v1/credentials", data=body, content_type="application/json", headers=auth)
+    assert response.status_code == 422, response.get_json()
+    assert '"issuer" twice' in response.get_json()["message"]
+    assert client.get("/api/v1/credentials", headers=auth).get_json()["count"] == 0

@@ -1,10 +1,12 @@
 """Importing credentials: paste, upload, ZIP, URL; idempotency, atomicity, recipient flag, images."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import stat
 import zipfile
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -347,6 +349,70 @@ def test_import_url_answering_410_without_a_copy_is_refused_as_revoked(hosted, s
     url = hosted.assertion()
     _gone(hosted, "/assertions/1.json", b"gone", "text/plain")
     with pytest.raises(ImportRejectedError, match="revoked"):
+        importing.import_url(session, importer(), url)
+    session.commit()
+    assert _count(session) == 0
+
+
+# --- duplicate keys (security.md D4) -----------------------------------------------------------------
+
+
+def _with_duplicate_issuer(text: str) -> str:
+    """Add a second "issuer" member before the first: Python's json would keep the last one."""
+    assert '"issuer":' in text
+    return text.replace('"issuer":', '"issuer": "https://impostor.example/", "issuer":', 1)
+
+
+def _signed_bytes(issuer: JwtIssuer, payload: bytes, header: str | None = None) -> str:
+    from wallet.services.verification.jose import sign_compact
+
+    token = sign_compact(payload, issuer.key, "EdDSA", header={"typ": "JWT", "kid": issuer.did + "#0"})
+    if header is None:
+        return token
+    _, body, signature = token.split(".")
+    return ".".join([base64.urlsafe_b64encode(header.encode()).rstrip(b"=").decode(), body, signature])
+
+
+def _duplicate_key_inputs(issuer: JwtIssuer) -> dict[str, tuple[str, Any]]:
+    """Every way a credential arrives, each carrying a credential with the key "issuer" twice."""
+    from wallet.services.verification.extract import OB3_KEYWORD, bake_png
+
+    credential = json.dumps(issuer.credential())
+    duplicated = _with_duplicate_issuer(credential)
+    claims = json.loads(base64.urlsafe_b64decode(issuer.jwt().split(".")[1] + "=="))
+    payload = _with_duplicate_issuer(json.dumps(claims["vc"]))
+    jwt_payload = json.dumps({**claims, "vc": "VC"}).replace('"VC"', payload).encode()
+    # Baked by hand: bake_svg itself refuses to bake JSON that is not strict.
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0" '
+           f'width="8" height="8"><openbadges:credential><![CDATA[{duplicated}]]></openbadges:credential></svg>')
+    return {
+        "paste": ("paste", duplicated),
+        "file": ("upload", Upload("badge.json", duplicated.encode())),
+        "png": ("upload", Upload("badge.png", bake_png(png_image(), duplicated, OB3_KEYWORD))),
+        "svg": ("upload", Upload("badge.svg", svg.encode())),
+        "jwt payload": ("paste", _signed_bytes(issuer, jwt_payload)),
+        "jwt header": ("paste", _signed_bytes(issuer, json.dumps(claims).encode(),
+                                              header='{"alg":"EdDSA","kid":"a","kid":"b"}')),
+    }
+
+
+@pytest.mark.parametrize("way", ["paste", "file", "png", "svg", "jwt payload", "jwt header"])
+def test_import_credential_with_duplicate_keys_is_refused_and_nothing_is_stored(session, importer, issuer, app, way):
+    how, value = _duplicate_key_inputs(issuer)[way]
+    with pytest.raises(ImportRejectedError, match="twice"):
+        if how == "paste":
+            importing.import_paste(session, importer(), value)
+        else:
+            importing.import_upload(session, importer(), value)
+    session.commit()
+    assert _count(session) == 0 and _count(session, VerificationRecord) == 0
+    blob_dir = blob_store_from_config(app.config, app.instance_path).root
+    assert not blob_dir.exists() or not any(p.is_file() for p in blob_dir.rglob("*"))
+
+
+def test_import_url_credential_with_duplicate_keys_is_refused(hosted, session, importer, issuer):
+    url = hosted.serve("/credential.json", _with_duplicate_issuer(json.dumps(issuer.credential())).encode())
+    with pytest.raises(ImportRejectedError, match="twice"):
         importing.import_url(session, importer(), url)
     session.commit()
     assert _count(session) == 0
