@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import stat
@@ -11,14 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image
+from tests.support.credentials import HostedIssuer, JwtIssuer, LdIssuer, bake_png_jwt, png_image, tampered_jwt
 from tests.support.servers import Response
 from wallet.models import Credential, VerificationRecord
 from wallet.services import importing
 from wallet.services.blobs import blob_store_from_config
 from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError
 from wallet.services.http import fetcher_from_config
-from wallet.services.importing import DUPLICATE, IMPORTED, REJECTED, Upload
+from wallet.services.importing import DUPLICATE, IMPORTED, KEPT, REJECTED, REPLACED, Upload
 
 
 @pytest.fixture
@@ -416,3 +417,112 @@ def test_import_url_credential_with_duplicate_keys_is_refused(hosted, session, i
         importing.import_url(session, importer(), url)
     session.commit()
     assert _count(session) == 0
+
+
+# --- versions: a genuine copy replaces a broken one, never the other way round ---------------------
+
+GENUINE_HELD = "This file does not verify; your wallet already holds a genuine copy."
+
+
+def _versions(credential) -> list[tuple[str, bool]]:
+    """(status, is current) of each version, newest first."""
+    return [(v.status, v.replaced_at is None) for v in credential.history]
+
+
+def _blob_files(app) -> set[str]:
+    root = blob_store_from_config(app.config, app.instance_path).root
+    return {p.name for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_import_genuine_jwt_after_tampered_copy_replaces_it_and_keeps_it_in_history(session, importer, issuer, app):
+    from wallet.services import credentials as credential_service
+
+    token = issuer.jwt(name="Robotics")
+    forged = tampered_jwt(token, name="Robotics (Distinction)")
+    first = importing.import_paste(session, importer(), forged)
+    session.commit()
+    assert (first.state, first.credential.status) == (IMPORTED, "invalid")
+    credential_service.update_learner_text(session, first.credential.owner_id, first.credential.id,
+                                           description="Built a line follower.", tags=["robots"])
+    session.commit()
+
+    item = importing.import_paste(session, importer(), token)
+    session.commit()
+    credential = item.credential
+    assert item.state == REPLACED and item.result.status == "valid"
+    assert "replaces" in item.message
+    assert credential.id == first.credential.id and _count(session) == 1
+    assert (credential.status, credential.name) == ("valid", "Robotics")
+    assert blob_store_from_config(app.config, app.instance_path).get(credential.original_sha256) == token.encode()
+    assert _versions(credential) == [("valid", True), ("invalid", False)]
+    assert credential.history[1].original_sha256 == hashlib.sha256(forged.encode()).hexdigest()
+    # The learner's own words stay with the credential.
+    assert credential.learner_description == "Built a line follower." and credential.learner_tags == ["robots"]
+    session.expire_all()
+    assert [r.status for r in credential.verifications] == ["valid", "invalid"]
+
+
+def test_import_tampered_jwt_after_genuine_is_refused_and_nothing_is_stored(session, importer, issuer, app):
+    token = issuer.jwt()
+    genuine = importing.import_paste(session, importer(), token)
+    session.commit()
+    blobs_before = _blob_files(app)
+
+    item = importing.import_paste(session, importer(), tampered_jwt(token, name="Forged"))
+    session.commit()
+    assert item.state == KEPT and item.message == GENUINE_HELD
+    assert item.result.status == "invalid"  # reported with its own verification result
+    assert item.credential.id == genuine.credential.id and item.credential.status == "valid"
+    assert _versions(item.credential) == [("valid", True)]
+    assert _count(session) == 1 and _count(session, VerificationRecord) == 1
+    assert _blob_files(app) == blobs_before
+
+
+def test_import_data_integrity_tampered_then_genuine_is_replaced(session, importer):
+    ld = LdIssuer()
+    signed = ld.signed(name="Linked Badge")
+    forged = {**signed, "name": "Forged Badge"}
+    first = importing.import_paste(session, importer(), json.dumps(forged))
+    session.commit()
+    assert first.credential.status == "invalid"
+    item = importing.import_upload(session, importer(), Upload("badge.json", json.dumps(signed, indent=2).encode()))
+    session.commit()
+    assert item.state == REPLACED and item.credential.id == first.credential.id
+    assert item.credential.status == "valid" and _versions(item.credential) == [("valid", True), ("invalid", False)]
+    # The same signed document again, with other white space: the same version.
+    again = importing.import_paste(session, importer(), json.dumps(signed))
+    assert again.state == DUPLICATE and again.message == "Already in your wallet."
+    # And the forged copy again: refused, not "already in your wallet".
+    refused = importing.import_paste(session, importer(), json.dumps(forged))
+    assert (refused.state, refused.message) == (KEPT, GENUINE_HELD)
+
+
+def test_import_hosted_assertion_after_tampered_file_replaces_it(hosted, session, importer):
+    url = hosted.assertion(name="Hosted Original")
+    document = json.loads(hosted.server.routes["/assertions/1.json"].body)
+    forged = {**document, "issuedOn": "2020-01-01T00:00:00Z"}
+    first = importing.import_upload(session, importer(), Upload("assertion.json", json.dumps(forged).encode()))
+    session.commit()
+    assert first.credential.status == "invalid"
+    item = importing.import_url(session, importer(), url)
+    session.commit()
+    assert item.state == REPLACED and item.credential.id == first.credential.id
+    assert item.credential.status == "valid" and item.credential.source_url == url
+    assert _versions(item.credential) == [("valid", True), ("invalid", False)]
+
+
+def test_credential_key_same_credential_in_every_format_version_key_by_content(issuer):
+    from wallet.services.verification import verify_bytes
+
+    ld = LdIssuer()
+    token, signed = issuer.jwt(), ld.signed()
+    pairs = [(token.encode(), tampered_jwt(token, name="Forged").encode()),
+             (json.dumps(signed).encode(), json.dumps({**signed, "name": "Forged"}).encode())]
+    for genuine, forged in pairs:
+        a, b = verify_bytes(genuine), verify_bytes(forged)
+        assert (a.status, b.status) == ("valid", "invalid")
+        assert importing.dedupe_key(a, genuine) == importing.dedupe_key(b, forged)
+        assert importing.version_key(a, genuine) != importing.version_key(b, forged)
+    # Another container, the same signed content: the same version.
+    assert importing.version_key(verify_bytes(bake_png_jwt(token)), b"") == importing.version_key(
+        verify_bytes(token.encode()), token.encode())

@@ -5,6 +5,13 @@ blobs are written (temp + fsync + rename) and one savepoint writes the credentia
 first verification record, so an import is whole or absent. Re-importing the same credential finds
 the existing row by a per-learner key (`dedupe_key`) that a unique constraint also enforces.
 
+Versions (docs/importing.md): one rule for every format says what is the same credential
+(`dedupe_key`: the OB 2.0 assertion id, else credential id + issuer) and what is the same version of
+it (`version_key`: a hash of the signed content). The same version again is a duplicate. Another
+version replaces the one held only if it verifies better (`rank`): a genuine copy replaces a broken
+one, which stays in the credential's history; a copy that does not verify never replaces a genuine
+one and nothing of it is stored. The learner's words and evidence stay on the credential either way.
+
 Limits (security.md A19, C11): each import (a URL, a paste, a file, each file inside a ZIP) counts
 against the learner's import rate before any network work; the number of credentials a learner
 may keep is checked again inside the transaction that inserts one (§2.10).
@@ -16,7 +23,7 @@ import io
 import re
 import stat
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -27,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wallet.db import utcnow
 from wallet.models.credential import (
     RECIPIENT_MATCHED,
     RECIPIENT_MISMATCH,
@@ -35,6 +43,7 @@ from wallet.models.credential import (
     TAG_SKILL,
     Credential,
     CredentialTag,
+    CredentialVersion,
     VerificationRecord,
 )
 from wallet.models.user import User
@@ -51,13 +60,16 @@ from wallet.services.errors import (
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.sanitize import clean_text
 from wallet.services.verification import make_context, verify_bytes
+from wallet.services.verification.extract import content_sha256, extract
 from wallet.services.verification.fetching import Fetch, Fetched, Kind, RemoteError
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 
 # Per-item states reported to the learner.
-IMPORTED = "imported"
-DUPLICATE = "duplicate"
+IMPORTED = "imported"  # a new credential
+REPLACED = "replaced"  # another version of a credential already held, now its current version
+DUPLICATE = "duplicate"  # this version is already held
+KEPT = "kept"  # another version that verifies no better: the wallet keeps its own, nothing is stored
 REJECTED = "rejected"
 
 MAX_PASTE_CHARS = 1024 * 1024
@@ -80,6 +92,17 @@ _STATE_MESSAGES = {
     IMPORTED: "Added to your wallet.",
     DUPLICATE: "Already in your wallet.",
 }
+REPLACED_BROKEN = ("This copy verifies, so it replaces the one in your wallet that did not. "
+                   "The earlier copy stays in the credential's history.")
+REPLACED_UPDATE = ("This copy of the credential replaces the one in your wallet. "
+                   "The earlier copy stays in the credential's history.")
+IN_HISTORY = "Already in your wallet: an earlier copy, kept in the credential's history."
+GENUINE_HELD = "This file does not verify; your wallet already holds a genuine copy."
+NEITHER_VERIFIES = "This file does not verify either; your wallet keeps the copy it already holds."
+NOT_IN_FORCE = ("This copy has expired or is not yet valid; your wallet keeps the valid copy it already holds.")
+
+# How far a verification shows the credential to be the issuer's (see `rank`).
+RANK_NOT_GENUINE, RANK_UNKNOWN, RANK_NOT_IN_FORCE, RANK_IN_FORCE = range(4)
 
 
 @dataclass
@@ -105,6 +128,11 @@ class ImportItem:
     @property
     def created(self) -> bool:
         return self.state == IMPORTED
+
+    @property
+    def stored(self) -> bool:
+        """Whether this import wrote anything: a new credential or a new current version."""
+        return self.state in (IMPORTED, REPLACED)
 
 
 @dataclass
@@ -336,13 +364,16 @@ def _import(
     result = verify_bytes(data, content_type=content_type or None, filename=filename, context=context,
                           source_url=source_url)
     _refuse_unusable(result, recorder)
-    key = dedupe_key(result, data)
-    existing = _find(session, importer.owner_id, key)
+    key, content = dedupe_key(result, data), version_key(result, data)
+    existing = _find(session, importer.owner_id, key, legacy=_legacy_key(result))
     if existing is not None:
-        return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=existing, result=result)
-    # A full wallet is refused before the image is fetched and blobs written; the check that
-    # counts is the one under the lock below.
-    _ensure_room(session, importer)
+        state, message = compare_versions(existing, result, content, importer.blobs)
+        if state != REPLACED:
+            return ImportItem(state, message, filename=filename, credential=existing, result=result)
+    else:
+        # A full wallet is refused before the image is fetched and blobs written; the check that
+        # counts is the one under the lock below.
+        _ensure_room(session, importer)
     image = _badge_image(result, data, importer.fetch)
 
     # 2. Blobs next: written whole before the transaction that refers to them.
@@ -352,24 +383,14 @@ def _import(
     image_sha = importer.blobs.put(image.data) if image else None
 
     # 3. One savepoint for the rows.
-    credential = Credential(
-        owner_id=importer.owner_id,
-        dedupe_key=key,
-        format_id=result.format,
-        container=result.container,
-        securing=result.securing,
-        source_url=source_url,
-        original_sha256=original_sha,
-        original_type=_original_type(result, content_type),
-        original_filename=filename,
-        image_sha256=image_sha,
-        image_type=image.content_type if image else None,
-        status=str(result.status),
-        checked_at=result.checked_at,
-        recipient_state=recipient_state(result),
-    )
-    apply_metadata(credential, result)
-    credential.verifications.append(record_for(result, trigger="import"))
+    version = CredentialVersion(owner_id=importer.owner_id, content_sha256=content, original_sha256=original_sha,
+                                original_type=_original_type(result, content_type), original_filename=filename,
+                                source_url=source_url, status=str(result.status))
+    if existing is not None:
+        return _replace(session, existing, version, result, image_sha, image, filename=filename, message=message)
+    credential = Credential(owner_id=importer.owner_id, dedupe_key=key)
+    _make_current(credential, version, result, image_sha, image)
+    credential.versions.append(version)
     try:
         with session.begin_nested():
             if importer.max_credentials is not None:
@@ -404,28 +425,163 @@ def _first_failure(result: VerificationResult) -> str | None:
     return next((c.message for c in result.checks if c.status is CheckStatus.FAILED), None)
 
 
-def _find(session: Session, owner_id: int, key: str) -> Credential | None:
-    return session.scalar(select(Credential).where(Credential.owner_id == owner_id, Credential.dedupe_key == key))
+def _find(session: Session, owner_id: int, key: str, *, legacy: str | None = None) -> Credential | None:
+    found = session.scalar(select(Credential).where(Credential.owner_id == owner_id, Credential.dedupe_key == key))
+    if found is None and legacy is not None:
+        # Kept under the key of an earlier rule (a JWT by its compact text): move it to today's key.
+        found = session.scalar(select(Credential).where(Credential.owner_id == owner_id,
+                                                        Credential.dedupe_key == legacy))
+        if found is not None:
+            found.dedupe_key = key
+    return found
 
 
 def dedupe_key(result: VerificationResult, original: bytes) -> str:
-    """Return the per-learner idempotency key (sha256 hex) of a verified credential.
+    """Return what makes a credential the same credential (sha256 hex), one rule for every format.
 
-    security.md §2.3: JWS/JWT = the compact string; OB 2.0 hosted = the assertion id;
-    LD-proof VC = id + issuer, else RFC 8785 canonical JSON; anything else = the bytes.
+    security.md §2.3: OB 2.0 = the assertion id; any other credential = its id + its issuer, however
+    it is secured (VC-JWT, Data Integrity, CLR); without an id, its signed content (`version_key`),
+    so that each such copy is a credential of its own. Copies with the same key are versions of one
+    credential (a tampered copy, a re-signed one, a hosted assertion the issuer changed).
     """
     document = result.credential or {}
-    if result.compact:
-        material = "jws\n" + result.compact.strip()
-    elif result.format == "ob2" and (result.metadata.credential_id or document.get("id")):
-        material = "ob2\n" + str(result.metadata.credential_id or document.get("id"))
-    elif document.get("id") and (result.metadata.issuer_id or _issuer_id(document)):
-        material = f"vc\n{document['id']}\n{result.metadata.issuer_id or _issuer_id(document)}"
-    elif document:
-        material = "jcs\n" + rfc8785.dumps(document).decode("utf-8")
+    credential_id = result.metadata.credential_id or document.get("id")
+    issuer_id = result.metadata.issuer_id or _issuer_id(document)
+    if result.format == "ob2" and isinstance(credential_id, str) and credential_id:
+        material = "ob2\n" + credential_id
+    elif isinstance(credential_id, str) and credential_id and issuer_id:
+        material = f"vc\n{credential_id}\n{issuer_id}"
     else:
-        material = "raw\n" + hashlib.sha256(original).hexdigest()
+        material = "version\n" + version_key(result, original)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def version_key(result: VerificationResult, original: bytes) -> str:
+    """Return what makes a copy the same version (sha256 hex): its signed content, whatever carried it.
+
+    The compact JWS, or the canonical JSON with its proof (extract.content_sha256); the bytes
+    themselves only when verification found no content to hash.
+    """
+    return result.content_sha256 or hashlib.sha256(original).hexdigest()
+
+
+def _legacy_key(result: VerificationResult) -> str | None:
+    # Before versions, a JWT's key was its compact text (security.md §2.3 as first written).
+    if not result.compact:
+        return None
+    return hashlib.sha256(("jws\n" + result.compact.strip()).encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions
+
+
+def rank(status: str, checks: Iterable[Mapping[str, Any]]) -> int:
+    """Return how far a verification shows a copy to be the issuer's, and in force.
+
+    Not genuine (a failed signature, structure or binding) < unknown (could not be checked) <
+    genuine but expired or not yet valid < genuine and valid, or revoked (the issuer's own word).
+    """
+    outcomes = {check.get("outcome") for check in checks if check.get("status") == "failed"}
+    if outcomes & {"invalid", "error", "no_credential"}:
+        return RANK_NOT_GENUINE
+    if "unverifiable" in outcomes:
+        return RANK_UNKNOWN
+    return RANK_IN_FORCE if status in ("valid", "revoked") else RANK_NOT_IN_FORCE
+
+
+def _held_rank(credential: Credential) -> int:
+    conclusive = [r for r in credential.verifications if r.conclusive]
+    record = max(conclusive, key=lambda r: (r.checked_at, r.id or 0), default=None)
+    if record is None:
+        return RANK_UNKNOWN
+    return rank(record.status, record.report.get("checks") or [])
+
+
+def compare_versions(credential: Credential, result: VerificationResult, content: str,
+                     blobs: BlobStore) -> tuple[str, str]:
+    """Decide what an imported copy of a credential already held does: (state, message to the learner).
+
+    DUPLICATE when it is the current version (or an earlier one that verifies as well); REPLACED when
+    it verifies better than the current version, or as well (valid) and is new: the issuer's newer
+    copy; otherwise KEPT: a copy that verifies worse never replaces the one held.
+    """
+    current = credential.current_version
+    if current is not None and _content_of(current, blobs) == content:
+        return DUPLICATE, _STATE_MESSAGES[DUPLICATE]
+    held = _held_rank(credential)
+    offered = rank(str(result.status), [check.to_dict() for check in result.checks])
+    in_history = any(v.content_sha256 == content for v in credential.versions)
+    if offered > held or (offered == held == RANK_IN_FORCE and not in_history):
+        return REPLACED, REPLACED_BROKEN if held < RANK_NOT_IN_FORCE else REPLACED_UPDATE
+    if in_history and offered == held:
+        return DUPLICATE, IN_HISTORY
+    if offered >= RANK_NOT_IN_FORCE:
+        return KEPT, NOT_IN_FORCE
+    return KEPT, GENUINE_HELD if held >= RANK_NOT_IN_FORCE else NEITHER_VERIFIES
+
+
+def _content_of(version: CredentialVersion, blobs: BlobStore) -> str | None:
+    """Return the version's content hash, working it out from its original if it predates the column."""
+    if version.content_sha256 is None:
+        try:
+            presented = extract(blobs.get(version.original_sha256), content_type=version.original_type,
+                                filename=version.original_filename, context=make_context())
+        except (WalletError, OSError):  # e.g. a baked URL, which cannot be read offline
+            return None
+        version.content_sha256 = content_sha256(presented)
+    return version.content_sha256
+
+
+def _make_current(credential: Credential, version: CredentialVersion, result: VerificationResult,
+                  image_sha: str | None, image: images.StoredImage | None) -> None:
+    """Make `version` (verified as `result`) the credential's current copy: its original, state and metadata."""
+    credential.format_id = result.format
+    credential.container = result.container
+    credential.securing = result.securing
+    credential.source_url = version.source_url
+    credential.original_sha256 = version.original_sha256
+    credential.original_type = version.original_type
+    credential.original_filename = version.original_filename
+    if image_sha is not None or credential.image_sha256 is None:
+        credential.image_sha256 = image_sha
+        credential.image_type = image.content_type if image else None
+    credential.status = str(result.status)
+    credential.checked_at = result.checked_at
+    credential.recheck_failed_at = None
+    credential.recipient_state = recipient_state(result)
+    apply_metadata(credential, result)
+    credential.verifications.append(record_for(result, trigger="import"))
+
+
+def _replace(session: Session, credential: Credential, version: CredentialVersion, result: VerificationResult,
+             image_sha: str | None, image: images.StoredImage | None, *, filename: str | None,
+             message: str) -> ImportItem:
+    """Make the imported copy the credential's current version; the one it replaces stays in its history."""
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            earlier = next((v for v in credential.versions if v.content_sha256 == version.content_sha256), None)
+            for held in credential.versions:
+                if held.replaced_at is None:
+                    held.replaced_at = now
+            if earlier is not None:
+                # A copy replaced before is current again, as it came this time.
+                for name in ("original_sha256", "original_type", "original_filename", "source_url", "status"):
+                    setattr(earlier, name, getattr(version, name))
+                earlier.imported_at, earlier.replaced_at = now, None
+                version = earlier
+            else:
+                credential.versions.append(version)
+            _make_current(credential, version, result, image_sha, image)
+            credential.updated_at = now
+            session.flush()
+    except IntegrityError:
+        # The same copy imported twice at once: the other import made it current.
+        session.refresh(credential)
+        return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=credential,
+                          result=result)
+    return ImportItem(REPLACED, message, filename=filename, credential=credential, result=result)
 
 
 def _issuer_id(document: dict[str, Any]) -> str | None:
