@@ -526,3 +526,33 @@ def test_credential_key_same_credential_in_every_format_version_key_by_content(i
     # Another container, the same signed content: the same version.
     assert importing.version_key(verify_bytes(bake_png_jwt(token)), b"") == importing.version_key(
         verify_bytes(token.encode()), token.encode())
+
+
+def test_migration_0005_makes_each_held_credential_its_current_version_and_reimport_finds_it(
+        app, session, importer, issuer):
+    from alembic import command
+
+    from wallet.db import get_engine
+    from wallet.schema import alembic_config
+
+    token = issuer.jwt()
+    held = importing.import_paste(session, importer(), token).credential
+    # As stored before versions: the key of the earlier rule (the JWT's compact text), no history.
+    held.dedupe_key = hashlib.sha256(("jws\n" + token).encode()).hexdigest()
+    session.commit()
+    credential_id = held.id
+    session.close()
+    config = alembic_config(get_engine(app))
+    command.downgrade(config, "0004")
+    command.upgrade(config, "head")
+
+    credential = session.get(Credential, credential_id)
+    assert [(v.status, v.replaced_at, v.content_sha256) for v in credential.history] == [("valid", None, None)]
+    assert credential.current_version.original_sha256 == credential.original_sha256
+    again = importing.import_paste(session, importer(), token)
+    session.commit()
+    assert again.state == DUPLICATE and again.credential.id == credential_id
+    assert credential.dedupe_key == importing.dedupe_key(again.result, token.encode())
+    assert credential.current_version.content_sha256 == again.result.content_sha256
+    # A tampered copy of it is now refused as for any genuine credential.
+    assert importing.import_paste(session, importer(), tampered_jwt(token, name="X")).state == KEPT
