@@ -145,7 +145,7 @@ def test_openapi_document_describes_credential_endpoints(client):
 
 
 def test_post_credential_object_with_duplicate_keys_is_refused_and_nothing_stored(client, auth, issuer):
-    # security.md D4: a JSON object in the request body is read as strictly as a pasted one.
+    # docs/importing.md: a JSON object in the request body is read as strictly as a pasted one.
     credential = json.dumps(issuer.credential(name="Twice"))
     body = '{"credential": ' + credential.replace('"issuer":', '"issuer": "https://impostor.example/", "issuer":', 1) + "}"
     response = client.post("/api/v1/credentials", data=body, content_type="application/json", headers=auth)

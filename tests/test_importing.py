@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tests.support.credentials import HostedIssuer, JwtIssuer, LdIssuer, bake_png_jwt, png_image, tampered_jwt
 from tests.support.servers import Response
 from wallet.models import Credential, VerificationRecord
-from wallet.services import importing
+from wallet.services import importing, versions
 from wallet.services.blobs import blob_store_from_config
 from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError
 from wallet.services.http import fetcher_from_config
@@ -355,7 +355,7 @@ def test_import_url_answering_410_without_a_copy_is_refused_as_revoked(hosted, s
     assert _count(session) == 0
 
 
-# --- duplicate keys (security.md D4) -----------------------------------------------------------------
+# --- duplicate keys (docs/importing.md) --------------------------------------------------------------
 
 
 def _with_duplicate_issuer(text: str) -> str:
@@ -556,3 +556,28 @@ def test_migration_0005_makes_each_held_credential_its_current_version_and_reimp
     assert credential.current_version.content_sha256 == again.result.content_sha256
     # A tampered copy of it is now refused as for any genuine credential.
     assert importing.import_paste(session, importer(), tampered_jwt(token, name="X")).state == KEPT
+
+
+def test_import_versions_of_one_id_a_valid_copy_replaces_an_expired_one_never_the_reverse(session, importer, issuer):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    same = "urn:uuid:5d8a3c1e-0000-4000-8000-000000000001"
+    expired = issuer.jwt(credential_id=same, valid_from=now - timedelta(days=400), valid_until=now - timedelta(days=5))
+    renewed = issuer.jwt(credential_id=same, valid_from=now - timedelta(days=4))
+    resigned = issuer.jwt(credential_id=same, valid_from=now - timedelta(days=3), name="Renamed by the issuer")
+    first = importing.import_paste(session, importer(), expired)
+    assert first.credential.status == "expired"
+    replaced = importing.import_paste(session, importer(), renewed)
+    assert (replaced.state, replaced.credential.status) == (REPLACED, "valid")
+    assert replaced.message == versions.REPLACED_UPDATE
+    old = importing.import_paste(session, importer(), expired)
+    assert (old.state, old.message) == (KEPT, versions.NOT_IN_FORCE)
+    # The issuer's newer genuine copy replaces a genuine one; importing the earlier one again changes nothing.
+    newer = importing.import_paste(session, importer(), resigned)
+    assert (newer.state, newer.credential.name) == (REPLACED, "Renamed by the issuer")
+    again = importing.import_paste(session, importer(), renewed)
+    assert (again.state, again.message) == (DUPLICATE, versions.IN_HISTORY)
+    session.commit()
+    assert _count(session) == 1
+    assert _versions(again.credential) == [("valid", True), ("valid", False), ("expired", False)]

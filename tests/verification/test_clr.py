@@ -126,7 +126,7 @@ def test_clr_member_endorsements_are_verified_one_level_deeper() -> None:
 
 
 def test_clr_with_a_member_token_holding_duplicate_keys_is_refused_whole() -> None:
-    # security.md D4: two parsers could read the member differently, so the record is not read at all.
+    # docs/importing.md: two parsers could read the member differently, so the record is not read at all.
     registrar, school = Signer(), Signer()
     payload = json.dumps(jwt_claims(member(school, "Algebra II")), separators=(",", ":"))
     payload = payload.replace('"name":', '"name":"Calculus","name":', 1)

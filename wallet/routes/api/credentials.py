@@ -54,7 +54,7 @@ def create_credential() -> tuple[dict[str, Any], int]:
             item = importing.import_url(session, importer, body["url"])
         elif isinstance(body.get("credential"), (dict, str)):
             if isinstance(body["credential"], dict):
-                # security.md D4: Flask's JSON reader keeps the last of two equal keys; read the body
+                # docs/importing.md (a key twice): Flask's JSON reader keeps the last of two equal keys; read the body
                 # again strictly, so that a credential object with a key twice is refused as a pasted one is.
                 body = loads_strict(request.get_data(cache=True))
             item = importing.import_paste(session, importer, body["credential"])

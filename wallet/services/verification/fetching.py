@@ -43,7 +43,7 @@ class RemoteError(FetchError):
         self.url = url
         self.status_code = status_code
         # What the answer carried, kept only for 410 Gone (OB 2.0: the issuer revoked it; it may send
-        # the revoked assertion along). Never shown to anyone (security.md A16).
+        # the revoked assertion along). Never shown to anyone: fetched bodies are not echoed.
         self.body = body
 
 

@@ -122,7 +122,7 @@ def verify_signature(parsed: ParsedJws, key: JWK) -> None:
 def decode_payload_json(parsed: ParsedJws) -> dict[str, Any]:
     """Return the payload as a JSON object, read strictly (no NaN, duplicate keys or deep nesting).
 
-    Raises JoseError, or DuplicateKeyError for a key twice in one object (security.md D4).
+    Raises JoseError, or DuplicateKeyError for a key twice in one object (docs/importing.md).
     """
     try:
         payload = loads_strict(parsed.payload)

@@ -24,7 +24,7 @@ class MalformedJSONError(ImportRejectedError):
 
 
 class DuplicateKeyError(MalformedJSONError):
-    """An object has the same key twice (security.md D4).
+    """An object has the same key twice (RFC 8259 §4: names SHOULD be unique; docs/importing.md).
 
     Not a sign of forgery but of ambiguity: whatever carries it (a credential, a token, a member of
     a record) is refused whole, never verified as one reading or the other.

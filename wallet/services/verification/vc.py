@@ -139,7 +139,7 @@ def verify_embedded(
     except jose.JoseError as error:
         return _embedded_failure(error.outcome, str(error))
     # A member with a key twice (DuplicateKeyError) is not caught: the record that carries it is
-    # ambiguous as a whole and is refused (security.md D4).
+    # ambiguous as a whole and is refused (docs/importing.md).
     try:
         nested_context = context.nested()
     except FetchError as error:
