@@ -211,7 +211,7 @@ def test_learner_uploads_a_forged_copy_the_genuine_one_then_the_forged_one_again
     expect(history.nth(0)).to_contain_text("current")
     expect(history.nth(1).locator(".state-invalid")).to_have_text("Not genuine")
     with page.expect_download() as download:
-        history.nth(1).get_by_role("link", name="Download this copy").click()
+        history.nth(1).get_by_role("link", name=re.compile(r"^Download the copy added")).click()
     assert download.value.suggested_filename == "forged.jwt"
     with open(download.value.path(), "rb") as saved:
         assert saved.read() == forged.encode()
