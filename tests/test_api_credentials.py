@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
 from tests.support.accounts import bearer
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, tampered_jwt
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -141,3 +142,49 @@ def test_openapi_document_describes_credential_endpoints(client):
     assert "post" in paths["/credentials/{credential_id}/verify"]
     assert {"get", "post"} <= set(paths["/credentials/{credential_id}/evidence"])
     assert "Credential" in document["components"]["schemas"]
+
+
+def test_post_credential_object_with_duplicate_keys_is_refused_and_nothing_stored(client, auth, issuer):
+    # docs/importing.md: a JSON object in the request body is read as strictly as a pasted one.
+    credential = json.dumps(issuer.credential(name="Twice"))
+    body = '{"credential": ' + credential.replace('"issuer":', '"issuer": "https://impostor.example/", "issuer":', 1) + "}"
+    response = client.post("/api/v1/credentials", data=body, content_type="application/json", headers=auth)
+    assert response.status_code == 422, response.get_json()
+    assert '"issuer" twice' in response.get_json()["message"]
+    assert client.get("/api/v1/credentials", headers=auth).get_json()["count"] == 0
+
+
+def test_post_credential_versions_201_then_200_replaced_then_409_kept(client, auth, issuer, make_user, api_token):
+    token = issuer.jwt(name="Versioned")
+    forged = tampered_jwt(token, name="Forged")
+    first = client.post("/api/v1/credentials", json={"credential": forged}, headers=auth)
+    assert first.status_code == 201 and first.get_json()["status"] == "invalid"
+    assert first.get_json()["import"]["state"] == "imported"
+
+    replaced = client.post("/api/v1/credentials", json={"credential": token}, headers=auth)
+    body = replaced.get_json()
+    assert replaced.status_code == 200 and body["id"] == first.get_json()["id"]
+    assert (body["import"]["state"], body["duplicate"], body["status"]) == ("replaced", False, "valid")
+    assert body["report"]["status"] == "valid"
+    assert [(v["current"], v["status"]) for v in body["versions"]] == [(True, "valid"), (False, "invalid")]
+    assert client.get(body["versions"][1]["original"]["url"], headers=auth).data == forged.encode()
+
+    kept = client.post("/api/v1/credentials", json={"credential": forged}, headers=auth)
+    error = kept.get_json()
+    assert kept.status_code == 409 and error["error"] == "ExistingCopyKept"
+    assert error["message"] == "This file does not verify; your wallet already holds a genuine copy."
+    assert error["credential"]["status"] == "valid" and error["report"]["status"] == "invalid"
+    same = client.post("/api/v1/credentials", json={"credential": token}, headers=auth)
+    assert same.status_code == 200 and same.get_json()["duplicate"] is True
+    assert len(client.get(f"/api/v1/credentials/{body['id']}", headers=auth).get_json()["versions"]) == 2
+    # Another learner's token cannot read the history.
+    other = bearer(api_token(make_user(email="other@example.org")))
+    assert client.get(body["versions"][1]["original"]["url"], headers=other).status_code == 404
+
+
+def test_openapi_document_describes_versions_and_the_kept_answer(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    post = document["paths"]["/credentials"]["post"]
+    assert {"200", "201", "409", "422"} <= set(post["responses"])
+    assert "get" in document["paths"]["/credentials/{credential_id}/versions/{version_id}/original"]
+    assert {"CredentialVersion", "ExistingCopyKept"} <= set(document["components"]["schemas"])

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image, tampered_jwt
 from tests.support.servers import Response
 from wallet.models import Credential, Evidence
 from wallet.services.verification import verify_bytes
@@ -34,7 +34,11 @@ def paste(client, text: str):
 
 
 def add(client, issuer: JwtIssuer, **kwargs) -> int:
-    response = paste(client, issuer.jwt(**kwargs))
+    return add_token(client, issuer.jwt(**kwargs))
+
+
+def add_token(client, token: str) -> int:
+    response = paste(client, token)
     assert response.status_code == 302, response.get_data(as_text=True)
     return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
 
@@ -271,3 +275,65 @@ def test_show_offers_sharing_the_credential(client, learner, issuer):
     credential_id = add(client, issuer)
     page = client.get(f"/credentials/{credential_id}").get_data(as_text=True)
     assert f'href="/portfolios/credentials/{credential_id}/share"' in page
+
+
+# --- versions and history --------------------------------------------------------------------------
+
+
+def test_show_genuine_copy_after_tampered_one_lists_both_copies_with_downloads(client, learner, issuer, make_user,
+                                                                                login, session):
+    token = issuer.jwt(name="Robotics")
+    forged = tampered_jwt(token, name="Robotics (Distinction)")
+    credential_id = int(paste(client, forged).headers["Location"].rsplit("/", 1)[-1])
+    response = paste(client, token)
+    assert response.headers["Location"].endswith(f"/credentials/{credential_id}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "replaces the one in your wallet that did not" in page
+    history = page.split('id="history"')[1].split("</section>")[0]
+    assert "Copies of this credential" in page and history.count("Download this copy") == 2
+    assert "Verified" in history and "Not genuine" in history and "current" in history
+    links = re.findall(r'href="(/credentials/\d+/versions/\d+/download)"', history)
+    assert [client.get(link).data for link in links] == [token.encode(), forged.encode()]
+    # Another learner gets a 404 for the same links.
+    other = make_user(email="other@example.org")
+    login(other)
+    assert [client.get(link).status_code for link in links] == [404, 404]
+
+
+def test_add_paste_tampered_copy_of_genuine_one_says_so_plainly(client, learner, issuer, session):
+    token = issuer.jwt()
+    credential_id = add_token(client, token)
+    response = paste(client, tampered_jwt(token, name="Forged"))
+    assert response.headers["Location"].endswith(f"/credentials/{credential_id}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This file does not verify; your wallet already holds a genuine copy." in page
+    assert "Already in your wallet" not in page and 'id="history"' not in page
+    assert session.scalar(select(func.count()).select_from(Credential)) == 1
+
+
+def test_add_files_stream_reports_replaced_and_kept_copies(client, learner, issuer):
+    token = issuer.jwt()
+    forged = tampered_jwt(token, name="Forged")
+    lines = []
+    for name, data in (("forged.jwt", forged), ("genuine.jwt", token), ("forged-again.jwt", forged)):
+        response = client.post("/credentials/add/files", data={"files": [(io.BytesIO(data.encode()), name)]},
+                               headers={"Accept": "application/x-ndjson"}, content_type="multipart/form-data")
+        lines += [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [(line["state"], line["status"]) for line in lines] == [
+        ("imported", "invalid"), ("replaced", "valid"), ("kept", "valid")]
+    assert lines[2]["file_status"] == "invalid" and len({line["id"] for line in lines}) == 1
+
+
+def test_reverify_updates_the_state_of_the_current_copy_only(hosted, client, learner, session):
+    url = hosted.assertion()
+    document = json.loads(hosted.server.routes["/assertions/1.json"].body)
+    forged = {**document, "issuedOn": "2020-01-01T00:00:00Z"}
+    client.post("/credentials/add/files", data={"files": [(io.BytesIO(json.dumps(forged).encode()), "a.json")]},
+                content_type="multipart/form-data")
+    credential_id = _add_url(client, url)
+    hosted.server.routes["/assertions/1.json"] = Response(b"gone", 410, "text/plain", {"Cache-Control": "no-store"})
+    client.post(f"/credentials/{credential_id}/verify")
+    session.expire_all()
+    credential = session.get(Credential, credential_id)
+    assert credential.status == "revoked"
+    assert [(v.status, v.replaced_at is None) for v in credential.history] == [("revoked", True), ("invalid", False)]

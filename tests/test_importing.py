@@ -1,22 +1,25 @@
 """Importing credentials: paste, upload, ZIP, URL; idempotency, atomicity, recipient flag, images."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import stat
 import zipfile
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image
+from tests.support.credentials import HostedIssuer, JwtIssuer, LdIssuer, bake_png_jwt, png_image, tampered_jwt
 from tests.support.servers import Response
 from wallet.models import Credential, VerificationRecord
-from wallet.services import importing
+from wallet.services import importing, versions
 from wallet.services.blobs import blob_store_from_config
 from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError
 from wallet.services.http import fetcher_from_config
-from wallet.services.importing import DUPLICATE, IMPORTED, REJECTED, Upload
+from wallet.services.importing import DUPLICATE, IMPORTED, KEPT, REJECTED, REPLACED, Upload
 
 
 @pytest.fixture
@@ -320,3 +323,261 @@ def test_import_files_oversized_zip_is_reported_too_large(session, importer, iss
     archive = _zip({"a.jwt": issuer.jwt().encode()})
     items = list(importing.import_files(session, small, [Upload("big.zip", archive[:301])]))
     assert [(i.state, i.error) for i in items] == [(REJECTED, "TooLarge")]
+
+
+# --- OB 2.0: 410 Gone at the import URL ------------------------------------------------------------
+
+
+def _gone(hosted: HostedIssuer, path: str, body: bytes, content_type: str = "application/json") -> None:
+    hosted.server.routes[path] = Response(body, 410, content_type, {"Cache-Control": "no-store"})
+
+
+def test_import_url_hosted_assertion_answering_410_is_stored_revoked(hosted, session, importer):
+    url = hosted.assertion(name="Withdrawn Badge")
+    # The issuer answers 410 Gone and still sends the assertion it revoked.
+    _gone(hosted, "/assertions/1.json", hosted.server.routes["/assertions/1.json"].body)
+    item = importing.import_url(session, importer(), url)
+    session.commit()
+    credential = item.credential
+    assert item.state == IMPORTED
+    assert (credential.format_id, credential.status, credential.name) == ("ob2", "revoked", "Withdrawn Badge")
+    report = credential.verifications[0].report
+    hosted_check = next(c for c in report["checks"] if c["id"] == "hosted")
+    assert hosted_check["outcome"] == "revoked" and "410 Gone" in hosted_check["message"]
+
+
+def test_import_url_answering_410_without_a_copy_is_refused_as_revoked(hosted, session, importer):
+    url = hosted.assertion()
+    _gone(hosted, "/assertions/1.json", b"gone", "text/plain")
+    with pytest.raises(ImportRejectedError, match="revoked"):
+        importing.import_url(session, importer(), url)
+    session.commit()
+    assert _count(session) == 0
+
+
+# --- duplicate keys (docs/importing.md) --------------------------------------------------------------
+
+
+def _with_duplicate_issuer(text: str) -> str:
+    """Add a second "issuer" member before the first: Python's json would keep the last one."""
+    assert '"issuer":' in text
+    return text.replace('"issuer":', '"issuer": "https://impostor.example/", "issuer":', 1)
+
+
+def _signed_bytes(issuer: JwtIssuer, payload: bytes, header: str | None = None) -> str:
+    from wallet.services.verification.jose import sign_compact
+
+    token = sign_compact(payload, issuer.key, "EdDSA", header={"typ": "JWT", "kid": issuer.did + "#0"})
+    if header is None:
+        return token
+    _, body, signature = token.split(".")
+    return ".".join([base64.urlsafe_b64encode(header.encode()).rstrip(b"=").decode(), body, signature])
+
+
+def _duplicate_key_inputs(issuer: JwtIssuer) -> dict[str, tuple[str, Any]]:
+    """Every way a credential arrives, each carrying a credential with the key "issuer" twice."""
+    from wallet.services.verification.extract import OB3_KEYWORD, bake_png
+
+    credential = json.dumps(issuer.credential())
+    duplicated = _with_duplicate_issuer(credential)
+    claims = json.loads(base64.urlsafe_b64decode(issuer.jwt().split(".")[1] + "=="))
+    payload = _with_duplicate_issuer(json.dumps(claims["vc"]))
+    jwt_payload = json.dumps({**claims, "vc": "VC"}).replace('"VC"', payload).encode()
+    # Baked by hand: bake_svg itself refuses to bake JSON that is not strict.
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0" '
+           f'width="8" height="8"><openbadges:credential><![CDATA[{duplicated}]]></openbadges:credential></svg>')
+    return {
+        "paste": ("paste", duplicated),
+        "file": ("upload", Upload("badge.json", duplicated.encode())),
+        "png": ("upload", Upload("badge.png", bake_png(png_image(), duplicated, OB3_KEYWORD))),
+        "svg": ("upload", Upload("badge.svg", svg.encode())),
+        "jwt payload": ("paste", _signed_bytes(issuer, jwt_payload)),
+        "jwt header": ("paste", _signed_bytes(issuer, json.dumps(claims).encode(),
+                                              header='{"alg":"EdDSA","kid":"a","kid":"b"}')),
+    }
+
+
+@pytest.mark.parametrize("way", ["paste", "file", "png", "svg", "jwt payload", "jwt header"])
+def test_import_credential_with_duplicate_keys_is_refused_and_nothing_is_stored(session, importer, issuer, app, way):
+    how, value = _duplicate_key_inputs(issuer)[way]
+    with pytest.raises(ImportRejectedError, match="twice"):
+        if how == "paste":
+            importing.import_paste(session, importer(), value)
+        else:
+            importing.import_upload(session, importer(), value)
+    session.commit()
+    assert _count(session) == 0 and _count(session, VerificationRecord) == 0
+    blob_dir = blob_store_from_config(app.config, app.instance_path).root
+    assert not blob_dir.exists() or not any(p.is_file() for p in blob_dir.rglob("*"))
+
+
+def test_import_url_credential_with_duplicate_keys_is_refused(hosted, session, importer, issuer):
+    url = hosted.serve("/credential.json", _with_duplicate_issuer(json.dumps(issuer.credential())).encode())
+    with pytest.raises(ImportRejectedError, match="twice"):
+        importing.import_url(session, importer(), url)
+    session.commit()
+    assert _count(session) == 0
+
+
+# --- versions: a genuine copy replaces a broken one, never the other way round ---------------------
+
+GENUINE_HELD = "This file does not verify; your wallet already holds a genuine copy."
+
+
+def _versions(credential) -> list[tuple[str, bool]]:
+    """(status, is current) of each version, newest first."""
+    return [(v.status, v.replaced_at is None) for v in credential.history]
+
+
+def _blob_files(app) -> set[str]:
+    root = blob_store_from_config(app.config, app.instance_path).root
+    return {p.name for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_import_genuine_jwt_after_tampered_copy_replaces_it_and_keeps_it_in_history(session, importer, issuer, app):
+    from wallet.services import credentials as credential_service
+
+    token = issuer.jwt(name="Robotics")
+    forged = tampered_jwt(token, name="Robotics (Distinction)")
+    first = importing.import_paste(session, importer(), forged)
+    session.commit()
+    assert (first.state, first.credential.status) == (IMPORTED, "invalid")
+    credential_service.update_learner_text(session, first.credential.owner_id, first.credential.id,
+                                           description="Built a line follower.", tags=["robots"])
+    session.commit()
+
+    item = importing.import_paste(session, importer(), token)
+    session.commit()
+    credential = item.credential
+    assert item.state == REPLACED and item.result.status == "valid"
+    assert "replaces" in item.message
+    assert credential.id == first.credential.id and _count(session) == 1
+    assert (credential.status, credential.name) == ("valid", "Robotics")
+    assert blob_store_from_config(app.config, app.instance_path).get(credential.original_sha256) == token.encode()
+    assert _versions(credential) == [("valid", True), ("invalid", False)]
+    assert credential.history[1].original_sha256 == hashlib.sha256(forged.encode()).hexdigest()
+    # The learner's own words stay with the credential.
+    assert credential.learner_description == "Built a line follower." and credential.learner_tags == ["robots"]
+    session.expire_all()
+    assert [r.status for r in credential.verifications] == ["valid", "invalid"]
+
+
+def test_import_tampered_jwt_after_genuine_is_refused_and_nothing_is_stored(session, importer, issuer, app):
+    token = issuer.jwt()
+    genuine = importing.import_paste(session, importer(), token)
+    session.commit()
+    blobs_before = _blob_files(app)
+
+    item = importing.import_paste(session, importer(), tampered_jwt(token, name="Forged"))
+    session.commit()
+    assert item.state == KEPT and item.message == GENUINE_HELD
+    assert item.result.status == "invalid"  # reported with its own verification result
+    assert item.credential.id == genuine.credential.id and item.credential.status == "valid"
+    assert _versions(item.credential) == [("valid", True)]
+    assert _count(session) == 1 and _count(session, VerificationRecord) == 1
+    assert _blob_files(app) == blobs_before
+
+
+def test_import_data_integrity_tampered_then_genuine_is_replaced(session, importer):
+    ld = LdIssuer()
+    signed = ld.signed(name="Linked Badge")
+    forged = {**signed, "name": "Forged Badge"}
+    first = importing.import_paste(session, importer(), json.dumps(forged))
+    session.commit()
+    assert first.credential.status == "invalid"
+    item = importing.import_upload(session, importer(), Upload("badge.json", json.dumps(signed, indent=2).encode()))
+    session.commit()
+    assert item.state == REPLACED and item.credential.id == first.credential.id
+    assert item.credential.status == "valid" and _versions(item.credential) == [("valid", True), ("invalid", False)]
+    # The same signed document again, with other white space: the same version.
+    again = importing.import_paste(session, importer(), json.dumps(signed))
+    assert again.state == DUPLICATE and again.message == "Already in your wallet."
+    # And the forged copy again: refused, not "already in your wallet".
+    refused = importing.import_paste(session, importer(), json.dumps(forged))
+    assert (refused.state, refused.message) == (KEPT, GENUINE_HELD)
+
+
+def test_import_hosted_assertion_after_tampered_file_replaces_it(hosted, session, importer):
+    url = hosted.assertion(name="Hosted Original")
+    document = json.loads(hosted.server.routes["/assertions/1.json"].body)
+    forged = {**document, "issuedOn": "2020-01-01T00:00:00Z"}
+    first = importing.import_upload(session, importer(), Upload("assertion.json", json.dumps(forged).encode()))
+    session.commit()
+    assert first.credential.status == "invalid"
+    item = importing.import_url(session, importer(), url)
+    session.commit()
+    assert item.state == REPLACED and item.credential.id == first.credential.id
+    assert item.credential.status == "valid" and item.credential.source_url == url
+    assert _versions(item.credential) == [("valid", True), ("invalid", False)]
+
+
+def test_credential_key_same_credential_in_every_format_version_key_by_content(issuer):
+    from wallet.services.verification import verify_bytes
+
+    ld = LdIssuer()
+    token, signed = issuer.jwt(), ld.signed()
+    pairs = [(token.encode(), tampered_jwt(token, name="Forged").encode()),
+             (json.dumps(signed).encode(), json.dumps({**signed, "name": "Forged"}).encode())]
+    for genuine, forged in pairs:
+        a, b = verify_bytes(genuine), verify_bytes(forged)
+        assert (a.status, b.status) == ("valid", "invalid")
+        assert importing.dedupe_key(a, genuine) == importing.dedupe_key(b, forged)
+        assert importing.version_key(a, genuine) != importing.version_key(b, forged)
+    # Another container, the same signed content: the same version.
+    assert importing.version_key(verify_bytes(bake_png_jwt(token)), b"") == importing.version_key(
+        verify_bytes(token.encode()), token.encode())
+
+
+def test_migration_0005_makes_each_held_credential_its_current_version_and_reimport_finds_it(
+        app, session, importer, issuer):
+    from alembic import command
+
+    from wallet.db import get_engine
+    from wallet.schema import alembic_config
+
+    token = issuer.jwt()
+    held = importing.import_paste(session, importer(), token).credential
+    # As stored before versions: the key of the earlier rule (the JWT's compact text), no history.
+    held.dedupe_key = hashlib.sha256(("jws\n" + token).encode()).hexdigest()
+    session.commit()
+    credential_id = held.id
+    session.close()
+    config = alembic_config(get_engine(app))
+    command.downgrade(config, "0004")
+    command.upgrade(config, "head")
+
+    credential = session.get(Credential, credential_id)
+    assert [(v.status, v.replaced_at, v.content_sha256) for v in credential.history] == [("valid", None, None)]
+    assert credential.current_version.original_sha256 == credential.original_sha256
+    again = importing.import_paste(session, importer(), token)
+    session.commit()
+    assert again.state == DUPLICATE and again.credential.id == credential_id
+    assert credential.dedupe_key == importing.dedupe_key(again.result, token.encode())
+    assert credential.current_version.content_sha256 == again.result.content_sha256
+    # A tampered copy of it is now refused as for any genuine credential.
+    assert importing.import_paste(session, importer(), tampered_jwt(token, name="X")).state == KEPT
+
+
+def test_import_versions_of_one_id_a_valid_copy_replaces_an_expired_one_never_the_reverse(session, importer, issuer):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    same = "urn:uuid:5d8a3c1e-0000-4000-8000-000000000001"
+    expired = issuer.jwt(credential_id=same, valid_from=now - timedelta(days=400), valid_until=now - timedelta(days=5))
+    renewed = issuer.jwt(credential_id=same, valid_from=now - timedelta(days=4))
+    resigned = issuer.jwt(credential_id=same, valid_from=now - timedelta(days=3), name="Renamed by the issuer")
+    first = importing.import_paste(session, importer(), expired)
+    assert first.credential.status == "expired"
+    replaced = importing.import_paste(session, importer(), renewed)
+    assert (replaced.state, replaced.credential.status) == (REPLACED, "valid")
+    assert replaced.message == versions.REPLACED_UPDATE
+    old = importing.import_paste(session, importer(), expired)
+    assert (old.state, old.message) == (KEPT, versions.NOT_IN_FORCE)
+    # The issuer's newer genuine copy replaces a genuine one; importing the earlier one again changes nothing.
+    newer = importing.import_paste(session, importer(), resigned)
+    assert (newer.state, newer.credential.name) == (REPLACED, "Renamed by the issuer")
+    again = importing.import_paste(session, importer(), renewed)
+    assert (again.state, again.message) == (DUPLICATE, versions.IN_HISTORY)
+    session.commit()
+    assert _count(session) == 1
+    assert _versions(again.credential) == [("valid", True), ("valid", False), ("expired", False)]

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.accounts import DEFAULT_PASSWORD
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image, tampered_jwt
 from tests.support.servers import Response
 
 pytestmark = pytest.mark.browser
@@ -178,3 +178,40 @@ def test_learner_collects_enriches_filters_reverifies_and_deletes(provider, live
     expect(page.get_by_text("The credential was deleted from your wallet.")).to_be_visible()
     expect(page.locator(".credential-card")).to_have_count(4)
     _probe(page)
+
+
+def test_learner_uploads_a_forged_copy_the_genuine_one_then_the_forged_one_again(live_server, page, make_user) -> None:
+    make_user(email="learner@example.org")
+    base = live_server.url
+    academy = JwtIssuer(name="Riverside College")
+    token = academy.jwt(name="Robotics")
+    forged = tampered_jwt(token, name="Robotics (Distinction)")
+
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill("learner@example.org")
+    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base}/credentials/add?tab=files")
+    page.set_input_files("#files-input", files=[
+        {"name": "forged.jwt", "mimeType": "application/jwt", "buffer": forged.encode()},
+        {"name": "genuine.jwt", "mimeType": "application/jwt", "buffer": token.encode()},
+        {"name": "forged-again.jwt", "mimeType": "application/jwt", "buffer": forged.encode()},
+    ])
+    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_text("Done: 2 added, 0 already in your wallet, 1 not added.").wait_for()
+    results = page.locator("[data-result-list] li")
+    expect(results.nth(1)).to_contain_text("Replaced a copy")
+    expect(results.nth(2)).to_contain_text("Not added")
+    expect(results.nth(2)).to_contain_text("This file does not verify; your wallet already holds a genuine copy.")
+
+    results.nth(2).get_by_role("link", name="Robotics").click()
+    expect(page.locator(".credential-hero .state-valid")).to_have_text("Verified")
+    history = page.locator("#history li")
+    expect(history).to_have_count(2)
+    expect(history.nth(0)).to_contain_text("current")
+    expect(history.nth(1).locator(".state-invalid")).to_have_text("Not genuine")
+    with page.expect_download() as download:
+        history.nth(1).get_by_role("link", name=re.compile(r"^Download the copy added")).click()
+    assert download.value.suggested_filename == "forged.jwt"
+    with open(download.value.path(), "rb") as saved:
+        assert saved.read() == forged.encode()

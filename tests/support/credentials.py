@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwcrypto.jwk import JWK
 from PIL import Image
 
 from tests.support.servers import DocumentServer, Response
 from wallet.services.demo import achievement_credential, sign_vc_jwt
+from wallet.services.verification.dataintegrity import did_key_for, sign_document
 
 ISSUER_HOST = "https://issuer.example"
 
@@ -74,6 +76,32 @@ class JwtIssuer:
     def jwt(self, **kwargs: Any) -> str:
         """Return a signed VC-JWT credential; keyword arguments as for `credential`."""
         return self.sign(self.credential(**kwargs))
+
+
+@dataclass
+class LdIssuer:
+    """An OB 3.0 issuer identified by the did:key of a fresh Ed25519 key, signing with eddsa-rdfc-2022."""
+
+    name: str = "Linked Data Academy"
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+
+    @property
+    def did(self) -> str:
+        return did_key_for(self.key.public_key())
+
+    def signed(self, **kwargs: Any) -> dict[str, Any]:
+        """Return a credential with a Data Integrity proof; keyword arguments as for JwtIssuer.credential."""
+        credential = JwtIssuer.credential(self, **kwargs)  # type: ignore[arg-type]
+        method = self.did + "#" + self.did.removeprefix("did:key:")
+        return sign_document(credential, private_key=self.key, verification_method=method)
+
+
+def tampered_jwt(token: str, **changes: Any) -> str:
+    """Return the VC-JWT with fields of its credential changed and the signature left as it was."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["vc"].update(changes)
+    return ".".join([header, _b64url(json.dumps(claims).encode()), signature])
 
 
 def bake_png_jwt(token: str, image: bytes | None = None) -> bytes:

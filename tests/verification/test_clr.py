@@ -1,14 +1,16 @@
 """CLR 2.0 verification (clr.py): the record's own proof and each credential it carries."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
-from tests.verification.test_ob3 import as_jwt, endorsement, ob3_credential
+from tests.verification.test_ob3 import as_jwt, endorsement, jwt_claims, ob3_credential
 from tests.verification.test_vc import LEARNER_DID, NOW, Signer, check, report, stamp, verify
 from wallet.services.verification import clr, vc
 from wallet.services.verification import context as context_module
+from wallet.services.verification.jose import sign_compact
 from wallet.services.verification.result import CheckStatus, Status
 
 CLR_CONTEXTS = [
@@ -147,3 +149,12 @@ def test_clr_embedded_credentials_past_the_run_budget_are_not_verified(monkeypat
     assert [n.status for n in result.nested] == [Status.VALID] * 3 + [Status.UNVERIFIABLE] * 2
     assert result.status is Status.VALID  # members that could not be checked are shown, as expired ones are
     assert "not currently verified" in check(result, "nested").message
+def test_clr_with_a_member_token_holding_duplicate_keys_is_refused_whole() -> None:
+    # docs/importing.md: two parsers could read the member differently, so the record is not read at all.
+    registrar, school = Signer(), Signer()
+    payload = json.dumps(jwt_claims(member(school, "Algebra II")), separators=(",", ":"))
+    payload = payload.replace('"name":', '"name":"Calculus","name":', 1)
+    token = sign_compact(payload.encode(), school.jwk, "EdDSA", header={"typ": "JWT", "kid": school.vm})
+    result = verify(registrar.sign_ld(clr_credential(registrar.did, [token])))
+    assert result.status is Status.ERROR, report(result)
+    assert '"name" twice' in check(result, "verify").message

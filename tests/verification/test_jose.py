@@ -18,6 +18,7 @@ from wallet.services.verification.jose import (
     sign_compact,
     verify_signature,
 )
+from wallet.services.verification.jsonutil import DuplicateKeyError
 from wallet.services.verification.result import Status
 
 PAYLOAD = {"iss": "did:example:issuer", "vc": {"type": ["VerifiableCredential"]}}
@@ -179,7 +180,8 @@ def test_parse_compact_oversize_token_is_rejected_before_decoding() -> None:
 
 def test_parse_compact_duplicate_header_key_is_rejected() -> None:
     header = _b64(b'{"alg":"EdDSA","alg":"none"}')
-    with pytest.raises(JoseError, match="twice"):
+    # Ambiguous rather than forged (D4): refused as a whole by the caller, not reported as "not genuine".
+    with pytest.raises(DuplicateKeyError, match="twice"):
         parse_compact(f"{header}.{_b64(b'{}')}.{_b64(b'sig')}")
 
 

@@ -26,7 +26,8 @@ class Credential(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    # sha256 hex of the idempotency key (assertion id, compact JWS, id + issuer, or canonical JSON).
+    # sha256 hex of what makes it the same credential, in every format and version: the OB 2.0
+    # assertion id, else credential id + issuer, else the signed content (services/importing.py).
     dedupe_key: Mapped[str] = mapped_column(String(64))
     format_id: Mapped[str | None] = mapped_column(String(16))  # a FORMAT_ID, e.g. "ob3"
     container: Mapped[str | None] = mapped_column(String(16))  # json | jwt | png | svg | url
@@ -80,6 +81,10 @@ class Credential(Base):
         back_populates="credential", cascade="all, delete-orphan",
         order_by="VerificationRecord.checked_at.desc(), VerificationRecord.id.desc()",
     )
+    versions: Mapped[list[CredentialVersion]] = relationship(
+        back_populates="credential", cascade="all, delete-orphan",
+        order_by="CredentialVersion.imported_at.desc(), CredentialVersion.id.desc()",
+    )
 
     @property
     def learner_tags(self) -> list[str]:
@@ -88,6 +93,15 @@ class Credential(Base):
     @property
     def skills(self) -> list[dict[str, Any]]:
         return list(self.details.get("alignments") or [])
+
+    @property
+    def current_version(self) -> CredentialVersion | None:
+        return next((v for v in self.versions if v.replaced_at is None), None)
+
+    @property
+    def history(self) -> list[CredentialVersion]:
+        """Every version, newest first (not `versions`: one added in this session is not re-sorted)."""
+        return sorted(self.versions, key=lambda v: (v.imported_at, v.id or 0), reverse=True)
 
     @property
     def latest_verification(self) -> VerificationRecord | None:
@@ -128,6 +142,37 @@ class VerificationRecord(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     credential: Mapped[Credential] = relationship(back_populates="verifications")
+
+
+class CredentialVersion(Base):
+    """One copy of a credential the wallet accepted: the current one, or one that a later copy replaced.
+
+    Versions of one credential share its identity (`Credential.dedupe_key`) and differ in their signed
+    content (`content_sha256`). The current version's original is also `Credential.original_sha256`;
+    a replaced version keeps its own original, downloadable from the credential's history.
+    """
+
+    __tablename__ = "credential_versions"
+    __table_args__ = (UniqueConstraint("credential_id", "content_sha256",
+                                       name="uq_credential_versions_credential_id_content_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"), index=True)
+    # Kept beside the credential so every history query can filter by owner directly (F3).
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # sha256 hex of the signed content: the compact JWS, or the RFC 8785 form of the JSON with its
+    # proof. None for versions recorded before it was kept (filled in when next compared).
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_type: Mapped[str] = mapped_column(String(100))
+    original_filename: Mapped[str | None] = mapped_column(String(255))
+    source_url: Mapped[str | None] = mapped_column(String(2048))
+    # The verification state this version had when it was imported, or last checked as the current one.
+    status: Mapped[str] = mapped_column(String(20))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: the current version
+
+    credential: Mapped[Credential] = relationship(back_populates="versions")
 
 
 # Evidence kinds.

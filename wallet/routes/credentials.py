@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
 from wallet.db import get_session
-from wallet.models.credential import Credential
+from wallet.models.credential import Credential, CredentialVersion
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing, ratelimit
@@ -81,6 +81,8 @@ def item_json(item: importing.ImportItem) -> dict[str, Any]:
     if item.credential is not None:
         data.update(id=item.credential.id, name=item.credential.name, status=item.credential.status,
                     url=url_for("credentials.show", credential_id=item.credential.id))
+    if item.result is not None and item.state == importing.KEPT:
+        data["file_status"] = str(item.result.status)  # this file's own result; `status` is the copy kept
     if item.error:
         data["error"] = item.error
     return data
@@ -143,8 +145,11 @@ def add_paste():
     return _after_single_import(item)
 
 
+_FLASH_CATEGORY = {importing.IMPORTED: "success", importing.REPLACED: "success", importing.KEPT: "warning"}
+
+
 def _after_single_import(item: importing.ImportItem) -> Response:
-    flash(item.message, "success" if item.created else "info")
+    flash(item.message, _FLASH_CATEGORY.get(item.state, "info"))
     return redirect(url_for("credentials.show", credential_id=item.credential.id))
 
 
@@ -213,6 +218,15 @@ def download(credential_id: int):
     credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
     data = blob_store().get(credential.original_sha256)
     return send_bytes(data, credential.original_type, download_name(credential))
+
+
+@bp.get("/<int:credential_id>/versions/<int:version_id>/download")
+@login_required
+def download_version(credential_id: int, version_id: int):
+    """Send the original of one version from the credential's history, exactly as it was received."""
+    version = credential_service.get_version(get_session(), current_user.id, credential_id, version_id)
+    return send_bytes(blob_store().get(version.original_sha256), version.original_type,
+                      version_download_name(version))
 
 
 @bp.get("/<int:credential_id>/baked")
@@ -356,6 +370,12 @@ def download_name(credential: Credential) -> str:
     # A file from a ZIP is labelled "batch.zip › badge.png"; download it under its own name.
     name = (credential.original_filename or "").rsplit(" › ", 1)[-1]
     return name or f"{_slug(credential.name)}.{_EXTENSIONS.get(credential.original_type, 'bin')}"
+
+
+def version_download_name(version: CredentialVersion) -> str:
+    """Return the name to download a version's original under: its own file name, else one with its id."""
+    name = (version.original_filename or "").rsplit(" › ", 1)[-1]
+    return name or f"{_slug(version.credential.name)}-{version.id}.{_EXTENSIONS.get(version.original_type, 'bin')}"
 
 
 def _slug(name: str) -> str:

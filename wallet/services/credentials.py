@@ -18,6 +18,7 @@ from wallet.models.credential import (
     TAG_LEARNER,
     Credential,
     CredentialTag,
+    CredentialVersion,
 )
 from wallet.models.portfolio import LearnerKey
 from wallet.models.user import User
@@ -136,6 +137,16 @@ def get_credential(session: Session, owner_id: int, credential_id: int) -> Crede
     return credential
 
 
+def get_version(session: Session, owner_id: int, credential_id: int, version_id: int) -> CredentialVersion:
+    """Return a version from the history of the learner's credential; NotFoundError if it is not theirs."""
+    version = session.scalar(select(CredentialVersion).where(
+        CredentialVersion.id == version_id, CredentialVersion.credential_id == credential_id,
+        CredentialVersion.owner_id == owner_id))
+    if version is None:
+        raise NotFoundError("There is no such copy of this credential in your wallet.")
+    return version
+
+
 def update_learner_text(
     session: Session,
     owner_id: int,
@@ -243,7 +254,7 @@ def reverify_credential(
     trigger: str = "manual",
     recipients: Sequence[str] | None = None,
 ) -> Recheck:
-    """Verify the stored original again and record the result.
+    """Verify the stored original of the current version again and record the result.
 
     security.md §2.5 / ASVS 16.5.2: when an issuer resource cannot be reached and the new result is
     only "couldn't verify", the last state stays and is marked "could not re-check at TIME";
@@ -271,6 +282,10 @@ def reverify_credential(
         credential.recipient_state = recipient_state(result)
         if result.format is not None and result.status not in (Status.ERROR, Status.NO_CREDENTIAL):
             apply_metadata(credential, result)
+        # The history shows each version with the state it had when it was last checked as the current one.
+        current = credential.current_version
+        if current is not None:
+            current.status = credential.status
     session.flush()
     return Recheck(credential, result, conclusive=not keep_last, previous_status=previous_status)
 

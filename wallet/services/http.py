@@ -319,8 +319,9 @@ class GuardedFetcher:
                 if status == 304 and entry is not None:
                     return self._revalidated((url, kind), entry, response)
                 if not 200 <= status < 300:
+                    gone = self._gone_body(response, kind, deadline, target.host) if status == 410 else None
                     raise RemoteError(f"The server at {target.host} answered with an error ({status}).",
-                                      url=url, status_code=status)
+                                      url=url, status_code=status, body=gone)
                 body = self._read(response, kind, deadline, target.host)
             finally:
                 response.close()  # the response holds its own reference to the socket
@@ -403,6 +404,13 @@ class GuardedFetcher:
             # The timer's shutdown can look like the clean end of a body that runs to the close.
             raise TimeoutError("total deadline passed while reading")
         return bytes(body)
+
+    def _gone_body(self, response: BaseHTTPResponse, kind: str, deadline: _Deadline, host: str) -> bytes | None:
+        """Read what a 410 Gone answer carries (OB 2.0: an issuer may still send the revoked assertion)."""
+        try:
+            return self._read(response, kind, deadline, host)
+        except (TooLargeError, *_NETWORK_ERRORS):
+            return None  # the answer is still "gone"; only its copy is missing
 
     def _remember(self, key: tuple[str, str], fetched: Fetched) -> None:
         if key[1] not in CACHED_KINDS or fetched.status_code != 200:

@@ -5,13 +5,17 @@ blobs are written (temp + fsync + rename) and one savepoint writes the credentia
 first verification record, so an import is whole or absent. Re-importing the same credential finds
 the existing row by a per-learner key (`dedupe_key`) that a unique constraint also enforces.
 
+Another copy of a credential already held is a version of it (services/versions.py decides what it
+does): the same version is a duplicate; a copy that verifies better becomes the current version in
+one savepoint, the earlier one staying in the history; any other copy is not stored. The learner's
+words and evidence stay on the credential either way.
+
 Limits (security.md A19, C11): each import (a URL, a paste, a file, each file inside a ZIP) counts
 against the learner's import rate before any network work; the number of credentials a learner
 may keep is checked again inside the transaction that inserts one (§2.10).
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import stat
@@ -27,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wallet.db import utcnow
 from wallet.models.credential import (
     RECIPIENT_MATCHED,
     RECIPIENT_MISMATCH,
@@ -35,6 +40,7 @@ from wallet.models.credential import (
     TAG_SKILL,
     Credential,
     CredentialTag,
+    CredentialVersion,
     VerificationRecord,
 )
 from wallet.models.user import User
@@ -52,14 +58,26 @@ from wallet.services.errors import (
 from wallet.services.http import ImportDeadline
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.sanitize import clean_text
+# DUPLICATE, KEPT and REPLACED are ImportItem states as well.
+from wallet.services.versions import (
+    ALREADY_HELD,
+    DUPLICATE,
+    KEPT,
+    REPLACED,
+    compare_versions,
+    dedupe_key,
+    legacy_key,
+    version_key,
+)
 from wallet.services.verification import make_context, verify_bytes
-from wallet.services.verification.fetching import Fetch, Fetched, Kind
+from wallet.services.verification.fetching import Fetch, Fetched, Kind, RemoteError
+from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 
 # Per-item states reported to the learner.
-IMPORTED = "imported"
-DUPLICATE = "duplicate"
+IMPORTED = "imported"  # a new credential
 REJECTED = "rejected"
+# REPLACED, DUPLICATE and KEPT: another copy of a credential already held (services/versions.py).
 
 MAX_PASTE_CHARS = 1024 * 1024
 # C12: a ZIP is opened only within these bounds; paths inside it are ignored.
@@ -79,10 +97,8 @@ _CONTAINER_TYPES = {
 }
 _STATE_MESSAGES = {
     IMPORTED: "Added to your wallet.",
-    DUPLICATE: "Already in your wallet.",
+    DUPLICATE: ALREADY_HELD,
 }
-
-
 @dataclass
 class Upload:
     """A file as the learner sent it."""
@@ -106,6 +122,11 @@ class ImportItem:
     @property
     def created(self) -> bool:
         return self.state == IMPORTED
+
+    @property
+    def stored(self) -> bool:
+        """Whether this import wrote anything: a new credential or a new current version."""
+        return self.state in (IMPORTED, REPLACED)
 
 
 @dataclass
@@ -161,7 +182,12 @@ def import_url(session: Session, importer: Importer, url: str) -> ImportItem:
         raise ImportRejectedError("Enter the link to your credential.")
     _count_import(importer)
     recorder = RecordingFetch(importer.fetch)
-    fetched = recorder(url, kind="any")
+    try:
+        fetched = recorder(url, kind="any")
+    except RemoteError as error:
+        if error.status_code != 410:
+            raise
+        fetched = _gone_copy(url, error)
     source_url = url
     if _is_html(fetched):
         alternate = discover_alternate(fetched.body, fetched.final_url or url)
@@ -177,6 +203,26 @@ def import_url(session: Session, importer: Importer, url: str) -> ImportItem:
             raise ImportRejectedError("The page links to another web page, not to a credential.")
     return _import(session, importer, recorder, fetched.body, content_type=fetched.content_type,
                    filename=None, source_url=source_url)
+
+
+def _gone_copy(url: str, error: RemoteError) -> Fetched:
+    """Return the revoked assertion a 410 Gone answer carries, to import (and verify) as revoked.
+
+    OB 2.0 (hosted verification): HTTP 410 Gone from the assertion's address means the issuer revoked
+    it. Verifying the copy it sent fetches that address again and reports the revocation; an answer
+    with no credential in it leaves nothing to keep.
+    """
+    body = error.body or b""
+    try:
+        document = loads_strict(body) if body.strip().startswith(b"{") else None
+    except ImportRejectedError:
+        document = None
+    # Only the assertion that lived at this address: anything else is not what the learner asked for.
+    if not isinstance(document, dict) or document.get("id") != url:
+        raise ImportRejectedError(
+            'The issuer has revoked this badge: its address answers "410 Gone" and sends no copy of it, '
+            "so there is nothing to add.")
+    return Fetched(url=url, final_url=url, status_code=410, content_type="application/json", body=body)
 
 
 def import_upload(session: Session, importer: Importer, upload: Upload) -> ImportItem:
@@ -316,13 +362,16 @@ def _import(
     result = verify_bytes(data, content_type=content_type or None, filename=filename, context=context,
                           source_url=source_url)
     _refuse_unusable(result, recorder)
-    key = dedupe_key(result, data)
-    existing = _find(session, importer.owner_id, key)
+    key, content = dedupe_key(result, data), version_key(result, data)
+    existing = _find(session, importer.owner_id, key, legacy=legacy_key(result))
     if existing is not None:
-        return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=existing, result=result)
-    # A full wallet is refused before the image is fetched and blobs written; the check that
-    # counts is the one under the lock below.
-    _ensure_room(session, importer)
+        state, message = compare_versions(existing, result, content, importer.blobs)
+        if state != REPLACED:
+            return ImportItem(state, message, filename=filename, credential=existing, result=result)
+    else:
+        # A full wallet is refused before the image is fetched and blobs written; the check that
+        # counts is the one under the lock below.
+        _ensure_room(session, importer)
     image = _badge_image(result, data, importer.fetch)
 
     # 2. Blobs next: written whole before the transaction that refers to them.
@@ -332,24 +381,14 @@ def _import(
     image_sha = importer.blobs.put(image.data) if image else None
 
     # 3. One savepoint for the rows.
-    credential = Credential(
-        owner_id=importer.owner_id,
-        dedupe_key=key,
-        format_id=result.format,
-        container=result.container,
-        securing=result.securing,
-        source_url=source_url,
-        original_sha256=original_sha,
-        original_type=_original_type(result, content_type),
-        original_filename=filename,
-        image_sha256=image_sha,
-        image_type=image.content_type if image else None,
-        status=str(result.status),
-        checked_at=result.checked_at,
-        recipient_state=recipient_state(result),
-    )
-    apply_metadata(credential, result)
-    credential.verifications.append(record_for(result, trigger="import"))
+    version = CredentialVersion(owner_id=importer.owner_id, content_sha256=content, original_sha256=original_sha,
+                                original_type=_original_type(result, content_type), original_filename=filename,
+                                source_url=source_url, status=str(result.status))
+    if existing is not None:
+        return _replace(session, existing, version, result, image_sha, image, filename=filename, message=message)
+    credential = Credential(owner_id=importer.owner_id, dedupe_key=key)
+    _make_current(credential, version, result, image_sha, image)
+    credential.versions.append(version)
     try:
         with session.begin_nested():
             if importer.max_credentials is not None:
@@ -386,35 +425,70 @@ def _first_failure(result: VerificationResult) -> str | None:
     return next((c.message for c in result.checks if c.status is CheckStatus.FAILED), None)
 
 
-def _find(session: Session, owner_id: int, key: str) -> Credential | None:
-    return session.scalar(select(Credential).where(Credential.owner_id == owner_id, Credential.dedupe_key == key))
+def _find(session: Session, owner_id: int, key: str, *, legacy: str | None = None) -> Credential | None:
+    found = session.scalar(select(Credential).where(Credential.owner_id == owner_id, Credential.dedupe_key == key))
+    if found is None and legacy is not None:
+        # Kept under the key of an earlier rule (a JWT by its compact text): move it to today's key.
+        found = session.scalar(select(Credential).where(Credential.owner_id == owner_id,
+                                                        Credential.dedupe_key == legacy))
+        if found is not None:
+            found.dedupe_key = key
+    return found
 
 
-def dedupe_key(result: VerificationResult, original: bytes) -> str:
-    """Return the per-learner idempotency key (sha256 hex) of a verified credential.
-
-    security.md §2.3: JWS/JWT = the compact string; OB 2.0 hosted = the assertion id;
-    LD-proof VC = id + issuer, else RFC 8785 canonical JSON; anything else = the bytes.
-    """
-    document = result.credential or {}
-    if result.compact:
-        material = "jws\n" + result.compact.strip()
-    elif result.format == "ob2" and (result.metadata.credential_id or document.get("id")):
-        material = "ob2\n" + str(result.metadata.credential_id or document.get("id"))
-    elif document.get("id") and (result.metadata.issuer_id or _issuer_id(document)):
-        material = f"vc\n{document['id']}\n{result.metadata.issuer_id or _issuer_id(document)}"
-    elif document:
-        material = "jcs\n" + rfc8785.dumps(document).decode("utf-8")
-    else:
-        material = "raw\n" + hashlib.sha256(original).hexdigest()
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+# ---------------------------------------------------------------------------------------------
+# Versions
 
 
-def _issuer_id(document: dict[str, Any]) -> str | None:
-    issuer = document.get("issuer")
-    if isinstance(issuer, dict):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) else None
+def _make_current(credential: Credential, version: CredentialVersion, result: VerificationResult,
+                  image_sha: str | None, image: images.StoredImage | None) -> None:
+    """Make `version` (verified as `result`) the credential's current copy: its original, state and metadata."""
+    credential.format_id = result.format
+    credential.container = result.container
+    credential.securing = result.securing
+    credential.source_url = version.source_url
+    credential.original_sha256 = version.original_sha256
+    credential.original_type = version.original_type
+    credential.original_filename = version.original_filename
+    if image_sha is not None or credential.image_sha256 is None:
+        credential.image_sha256 = image_sha
+        credential.image_type = image.content_type if image else None
+    credential.status = str(result.status)
+    credential.checked_at = result.checked_at
+    credential.recheck_failed_at = None
+    credential.recipient_state = recipient_state(result)
+    apply_metadata(credential, result)
+    credential.verifications.append(record_for(result, trigger="import"))
+
+
+def _replace(session: Session, credential: Credential, version: CredentialVersion, result: VerificationResult,
+             image_sha: str | None, image: images.StoredImage | None, *, filename: str | None,
+             message: str) -> ImportItem:
+    """Make the imported copy the credential's current version; the one it replaces stays in its history."""
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            earlier = next((v for v in credential.versions if v.content_sha256 == version.content_sha256), None)
+            for held in credential.versions:
+                if held.replaced_at is None:
+                    held.replaced_at = now
+            if earlier is not None:
+                # A copy replaced before is current again, as it came this time.
+                for name in ("original_sha256", "original_type", "original_filename", "source_url", "status"):
+                    setattr(earlier, name, getattr(version, name))
+                earlier.imported_at, earlier.replaced_at = now, None
+                version = earlier
+            else:
+                credential.versions.append(version)
+            _make_current(credential, version, result, image_sha, image)
+            credential.updated_at = now
+            session.flush()
+    except IntegrityError:
+        # The same copy imported twice at once: the other import made it current.
+        session.refresh(credential)
+        return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=credential,
+                          result=result)
+    return ImportItem(REPLACED, message, filename=filename, credential=credential, result=result)
 
 
 def recipient_state(result: VerificationResult) -> str:

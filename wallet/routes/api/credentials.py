@@ -6,7 +6,7 @@ from typing import Any
 from flask import Response, current_app, request, url_for
 
 from wallet.db import get_session
-from wallet.models.credential import Credential, Evidence
+from wallet.models.credential import Credential, CredentialVersion, Evidence
 from wallet.routes.api import api_user, bp, require_token
 from wallet.routes.credentials import (
     blob_store,
@@ -15,12 +15,14 @@ from wallet.routes.credentials import (
     importer_for,
     read_upload,
     send_bytes,
+    version_download_name,
 )
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
 from wallet.services.errors import ValidationError
 from wallet.services.http import fetcher_from_config
+from wallet.services.verification.jsonutil import loads_strict
 
 # F11: the only fields a learner may change; everything else is derived from the credential.
 PATCHABLE = frozenset({"description", "reflection", "tags"})
@@ -51,14 +53,24 @@ def create_credential() -> tuple[dict[str, Any], int]:
         if isinstance(body.get("url"), str):
             item = importing.import_url(session, importer, body["url"])
         elif isinstance(body.get("credential"), (dict, str)):
+            if isinstance(body["credential"], dict):
+                # docs/importing.md (a key twice): Flask's JSON reader keeps the last of two equal keys; read the body
+                # again strictly, so that a credential object with a key twice is refused as a pasted one is.
+                body = loads_strict(request.get_data(cache=True))
             item = importing.import_paste(session, importer, body["credential"])
         else:
             raise ValidationError('Send {"url": "..."}, {"credential": <JSON object or JWT string>} or a file.')
     session.commit()
+    if item.state == importing.KEPT:
+        # Nothing was stored: the wallet keeps the copy it holds (docs/importing.md).
+        return {"error": "ExistingCopyKept", "message": item.message,
+                "credential": credential_summary(item.credential),
+                "report": item.result.to_dict() if item.result else None}, 409
     data = credential_detail(item.credential)
-    data["duplicate"] = not item.created
-    if item.created:
-        data["report"] = item.result.to_dict() if item.result else data["report"]
+    data["duplicate"] = item.state == importing.DUPLICATE
+    data["import"] = {"state": item.state, "message": item.message}
+    if item.stored and item.result is not None:
+        data["report"] = item.result.to_dict()
     return data, 201 if item.created else 200
 
 
@@ -124,6 +136,15 @@ def download_original(credential_id: int) -> Response:
     credential = credential_service.get_credential(get_session(), api_user().id, credential_id)
     return send_bytes(blob_store().get(credential.original_sha256), credential.original_type,
                       download_name(credential))
+
+
+@bp.get("/credentials/<int:credential_id>/versions/<int:version_id>/original")
+@require_token
+def download_version(credential_id: int, version_id: int) -> Response:
+    """Return the original of one version from the credential's history, exactly as it was received."""
+    version = credential_service.get_version(get_session(), api_user().id, credential_id, version_id)
+    return send_bytes(blob_store().get(version.original_sha256), version.original_type,
+                      version_download_name(version))
 
 
 @bp.get("/credentials/<int:credential_id>/evidence")
@@ -241,7 +262,18 @@ def credential_detail(credential: Credential) -> dict[str, Any]:
         "credential": credential.document,
         "report": latest.report if latest else None,
         "evidence": [evidence_json(e) for e in credential.evidence],
+        "versions": [version_json(v) for v in credential.history],
     }
+
+
+def version_json(version: CredentialVersion) -> dict[str, Any]:
+    """Describe one version in a credential's history."""
+    return {"id": version.id, "current": version.replaced_at is None, "status": version.status,
+            "imported_at": _iso(version.imported_at), "replaced_at": _iso(version.replaced_at),
+            "original": {"sha256": version.original_sha256, "content_type": version.original_type,
+                         "filename": version.original_filename, "source_url": version.source_url,
+                         "url": url_for("api.download_version", credential_id=version.credential_id,
+                                        version_id=version.id)}}
 
 
 def evidence_json(evidence: Evidence) -> dict[str, Any]:
@@ -305,21 +337,30 @@ OPENAPI_PATHS: dict[str, Any] = {
             "operationId": "importCredential", "summary": "Import a credential (idempotent)", "tags": _TAG,
             "description": "From a URL (hosted assertion, credential URL, or a page linking one with "
                            "<link rel=\"alternate\">), a JSON object or JWT string, or an uploaded file "
-                           "(baked PNG/SVG, JSON, JWT). Importing the same credential again returns the "
-                           "stored one with 200.",
+                           "(baked PNG/SVG, JSON, JWT). A credential is the same credential by its OB 2.0 "
+                           "assertion id, else its id and issuer, in every format; a copy with the same "
+                           "signed content is the same version. The same version again returns the stored "
+                           "credential with 200 (`import.state` duplicate). Another version that verifies "
+                           "better replaces the current one, which stays in `versions`: 200 (`import.state` "
+                           "replaced, `report` is the new copy's). Another version that does not verify "
+                           "better is not stored: 409. JSON with a key twice is refused (422).",
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": _ref("ImportRequest")},
                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
                     "file": {"type": "string", "format": "binary"}}}},
             }},
             "responses": {
-                "201": _json(_ref("Credential"), "Imported"),
-                "200": _json(_ref("Credential"), "Already in the wallet (duplicate: true)"),
+                "201": _json(_ref("Credential"), "Imported (`import.state` imported)"),
+                "200": _json(_ref("Credential"), "Already in the wallet (`duplicate: true`), or this copy "
+                                                 "replaced the one held (`import.state` replaced)"),
+                "409": _json(_ref("ExistingCopyKept"), "Another version of a credential in the wallet that "
+                                                       "verifies no better than the one held; nothing was stored"),
                 "400": {"$ref": "#/components/responses/BadRequest"},
                 "401": _ERRORS["401"],
                 "413": {"$ref": "#/components/responses/TooLarge"},
-                "422": _json(_ref("Error"), "Not a credential Wallet can read (ImportRejected, UnsafeURL), or the "
-                                            "wallet holds the most credentials it may (QuotaExceeded); nothing was stored"),
+                "422": _json(_ref("Error"), "Not a credential Wallet can read (ImportRejected, UnsafeURL; "
+                                            "JSON with a key twice is one of these, or DuplicateKey), or the wallet holds the "
+                                            "most credentials it may (QuotaExceeded); nothing was stored"),
                 "429": {**_RATE_LIMITED, "description": "Too many imports in a short time (each file counts); "
                                                          "nothing was fetched or stored"},
                 "502": _json(_ref("Error"), "The issuer could not be reached; nothing was stored"),
@@ -347,6 +388,14 @@ OPENAPI_PATHS: dict[str, Any] = {
         "parameters": [_ID],
         "get": {"operationId": "downloadOriginal", "summary": "The original bytes, exactly as received", "tags": _TAG,
                 "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG)",
+                                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                              **_ERRORS}},
+    },
+    "/credentials/{credential_id}/versions/{version_id}/original": {
+        "parameters": [_ID, {"name": "version_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "get": {"operationId": "downloadVersion", "summary": "The original of one copy in the credential's history",
+                "tags": _TAG,
+                "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG), exactly as received",
                                       "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
                               **_ERRORS}},
     },
@@ -445,9 +494,38 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "credential": {"type": ["object", "null"], "description": "The verified credential document"},
             "report": {"type": ["object", "null"], "description": "The latest verification report, check by check"},
             "evidence": {"type": "array", "items": _ref("Evidence")},
-            "duplicate": {"type": "boolean", "description": "Only on import: it was already in the wallet"},
+            "versions": {"type": "array", "items": _ref("CredentialVersion"),
+                         "description": "Every copy the wallet accepted, newest first; one is current"},
+            "duplicate": {"type": "boolean", "description": "Only on import: this version was already in the wallet"},
+            "import": {"type": "object", "description": "Only on import: what happened and what to tell the learner",
+                       "properties": {"state": {"type": "string", "enum": ["imported", "replaced", "duplicate"]},
+                                      "message": {"type": "string"}}},
             "conclusive": {"type": "boolean", "description": "Only on verify: false if the issuer was unreachable"},
         }}],
+    },
+    "CredentialVersion": {
+        "type": "object", "required": ["id", "current", "status", "imported_at", "original"],
+        "properties": {
+            "id": {"type": "integer"},
+            "current": {"type": "boolean"},
+            "status": {"type": "string", "enum": list(credential_service.STATUSES),
+                       "description": "As last checked while it was the current copy"},
+            "imported_at": {"type": "string", "format": "date-time"},
+            "replaced_at": {"type": ["string", "null"], "format": "date-time"},
+            "original": {"type": "object", "properties": {
+                "sha256": {"type": "string"}, "content_type": {"type": "string"},
+                "filename": {"type": ["string", "null"]}, "source_url": {"type": ["string", "null"]},
+                "url": {"type": "string"}}},
+        },
+    },
+    "ExistingCopyKept": {
+        "type": "object", "required": ["error", "message", "credential"],
+        "properties": {
+            "error": {"type": "string", "const": "ExistingCopyKept"},
+            "message": {"type": "string"},
+            "credential": _ref("CredentialSummary"),
+            "report": {"type": ["object", "null"], "description": "This copy's own verification report"},
+        },
     },
     "CredentialPatch": {
         "type": "object", "additionalProperties": False,

@@ -120,6 +120,7 @@ def verify_presented(presented: Presented, context: Context) -> VerificationResu
         result = _failure(Status.ERROR, "verify", "Verification failed unexpectedly; the problem was logged.")
         result.format = module.FORMAT_ID
     result.container = result.container or presented.container
+    result.content_sha256 = extract.content_sha256(presented)
     if result.compact is None:
         result.compact = presented.jws
     if not result.documents:

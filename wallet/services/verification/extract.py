@@ -7,6 +7,8 @@ the format modules do that with what `extract` returns.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import struct
 import threading
 import xml.etree.ElementTree as ET
@@ -16,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import defusedxml.ElementTree as SafeET
+import rfc8785
 from defusedxml.common import DefusedXmlException
 
 from wallet.services.errors import ImportRejectedError, TooLargeError
@@ -128,6 +131,23 @@ def extract(
 
 _UNRECOGNISED = ("Wallet could not find a credential here: this is not JSON, a signed credential (JWT), "
                  "or a PNG or SVG badge image.")
+
+
+def content_sha256(presented: Presented) -> str:
+    """Return the sha256 hex of what the issuer signed or published, as presented.
+
+    A compact JWS is its own exact text; JSON is its RFC 8785 canonical form, proof included, so
+    white space and key order do not make another version, and a baked image of the same credential
+    is the same version as the file.
+    """
+    if presented.jws:
+        material = "jws\n" + presented.jws
+    else:
+        try:
+            material = "jcs\n" + rfc8785.dumps(presented.document).decode("utf-8")
+        except rfc8785.CanonicalizationError:  # e.g. an integer beyond IEEE 754 doubles: still one form
+            material = "json\n" + json.dumps(presented.document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def bake_png(image: bytes, credential: str, keyword: str) -> bytes:

@@ -38,10 +38,13 @@ class Fetch(Protocol):
 class RemoteError(FetchError):
     """A remote server answered with an HTTP error status."""
 
-    def __init__(self, message: str, *, url: str, status_code: int) -> None:
+    def __init__(self, message: str, *, url: str, status_code: int, body: bytes | None = None) -> None:
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+        # What the answer carried, kept only for 410 Gone (OB 2.0: the issuer revoked it; it may send
+        # the revoked assertion along). Never shown to anyone: fetched bodies are not echoed.
+        self.body = body
 
 
 def offline_fetch(url: str, *, kind: Kind = "json") -> Fetched:

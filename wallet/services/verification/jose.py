@@ -17,7 +17,7 @@ from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
 from wallet.services.errors import WalletError
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.jsonutil import DuplicateKeyError, MalformedJSONError, loads_strict
 from wallet.services.verification.result import Status
 
 # D12: refuse before decoding anything, so a 500 MB token costs nothing.
@@ -64,7 +64,10 @@ def looks_like_compact_jws(text: str) -> bool:
 
 
 def parse_compact(token: str) -> ParsedJws:
-    """Parse a compact JWS, refusing anything Wallet will not verify (JoseError)."""
+    """Parse a compact JWS, refusing anything Wallet will not verify (JoseError).
+
+    A header with a key twice raises DuplicateKeyError instead: the token is ambiguous, not forged.
+    """
     if len(token) > MAX_TOKEN_LENGTH:
         raise JoseError(f"The token is too large (over {MAX_TOKEN_LENGTH // 1024} KB).")
     compact = token.strip()
@@ -76,6 +79,8 @@ def parse_compact(token: str) -> ParsedJws:
     header_b64, payload_b64, signature_b64 = parts
     try:
         header = loads_strict(_b64url_decode(header_b64), max_depth=_HEADER_MAX_DEPTH)
+    except DuplicateKeyError:
+        raise  # D4: ambiguous, not forged; the caller refuses the whole input
     except MalformedJSONError as error:
         raise JoseError(f"The token header is not valid JSON: {error}") from error
     if not isinstance(header, dict):
@@ -115,9 +120,14 @@ def verify_signature(parsed: ParsedJws, key: JWK) -> None:
 
 
 def decode_payload_json(parsed: ParsedJws) -> dict[str, Any]:
-    """Return the payload as a JSON object, read strictly (no NaN, duplicate keys or deep nesting)."""
+    """Return the payload as a JSON object, read strictly (no NaN, duplicate keys or deep nesting).
+
+    Raises JoseError, or DuplicateKeyError for a key twice in one object (docs/importing.md).
+    """
     try:
         payload = loads_strict(parsed.payload)
+    except DuplicateKeyError:
+        raise  # D4: ambiguous, not forged; the caller refuses the whole input
     except MalformedJSONError as error:
         raise JoseError(f"The token's content is not valid JSON: {error}") from error
     if not isinstance(payload, dict):

@@ -23,6 +23,14 @@ class MalformedJSONError(ImportRejectedError):
     """The text is not strict JSON; the message says what is wrong."""
 
 
+class DuplicateKeyError(MalformedJSONError):
+    """An object has the same key twice (RFC 8259 §4: names SHOULD be unique; docs/importing.md).
+
+    Not a sign of forgery but of ambiguity: whatever carries it (a credential, a token, a member of
+    a record) is refused whole, never verified as one reading or the other.
+    """
+
+
 def loads_strict(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """Parse JSON, refusing NaN/Infinity, duplicate keys, deep nesting and huge numbers.
 
@@ -74,7 +82,9 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                _fail(f'The JSON has the key "{key[:80]}" twice in one object.')
+                raise DuplicateKeyError(
+                    f'The JSON has the key "{key[:80]}" twice in one object. Programs read such JSON '
+                    "differently (one takes the first value, another the last), so Wallet does not accept it.")
             seen.add(key)
     return result
 

@@ -133,6 +133,9 @@ class VerificationResult:
     credential: dict[str, Any] | None = None
     # The exact text of a compact JWS/JWT credential, kept as a string (never re-serialised).
     compact: str | None = None
+    # sha256 hex of the signed content as presented (extract.content_sha256): equal for two copies of
+    # the same version of a credential, whatever carried them (JSON, JWT, baked PNG or SVG).
+    content_sha256: str | None = None
     # Documents consulted: [{"url", "sha256", "content_type", "role"}] (issuer profile, key, status list...).
     documents: list[dict[str, Any]] = field(default_factory=list)
     # Nested results: CLR member credentials and embedded endorsements.

@@ -22,6 +22,7 @@ from wallet.services.errors import FetchError, WalletError
 from wallet.services.verification import dataintegrity, jose, jsonld, keys, recipient, status
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
+from wallet.services.verification.jsonutil import DuplicateKeyError
 from wallet.services.verification.result import Check, CheckStatus, Metadata, Status, VerificationResult
 
 FORMAT_ID = "vc"
@@ -137,6 +138,8 @@ def verify_embedded(
             return _embedded_failure(Status.INVALID, "This entry is neither a credential nor a signed token.")
     except jose.JoseError as error:
         return _embedded_failure(error.outcome, str(error))
+    # A member with a key twice (DuplicateKeyError) is not caught: the record that carries it is
+    # ambiguous as a whole and is refused (docs/importing.md).
     if context.budget.embedded <= 0:
         return _embedded_failure(Status.UNVERIFIABLE, "Not checked: this credential carries more credentials "
                                  "inside it than Wallet checks in one go.")
@@ -147,6 +150,8 @@ def verify_embedded(
         return _embedded_failure(Status.UNVERIFIABLE, str(error))
     try:
         result = verify_member(presented, nested_context)
+    except DuplicateKeyError:
+        raise
     except WalletError as error:
         result = _embedded_failure(Status.ERROR, str(error))
     result.container = presented.container
@@ -206,6 +211,9 @@ def secure_jwt(token: str, context: Context) -> tuple[dict[str, Any] | None, Sec
         payload = jose.decode_payload_json(parsed)
     except jose.JoseError as error:
         return None, Secured([Check.failed("proof", str(error), outcome=error.outcome)])
+    except DuplicateKeyError as error:
+        # Only a fetched token gets here (a status list): the credential's own was read strictly first.
+        return None, Secured([Check.failed("proof", str(error))])
     typ = str(parsed.header.get("typ", "")).lower()
     if isinstance(payload.get("vc"), dict) and typ not in JOSE_TYPES:
         credential, securing = vc_claim_credential(payload), "vc-jwt"

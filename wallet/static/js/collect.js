@@ -6,7 +6,9 @@
     valid: "Verified", revoked: "Revoked by issuer", invalid: "Not genuine", expired: "Expired",
     not_yet_valid: "Not yet valid", unverifiable: "Couldn't verify"
   };
-  var RESULT_WORDS = { imported: "Added", duplicate: "Already in your wallet", rejected: "Not added" };
+  var RESULT_WORDS = {
+    imported: "Added", replaced: "Replaced a copy", duplicate: "Already in your wallet", kept: "Not added", rejected: "Not added"
+  };
 
   function setupTabs(root) {
     var tabs = root.querySelectorAll("[data-tab]");
@@ -44,7 +46,13 @@
     var row = el("li", "result result-" + item.state);
     row.appendChild(el("span", "result-file", item.filename || ""));
     row.appendChild(el("span", "result-state", RESULT_WORDS[item.state] || item.state));
-    if (item.url) {
+    if (item.state === "kept") {
+      // The file was not stored: say why, and link the copy the wallet keeps.
+      row.appendChild(el("span", "result-message", item.message || ""));
+      var kept = el("a", "", item.name || "Open");
+      kept.href = item.url;
+      row.appendChild(kept);
+    } else if (item.url) {
       var link = el("a", "", item.name || "Open");
       link.href = item.url;
       row.appendChild(link);
@@ -90,7 +98,7 @@
       if (!window.fetch || !input.files.length) { return; }
       event.preventDefault();
       var files = Array.prototype.slice.call(input.files);
-      var counts = { imported: 0, duplicate: 0, rejected: 0 };
+      var counts = { imported: 0, replaced: 0, duplicate: 0, kept: 0, rejected: 0 };
       var button = form.querySelector('button[type="submit"]');
       button.disabled = true;
       results.hidden = false;
@@ -118,8 +126,8 @@
         });
       });
       chain.then(function () {
-        progress.textContent = "Done: " + counts.imported + " added, " + counts.duplicate + " already in your wallet, " +
-          counts.rejected + " not added.";
+        progress.textContent = "Done: " + (counts.imported + counts.replaced) + " added, " + counts.duplicate +
+          " already in your wallet, " + (counts.rejected + counts.kept) + " not added.";
         button.disabled = false;
         input.value = "";
       });
