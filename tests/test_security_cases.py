@@ -5,14 +5,20 @@ import logging
 import re
 
 import pytest
+from sqlalchemy import select
 from flask import request
 
 from tests.support.accounts import bearer, create_api_token, create_user
+from tests.support.credentials import JwtIssuer
+from tests.support.portfolios import add_credential
 from tests.support.servers import DocumentServer, Response
 from wallet.db import get_session
+from wallet.models import CredentialShare
 from wallet.services import sanitize
 from wallet.services.errors import FetchError, UnsafeURLError
 from wallet.services.http import REFUSED_MESSAGE, GuardedFetcher
+from wallet.services.verification.context import MAX_DEPTH as MAX_NESTING
+from wallet.services.verification.context import MAX_FETCHES, Context
 
 
 # --- A16: what a refused or failed fetch tells the learner ---------------------------------------
@@ -122,3 +128,41 @@ def test_logged_path_cannot_forge_a_log_line(app, client, caplog) -> None:
     caplog.set_level(logging.ERROR, logger="wallet.errors")
     client.get("/boom/a%0A2026-01-01 INFO forged")
     assert "\n2026-01-01 INFO forged" not in caplog.text and "a\\n2026-01-01" in caplog.text
+
+
+# --- A13: a bound on what one verification may fetch ----------------------------------------------
+
+def test_verification_fetch_budget_is_shared_and_refuses_the_26th(document_server: DocumentServer) -> None:
+    document_server.routes["/doc.json"] = Response(b"{}", 200)
+    fetcher = GuardedFetcher(allow_private_network=True, fresh_seconds=0)
+    context = Context(fetch_fn=fetcher)
+    nested = context.nested()  # an endorsement or a CLR member spends from the same budget
+    for number in range(MAX_FETCHES):
+        (nested if number % 2 else context).fetch(document_server.url(f"/doc.json?n={number}"))
+    with pytest.raises(FetchError, match="Too many documents"):
+        context.fetch(document_server.url("/doc.json?n=last"))
+    assert len(document_server.requests) == MAX_FETCHES
+
+
+def test_verification_nesting_is_bounded() -> None:
+    context = Context()
+    for _ in range(MAX_NESTING):
+        context = context.nested()
+    with pytest.raises(FetchError, match="nested too deeply"):
+        context.nested()
+
+
+# --- D16: the verified identifier always stands next to the name an issuer gives itself -----------
+
+def test_issuer_claiming_a_famous_name_is_shown_with_its_verified_identifier(app, client, session, login,
+                                                                            make_user) -> None:
+    login(make_user(email="learner@example.org"))
+    impostor = JwtIssuer(name="Harvard University")
+    credential_id = add_credential(client, impostor.jwt(name="Doctorate"))
+    for page in (f"/credentials/{credential_id}", "/credentials/"):
+        text = client.get(page).get_data(as_text=True)
+        assert "Harvard University" in text and impostor.did[:24] in text, page
+    assert client.post(f"/portfolios/credentials/{credential_id}/share", data={}).status_code == 302
+    slug = session.scalar(select(CredentialShare.slug).where(CredentialShare.credential_id == credential_id))
+    public = app.test_client().get(f"/c/{slug}").get_data(as_text=True)  # what an employer sees
+    assert "Harvard University" in public and impostor.did[:24] in public
