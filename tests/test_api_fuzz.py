@@ -1,9 +1,10 @@
 """Fuzz the API from its own OpenAPI document (schemathesis), with a learner's token.
 
 Every operation the document describes, including those added later, gets generated requests,
-valid and invalid: no answer may be a 5xx, every status code must be documented for the
-operation, and every JSON answer must match its documented schema. The run is derandomised, seeded
-and bounded, so it is the same run every time and takes seconds, not minutes.
+valid and invalid: no answer may be a server error (a documented 502 for an issuer that cannot be
+reached aside), every status code must be documented for the operation, and every answer must
+match its documented media type and schema. The run is derandomised, seeded and bounded, so it is
+the same run every time and takes seconds, not minutes.
 """
 from __future__ import annotations
 
