@@ -387,7 +387,7 @@ def test_extract_jws_text_with_line_breaks_returns_payload(rsa_key: JWK) -> None
     (b'{"score": NaN}', "NaN"),
     (b'{"issuer": "A", "issuer": "B"}', "twice"),
     (b"[" * 100_000 + b"]" * 100_000, "nested"),
-    (b'{"n": ' + b"9" * 100_000 + b"}", "too long"),
+    (b'{"n": ' + b"9" * 100_000 + b"}", "too large"),
 ])
 def test_extract_bad_json_is_refused_with_reason(data: bytes, message: str) -> None:
     with pytest.raises(MalformedJSONError, match=message):

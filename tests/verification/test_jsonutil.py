@@ -1,6 +1,8 @@
 """Strict JSON reading (security.md D1-D4)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from wallet.services.errors import ImportRejectedError
@@ -55,8 +57,28 @@ def test_loads_strict_custom_depth_is_enforced() -> None:
 
 
 def test_loads_strict_huge_integer_is_rejected() -> None:
-    with pytest.raises(MalformedJSONError, match="number that is too long"):
+    with pytest.raises(MalformedJSONError, match="integer 99999999999999999999… .1,000,000 characters.*too large"):
         loads_strict("[" + "9" * 1_000_000 + "]")
+
+
+@pytest.mark.parametrize("literal", ["9007199254740992", "-9007199254740992", "18446744073709551616"])
+def test_loads_strict_integer_beyond_2_53_is_rejected(literal: str) -> None:
+    with pytest.raises(MalformedJSONError, match=f"integer {literal}, which is too large"):
+        loads_strict(f'{{"id": {literal}}}')
+
+
+def test_loads_strict_largest_safe_integer_is_accepted() -> None:
+    assert loads_strict("[9007199254740991, -9007199254740991, 0, -0]") == [2**53 - 1, -(2**53 - 1), 0, 0]
+
+
+@pytest.mark.parametrize("literal", ["1e400", "-1e400", "1.5E+309"])
+def test_loads_strict_number_overflowing_a_double_is_rejected(literal: str) -> None:
+    with pytest.raises(MalformedJSONError, match=re.escape(f"number {literal}, which is too large")):
+        loads_strict(f"[{literal}]")
+
+
+def test_loads_strict_large_finite_float_is_accepted() -> None:
+    assert loads_strict("[1e300, 2.5e-400]") == [1e300, 0.0]
 
 
 def test_loads_strict_trailing_data_is_rejected() -> None:

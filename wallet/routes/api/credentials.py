@@ -387,8 +387,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/credentials/{credential_id}/original": {
         "parameters": [_ID],
         "get": {"operationId": "downloadOriginal", "summary": "The original bytes, exactly as received", "tags": _TAG,
-                "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG)",
-                                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG)", "content": {
+                    # The bytes as received: any JSON, a compact JWS, a baked image (no schema beyond the type).
+                    "application/json": {"schema": {}}, "application/jwt": {}, "image/png": {}, "image/svg+xml": {}}},
                               **_ERRORS}},
     },
     "/credentials/{credential_id}/versions/{version_id}/original": {
