@@ -8,6 +8,12 @@ pytestmark = pytest.mark.browser
 NAME, EMAIL, PASSWORD = "Ada Lovelace", "ada@example.org", "analytical engine notes"
 
 
+@pytest.fixture
+def app_config(app_config):
+    """Show the development outbox, as `make run` does: the test follows the mailed link from it."""
+    return dict(app_config, MAIL_OUTBOX=True)
+
+
 def _log_in(page, base: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("Email address").fill(EMAIL)
