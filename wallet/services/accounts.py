@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -137,7 +137,10 @@ def authenticate(session: Session, *, email: str, password: str, policy: LoginPo
                  now: datetime | None = None) -> LoginResult:
     """Check an email and password, counting failures and locking the account after too many.
 
-    The caller commits whatever the outcome: failures and locks are state too.
+    The caller commits whatever the outcome: failures and locks are state too. Each attempt is
+    counted by one UPDATE in the database before the password is checked, and the count it returns
+    decides, so attempts arriving at once (at any number of server processes) cannot overwrite
+    each other's count and never get more than `policy.max_failures` guesses checked (F6).
     """
     now = now or utcnow()
     generic = "The email address or password is not right."
@@ -145,21 +148,45 @@ def authenticate(session: Session, *, email: str, password: str, policy: LoginPo
     if user is None:
         passwords.burn_verification_time(password)
         return LoginResult(None, generic)
-    if user.locked_until is not None and user.locked_until > now:
-        return LoginResult(None, _locked_message(user.locked_until - now), locked=True)
+    not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    attempt = session.execute(update(User).where(User.id == user.id, not_locked)
+                              .values(failed_logins=User.failed_logins + 1)
+                              .returning(User.failed_logins)
+                              .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if attempt is None:
+        return _still_locked(session, user, now)
+    if attempt > policy.max_failures:
+        # The other attempts in flight have used this account's allowance: refuse unchecked.
+        return _lock(session, user, now, policy)
     if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= policy.max_failures:
-            user.failed_logins = 0
-            user.locked_until = now + timedelta(seconds=policy.lockout_seconds)
-            return LoginResult(None, _locked_message(timedelta(seconds=policy.lockout_seconds)), locked=True)
+        if attempt >= policy.max_failures:
+            return _lock(session, user, now, policy)
+        session.refresh(user)
         return LoginResult(None, generic)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    # The lock may have been set by a parallel attempt while this password was being checked.
+    result = session.execute(update(User).where(User.id == user.id, not_locked)
+                             .values(failed_logins=0, locked_until=None, last_login_at=now)
+                             .execution_options(synchronize_session=False))
+    session.refresh(user)
+    if result.rowcount != 1:
+        return _still_locked(session, user, now)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return LoginResult(user)
+
+
+def _lock(session: Session, user: User, now: datetime, policy: LoginPolicy) -> LoginResult:
+    until = now + timedelta(seconds=policy.lockout_seconds)
+    session.execute(update(User).where(User.id == user.id)
+                    .values(failed_logins=0, locked_until=until)
+                    .execution_options(synchronize_session=False))
+    return _still_locked(session, user, now)
+
+
+def _still_locked(session: Session, user: User, now: datetime) -> LoginResult:
+    session.refresh(user)
+    remaining = (user.locked_until - now) if user.locked_until and user.locked_until > now else timedelta(0)
+    return LoginResult(None, _locked_message(remaining), locked=True)
 
 
 def _locked_message(remaining: timedelta) -> str:
