@@ -15,6 +15,7 @@ from wallet.db import get_session, utcnow
 from wallet.routes.auth import checked_by, end_session, limited, mail_throttle, new_password_rule, refuse, same_as
 from wallet.routes.links import external_url, mail_settings
 from wallet.services import accounts, presentations, tokens
+from wallet.services.blobs import blob_store_from_config
 from wallet.services.errors import AuthenticationError, ConflictError, RateLimitedError, ValidationError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -266,13 +267,14 @@ def delete_account() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
-            accounts.delete_account(db, owner_id=current_user.id, password=form.password.data,
-                                    confirmed=bool(form.confirm.data))
+            deletion = accounts.delete_account(db, owner_id=current_user.id, password=form.password.data,
+                                               confirmed=bool(form.confirm.data))
         except AuthenticationError as error:
             db.rollback()
             refuse(form.password, error)
         else:
             db.commit()
+            accounts.remove_files(blob_store_from_config(current_app.config, current_app.instance_path), deletion)
             end_session()
             flash("Your account and everything in it are deleted.", "info")
             return redirect(url_for("main.index"))

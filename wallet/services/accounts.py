@@ -1,6 +1,7 @@
 """Accounts: registration, log-in with lockout, passwords, reset links, email addresses, deletion."""
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
 from wallet.models import AccountToken, EmailAddress, User
-from wallet.services import passwords
+from wallet.services import blob_references, passwords
+from wallet.services.blobs import BlobStore
 from wallet.services.errors import (
     AuthenticationError,
     ConflictError,
@@ -25,6 +27,8 @@ from wallet.services.errors import (
 from wallet.services.mail import MailSettings, send_mail
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.tokens import hash_secret, new_secret
+
+log = logging.getLogger(__name__)
 
 # The name the log-in and public-link limits were written against; one limiter serves them all.
 FailureWindow = RateLimiter
@@ -367,18 +371,40 @@ def remove_email(session: Session, *, owner_id: int, email_id: int) -> str:
     return address
 
 
-def delete_account(session: Session, *, owner_id: int, password: str, confirmed: bool) -> None:
+@dataclass(frozen=True)
+class AccountDeletion:
+    """A deleted account and the stored files only it named, to remove once the deletion is committed."""
+
+    user_id: int
+    orphaned_blobs: frozenset[str]
+    shared_blobs: int  # files the account named that other learners' rows still name
+
+
+def delete_account(session: Session, *, owner_id: int, password: str, confirmed: bool) -> AccountDeletion:
     """Delete the account and everything it owns (the database cascades from users.id).
 
-    A wrong password is AuthenticationError; a missing confirmation, ValidationError.
+    Returns the blobs no other row names: the caller removes them with `remove_files` after
+    committing, so a failed commit never leaves rows without their files. A wrong password is
+    AuthenticationError; a missing confirmation, ValidationError.
     """
     user = _get_user(session, owner_id)
     if not confirmed:
         raise ValidationError("Tick the box to confirm that you want to delete everything.")
     if not passwords.verify_password(user.password_hash, password or ""):
         raise AuthenticationError("Your password is not right.")
+    owned = blob_references.owned_digests(session, owner_id)
     session.delete(user)
     session.flush()
+    kept = blob_references.referenced(session, owned) if owned else set()
+    return AccountDeletion(owner_id, frozenset(owned - kept), len(kept))
+
+
+def remove_files(blobs: BlobStore, deletion: AccountDeletion) -> int:
+    """Remove a deleted account's own files from the blob store; log counts only; return how many."""
+    removed = sum(1 for digest in sorted(deletion.orphaned_blobs) if blobs.delete(digest))
+    log.info("Account %s deleted: %s stored files removed, %s kept (other learners' rows name them)",
+             deletion.user_id, removed, deletion.shared_blobs)
+    return removed
 
 
 def _get_user(session: Session, user_id: int) -> User:
