@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
 from wallet.models import AccountToken, EmailAddress, User
-from wallet.services import blob_references, passwords
+from wallet.services import blob_references, login_sessions, passwords, tokens
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import (
     AuthenticationError,
@@ -130,8 +130,7 @@ def register(session: Session, *, display_name: str, email: str, password: str, 
     passwords.check_new_password(password, confirm=confirm, email=address, min_length=password_min_length)
     if session.scalar(select(EmailAddress.id).where(EmailAddress.address == address)) is not None:
         raise ConflictError("An account already uses this email address. Log in, or reset your password if you forgot it.")
-    user = User(display_name=display_name, password_hash=passwords.hash_password(password),
-                session_version=1, failed_logins=0)
+    user = User(display_name=display_name, password_hash=passwords.hash_password(password), failed_logins=0)
     user.emails.append(EmailAddress(address=address, is_primary=True, verified_at=utcnow() if verified else None))
     _insert_unique(session, user, "An account already uses this email address. Log in, or reset your password if you forgot it.")
     return user
@@ -198,10 +197,20 @@ def _locked_message(remaining: timedelta) -> str:
             "Try again later, or reset your password to get in now.")
 
 
-def change_password(session: Session, *, owner_id: int, current: str, new: str, confirm: str | None,
-                    password_min_length: int = 10) -> User:
-    """Set a new password after checking the current one; ends every other session (F7).
+@dataclass(frozen=True)
+class LoggedOut:
+    """What ending every session of an account did: shown to the learner so they know."""
 
+    user: User
+    sessions_ended: int
+    tokens_revoked: int
+
+
+def change_password(session: Session, *, owner_id: int, current: str, new: str, confirm: str | None,
+                    password_min_length: int = 10, keep_session: str | None = None) -> User:
+    """Set a new password after checking the current one; ends every session but `keep_session` (F7).
+
+    Access tokens stay: the learner proved they know the password and is logged in.
     A wrong current password is AuthenticationError; a new password breaking a rule, ValidationError.
     """
     user = _get_user(session, owner_id)
@@ -211,13 +220,19 @@ def change_password(session: Session, *, owner_id: int, current: str, new: str, 
     passwords.check_new_password(new, confirm=confirm, email=primary.address if primary else None,
                                  min_length=password_min_length)
     _set_password(user, new)
+    login_sessions.end_all_sessions(session, owner_id=user.id, except_secret=keep_session)
     return user
+
+
+def log_out_everywhere(session: Session, *, owner_id: int) -> LoggedOut:
+    """End every session of the account and revoke every access token (F7: after a suspected break-in)."""
+    user = _get_user(session, owner_id)
+    return LoggedOut(user, login_sessions.end_all_sessions(session, owner_id=owner_id),
+                     tokens.revoke_all_tokens(session, owner_id=owner_id))
 
 
 def _set_password(user: User, password: str) -> None:
     user.password_hash = passwords.hash_password(password)
-    # The session cookie and remember-me cookie carry this version; old ones stop working.
-    user.session_version = (user.session_version or 1) + 1
     user.failed_logins = 0
     user.locked_until = None
 
@@ -253,6 +268,7 @@ def request_password_reset(session: Session, *, email: str, mail: MailSettings, 
         "Open this link to choose a new password:\n\n"
         f"{link(raw)}\n\n"
         f"The link works once, within {hours} hour{'s' if hours != 1 else ''}. "
+        "Choosing a new password logs you out everywhere and revokes your access tokens for the API.\n\n"
         "If you did not ask for this, ignore this message: your password stays as it is.\n"
     ))
 
@@ -263,8 +279,12 @@ def check_reset_token(session: Session, raw: str) -> AccountToken:
 
 
 def reset_password(session: Session, *, raw_token: str, new: str, confirm: str | None,
-                   password_min_length: int = 10) -> User:
-    """Set a new password from an emailed link: single use; ends every session; unlocks the account."""
+                   password_min_length: int = 10) -> LoggedOut:
+    """Set a new password from an emailed link: single use; unlocks the account.
+
+    Whoever may have had the old password may have kept a way in: every session ends and every
+    access token is revoked (F7).
+    """
     token = check_reset_token(session, raw_token)
     user = _get_user(session, token.user_id)
     email = session.get(EmailAddress, token.email_id) if token.email_id else None
@@ -276,7 +296,7 @@ def reset_password(session: Session, *, raw_token: str, new: str, confirm: str |
     if email is not None and email.verified_at is None:
         email.verified_at = utcnow()
     _expire_other_tokens(session, user_id=user.id, purpose=RESET_PASSWORD)
-    return user
+    return log_out_everywhere(session, owner_id=user.id)
 
 
 def add_email(session: Session, *, owner_id: int, address: str, mail: MailSettings, link: LinkBuilder,
