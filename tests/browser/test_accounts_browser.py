@@ -40,13 +40,13 @@ def test_account_lifecycle_in_the_browser(live_server, page) -> None:
     assert page.get_by_text(f"Thank you: {EMAIL} is confirmed.").is_visible()
     assert page.locator(".email-item").filter(has_text=EMAIL).get_by_text("Confirmed").is_visible()
 
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     assert page.get_by_text("You are logged out.").is_visible()
     assert page.get_by_role("link", name="Log in").first.is_visible()
 
     _log_in(page, base, PASSWORD)
     assert page.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
 
     _log_in(page, base, "not my password at all")
     alert = page.get_by_role("alert")
@@ -74,3 +74,27 @@ def test_login_form_errors_are_announced_and_tied_to_fields(live_server, page) -
     assert page.locator(f"#{error_id}").inner_text() == "Enter your email address."
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement !== document.body")
+
+
+def test_log_out_everywhere_in_the_browser_ends_the_other_device(live_server, page, browser, make_user) -> None:
+    make_user(email=EMAIL, display_name=NAME, password=PASSWORD)
+    base = live_server.url
+    other_context = browser.new_context(user_agent="Other device browser")
+    try:
+        other = other_context.new_page()
+        _log_in(other, base, PASSWORD)
+        assert other.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
+
+        _log_in(page, base, PASSWORD)
+        page.goto(f"{base}/settings/#sessions")
+        devices = page.locator("#sessions")
+        assert devices.get_by_role("cell", name="Other device browser", exact=True).is_visible()
+        assert devices.get_by_text("This device").is_visible()
+        page.once("dialog", lambda dialog: dialog.accept())
+        devices.get_by_role("button", name="Log out everywhere").click()
+        assert page.get_by_text("You are logged out everywhere").is_visible()
+
+        other.goto(f"{base}/settings/")
+        assert other.get_by_role("heading", name="Log in").is_visible()
+    finally:
+        other_context.close()
