@@ -120,16 +120,41 @@ def test_log_out_everywhere_ends_every_session_and_revokes_every_token(app, clie
     assert session.scalars(select(LoginSession)).all() == []
 
 
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.0 Mobile/15E148 Safari/604.1")
+WINDOWS_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
 def test_settings_lists_active_sessions_with_this_one_marked(app, client, ada) -> None:
     phone = app.test_client()
-    _log_in(phone, agent="Safari on iPhone")
-    _log_in(client, agent="Firefox on Linux")
+    _log_in(phone, agent=IPHONE)
+    _log_in(client, agent=WINDOWS_FIREFOX)
     page = client.get("/settings/").get_data(as_text=True)
     sessions_part = page.split('id="sessions"', 1)[1].split("</section>", 1)[0]
-    assert "Safari on iPhone" in sessions_part and "Firefox on Linux" in sessions_part
+    assert ">Mobile Safari on iOS (iPhone)<" in sessions_part and ">Firefox on Windows<" in sessions_part
     assert sessions_part.count("This device") == 1
-    assert sessions_part.index("This device") > sessions_part.index("Firefox on Linux")
+    assert sessions_part.index("This device") > sessions_part.index("Firefox on Windows")
     assert "Log out everywhere" in sessions_part
+
+
+def test_settings_log_out_one_other_device(app, client, session, ada) -> None:
+    phone = app.test_client()
+    _log_in(phone, agent=IPHONE)
+    _log_in(client, agent=WINDOWS_FIREFOX)
+    phone_session = session.scalars(select(LoginSession).where(LoginSession.user_agent == IPHONE)).one()
+    response = client.post(f"/settings/sessions/{phone_session.id}/end")
+    assert response.status_code == 302
+    assert not _is_logged_in(phone) and _is_logged_in(client)
+
+
+def test_settings_log_out_another_learners_session_is_404(app, client, session, ada, make_user, login) -> None:
+    grace = make_user(email="grace@example.org")
+    other = app.test_client()
+    login(grace, client=other)
+    grace_session = session.scalars(select(LoginSession).where(LoginSession.user_id == grace.id)).one()
+    _log_in(client)
+    assert client.post(f"/settings/sessions/{grace_session.id}/end").status_code == 404
+    assert _is_logged_in(other)
 
 
 def test_change_password_keeps_this_session_and_the_tokens(app, client, session, ada, api_token) -> None:

@@ -79,7 +79,9 @@ def test_login_form_errors_are_announced_and_tied_to_fields(live_server, page) -
 def test_log_out_everywhere_in_the_browser_ends_the_other_device(live_server, page, browser, make_user) -> None:
     make_user(email=EMAIL, display_name=NAME, password=PASSWORD)
     base = live_server.url
-    other_context = browser.new_context(user_agent="Other device browser")
+    other_context = browser.new_context(user_agent=(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.0 Mobile/15E148 Safari/604.1"))
     try:
         other = other_context.new_page()
         _log_in(other, base, PASSWORD)
@@ -88,7 +90,7 @@ def test_log_out_everywhere_in_the_browser_ends_the_other_device(live_server, pa
         _log_in(page, base, PASSWORD)
         page.goto(f"{base}/settings/#sessions")
         devices = page.locator("#sessions")
-        assert devices.get_by_role("cell", name="Other device browser", exact=True).is_visible()
+        assert devices.get_by_role("cell", name="Mobile Safari on iOS (iPhone)", exact=True).is_visible()
         assert devices.get_by_text("This device").is_visible()
         page.once("dialog", lambda dialog: dialog.accept())
         devices.get_by_role("button", name="Log out everywhere").click()

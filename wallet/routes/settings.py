@@ -92,6 +92,7 @@ def _render(status: int = 200, new_token: str | None = None, **given: FlaskForm)
                                                     max_idle=session_max_idle(current_app.config)),
         current_session_secret=current_session_secret(),
         is_current_session=login_sessions.is_current,
+        describe_device=login_sessions.describe_device,
         wallet_key=presentations.find_learner_key(db, current_user.id),
         new_token=new_token,
         min_length=int(current_app.config["PASSWORD_MIN_LENGTH"]),

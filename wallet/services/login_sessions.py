@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from ua_parser import parse as parse_user_agent
 
 from wallet.db import utcnow
 from wallet.models import LoginSession
@@ -58,6 +59,21 @@ def find_session(session: Session, secret: str | None, *, max_idle: timedelta,
     if now - record.last_seen_at >= LAST_SEEN_RESOLUTION:
         record.last_seen_at = now
     return record
+
+
+def describe_device(user_agent: str | None) -> str:
+    """Return a short name for the browser a User-Agent header names, like "Firefox on Windows"."""
+    parsed = parse_user_agent(user_agent or "")
+    browser = parsed.user_agent.family if parsed.user_agent and parsed.user_agent.family != "Other" else None
+    system = parsed.os.family if parsed.os and parsed.os.family != "Other" else None
+    device = parsed.device.family if parsed.device and parsed.device.family not in ("Other", "Mac") else None
+    if device and device.startswith("Generic"):
+        device = None
+    if system and device and device != system:
+        system = f"{system} ({device})"
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"
 
 
 def is_current(record: LoginSession, secret: str | None) -> bool:
