@@ -39,7 +39,7 @@ migrate: install
 run: install
 	$(BIN)/wallet db upgrade
 	$(BIN)/wallet demo --base-url http://$(HOST):$(PORT)
-	$(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
+	WALLET_MAIL_OUTBOX=true $(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 
 test: dev-install browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

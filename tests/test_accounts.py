@@ -1,6 +1,8 @@
 """Accounts: registration, log-in and lockout, redirects after log-in, CSRF, reset links, email confirmation, mail."""
 from __future__ import annotations
 
+import logging
+import socket
 from datetime import timedelta
 
 import pytest
@@ -579,7 +581,42 @@ def test_registration_mail_goes_by_smtp_when_configured(app, client, session) ->
     assert session.query(OutboxMessage).count() == 0
 
 
-def test_outbox_page_lists_mail_with_clickable_links(client, session) -> None:
+def test_send_mail_without_smtp_logs_neither_body_nor_address(client, session, caplog) -> None:
+    client.post("/register", data=REGISTRATION)
+    client.post("/logout")
+    with caplog.at_level(logging.DEBUG):
+        client.post("/password/forgot", data={"email": "ada@example.org"})
+    link = mailed_link(session, "ada@example.org")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Reset your Wallet password" in logged
+    assert link.rsplit("/", 1)[1] not in logged
+    assert "/password/reset/" not in logged and "Open this link" not in logged
+    assert "ada@example.org" not in logged
+
+
+def test_send_mail_smtp_failure_logs_no_address(session, caplog) -> None:
+    settings = MailSettings(sender="wallet@example.org", server="127.0.0.1", port=_closed_port(), use_tls=False)
+    with caplog.at_level(logging.DEBUG):
+        assert not send_mail(session, settings, to="ada@example.org", subject="Hello", body="secret link")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Hello" in logged and "ada@example.org" not in logged and "secret link" not in logged
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_outbox_page_is_off_by_default(client, session) -> None:
+    client.post("/register", data=REGISTRATION)
+    response = client.get("/dev/outbox", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 404
+    assert "Confirm your email address" not in response.get_data(as_text=True)
+
+
+def test_outbox_page_lists_mail_with_clickable_links(app, client, session) -> None:
+    app.config["MAIL_OUTBOX"] = True
     client.post("/register", data=REGISTRATION)
     link = mailed_link(session, "ada@example.org")
     page = client.get("/dev/outbox").get_data(as_text=True)
@@ -588,9 +625,9 @@ def test_outbox_page_lists_mail_with_clickable_links(client, session) -> None:
 
 
 @pytest.mark.parametrize(("config", "remote"), [
-    ({"MAIL_SERVER": "smtp.example.org"}, "127.0.0.1"),
+    ({"MAIL_OUTBOX": True, "MAIL_SERVER": "smtp.example.org"}, "127.0.0.1"),
     ({"MAIL_OUTBOX": False}, "127.0.0.1"),
-    ({}, "203.0.113.9"),
+    ({"MAIL_OUTBOX": True}, "203.0.113.9"),
 ])
 def test_outbox_page_is_hidden_unless_local_development(app, client, config: dict, remote: str) -> None:
     app.config.update(config)
@@ -598,7 +635,8 @@ def test_outbox_page_is_hidden_unless_local_development(app, client, config: dic
     assert response.status_code == 404
 
 
-def test_outbox_escapes_mail_text(client, session) -> None:
+def test_outbox_escapes_mail_text(app, client, session) -> None:
+    app.config["MAIL_OUTBOX"] = True
     session.add(OutboxMessage(recipient="a@example.org", subject="<script>x</script>",
                               body='Look: <img src=x onerror=alert(1)> https://example.org/"onmouseover=alert(1)'))
     session.commit()

@@ -46,8 +46,9 @@ class Defaults:
     MAIL_USE_TLS = True
     MAIL_USE_SSL = False
     MAIL_FROM = "Wallet <wallet@localhost>"
-    # Show the outbox page (/dev/outbox) with mail that was not sent by SMTP.
-    MAIL_OUTBOX = True
+    # Show the outbox page (/dev/outbox) with mail that was not sent by SMTP: a development aid only
+    # (it shows everyone's reset links), so off unless set; `make run` turns it on.
+    MAIL_OUTBOX = False
 
     # How many reverse proxies (each adding X-Forwarded-For/-Proto/-Host) stand in front of the app.
     # 0 trusts none of those headers; set 1 behind one TLS-terminating proxy.

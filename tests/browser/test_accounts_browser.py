@@ -8,6 +8,12 @@ pytestmark = pytest.mark.browser
 NAME, EMAIL, PASSWORD = "Ada Lovelace", "ada@example.org", "analytical engine notes"
 
 
+@pytest.fixture
+def app_config(app_config):
+    """Show the development outbox, as `make run` does: the test follows the mailed link from it."""
+    return dict(app_config, MAIL_OUTBOX=True)
+
+
 def _log_in(page, base: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("Email address").fill(EMAIL)
@@ -34,13 +40,13 @@ def test_account_lifecycle_in_the_browser(live_server, page) -> None:
     assert page.get_by_text(f"Thank you: {EMAIL} is confirmed.").is_visible()
     assert page.locator(".email-item").filter(has_text=EMAIL).get_by_text("Confirmed").is_visible()
 
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     assert page.get_by_text("You are logged out.").is_visible()
     assert page.get_by_role("link", name="Log in").first.is_visible()
 
     _log_in(page, base, PASSWORD)
     assert page.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
 
     _log_in(page, base, "not my password at all")
     alert = page.get_by_role("alert")
@@ -68,3 +74,29 @@ def test_login_form_errors_are_announced_and_tied_to_fields(live_server, page) -
     assert page.locator(f"#{error_id}").inner_text() == "Enter your email address."
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement !== document.body")
+
+
+def test_log_out_everywhere_in_the_browser_ends_the_other_device(live_server, page, browser, make_user) -> None:
+    make_user(email=EMAIL, display_name=NAME, password=PASSWORD)
+    base = live_server.url
+    other_context = browser.new_context(user_agent=(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.0 Mobile/15E148 Safari/604.1"))
+    try:
+        other = other_context.new_page()
+        _log_in(other, base, PASSWORD)
+        assert other.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
+
+        _log_in(page, base, PASSWORD)
+        page.goto(f"{base}/settings/#sessions")
+        devices = page.locator("#sessions")
+        assert devices.get_by_role("cell", name="Mobile Safari on iOS (iPhone)", exact=True).is_visible()
+        assert devices.get_by_text("This device").is_visible()
+        page.once("dialog", lambda dialog: dialog.accept())
+        devices.get_by_role("button", name="Log out everywhere").click()
+        assert page.get_by_text("You are logged out everywhere").is_visible()
+
+        other.goto(f"{base}/settings/")
+        assert other.get_by_role("heading", name="Log in").is_visible()
+    finally:
+        other_context.close()

@@ -7,13 +7,14 @@ import re
 import socketserver
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from wallet.models import OutboxMessage, User
-from wallet.services import accounts, tokens
+from wallet.services import accounts, login_sessions, tokens
 
 # Long, uncommon and not an email address: passes every password rule.
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -30,10 +31,19 @@ def create_user(session: Session, *, email: str | None = None, display_name: str
 
 
 def log_in(client: Any, user: User) -> None:
-    """Make `client` carry a logged-in session for `user`, as Flask-Login would after a log-in."""
+    """Make `client` carry a logged-in session for `user`, as Flask-Login would after a log-in.
+
+    The session is recorded on the server (committing the user's database session) and the cookie
+    carries its secret.
+    """
+    session = object_session(user)
+    assert session is not None, "log_in needs a user loaded in a database session"
+    secret = login_sessions.start_session(session, user_id=user.id, user_agent="tests",
+                                          max_idle=timedelta(days=14))
+    session.commit()
     with client.session_transaction() as flask_session:
         flask_session.clear()
-        flask_session["_user_id"] = user.get_id()
+        flask_session["_user_id"] = secret
         flask_session["_fresh"] = True
 
 

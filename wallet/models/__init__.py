@@ -2,9 +2,9 @@
 from wallet.models.credential import Credential, CredentialTag, CredentialVersion, Evidence, VerificationRecord
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import CredentialShare, LearnerKey, Portfolio, PortfolioItem, PublicProfile
-from wallet.models.user import AccountToken, ApiToken, EmailAddress, OutboxMessage, User
+from wallet.models.user import AccountToken, ApiToken, EmailAddress, LoginSession, OutboxMessage, User
 
-__all__ = ["AccountToken", "ApiToken", "EmailAddress", "OutboxMessage", "User"]
+__all__ = ["AccountToken", "ApiToken", "EmailAddress", "LoginSession", "OutboxMessage", "User"]
 __all__ += ["Credential", "CredentialTag", "CredentialVersion", "Evidence", "VerificationRecord"]
 __all__ += ["Pathway"]
 __all__ += ["CredentialShare", "LearnerKey", "Portfolio", "PortfolioItem", "PublicProfile"]

@@ -1,4 +1,4 @@
-"""Accounts: users, their email addresses, API tokens, one-time tokens, and the dev mail outbox."""
+"""Accounts: users, their email addresses, log-in sessions, API tokens, one-time tokens, and the mail outbox."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +17,6 @@ class User(UserMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Bumped on logout-everywhere and password change; the session cookie carries it (F7).
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -31,10 +29,9 @@ class User(UserMixin, Base):
     api_tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id", passive_deletes=True
     )
-
-    def get_id(self) -> str:
-        # Flask-Login keeps this in the session; the version makes old cookies stop working.
-        return f"{self.id}:{self.session_version}"
+    login_sessions: Mapped[list[LoginSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="LoginSession.id", passive_deletes=True
+    )
 
     @property
     def primary_email(self) -> EmailAddress | None:
@@ -82,6 +79,26 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="api_tokens")
+
+
+class LoginSession(Base):
+    """A browser logged in to the account (F7).
+
+    The session cookie (and the remember-me cookie) carry a random secret; only its SHA-256 is
+    stored. Log-out deletes the row, so a copied cookie stops working at once, on every server.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The browser's User-Agent header, cut short: shown in settings so the learner can tell sessions apart.
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="login_sessions")
 
 
 class AccountToken(Base):

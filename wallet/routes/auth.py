@@ -16,7 +16,8 @@ from wtforms.validators import ValidationError as FieldError
 from wallet.db import get_session
 from wallet.models import User
 from wallet.routes.links import external_url, mail_settings
-from wallet.services import accounts, passwords, ratelimit
+from wallet.extensions import session_max_idle
+from wallet.services import accounts, login_sessions, passwords, ratelimit
 from wallet.services.errors import ConflictError, RateLimitedError, ValidationError
 
 bp = Blueprint("auth", __name__)
@@ -149,16 +150,41 @@ def limited(page: str | Response, error: RateLimitedError) -> ResponseReturnValu
 
 
 def start_session(user: User, remember: bool = False) -> None:
-    """Log `user` in on a new, empty session (F7: nothing from before log-in survives)."""
+    """Log `user` in on a new, empty session recorded on the server (F7: nothing from before log-in survives).
+
+    Commits: the session row must exist before the response carries its cookie.
+    """
+    db = get_session()
+    secret = login_sessions.start_session(db, user_id=user.id, user_agent=request.headers.get("User-Agent"),
+                                          max_idle=session_max_idle(current_app.config))
+    db.commit()
     session.clear()
     login_user(user, remember=remember)
+    # Flask-Login keeps the id in the session and the remember-me cookie: the session's secret, not the user's id.
+    session["_user_id"] = secret
+
+
+def current_session_secret() -> str | None:
+    """Return the secret of this browser's log-in session, if it has one."""
+    return session.get("_user_id")
 
 
 def end_session() -> None:
-    """Log out: forget the session and delete the remember-me cookie too (F7)."""
+    """Log out: end the session on the server, forget the cookie, delete the remember-me cookie too (F7)."""
+    db = get_session()
+    login_sessions.end_session(db, current_session_secret())
+    db.commit()
     session.clear()
     # After the clear: logout_user leaves the mark that makes Flask-Login delete the remember cookie.
     logout_user()
+
+
+def logged_out_message(logged_out: accounts.LoggedOut) -> str:
+    """Say what ending every session did, so the learner knows which programs need a new token."""
+    revoked = logged_out.tokens_revoked
+    tokens = (f"{revoked} access token was revoked" if revoked == 1 else f"{revoked} access tokens were revoked"
+              if revoked else "you had no access tokens to revoke")
+    return f"You are logged out everywhere, and {tokens}."
 
 
 def refuse(field: object, error: Exception) -> None:
@@ -273,15 +299,17 @@ def reset_password(token: str) -> ResponseReturnValue:
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            accounts.reset_password(db, raw_token=token, new=form.password.data, confirm=form.confirm.data,
-                                    password_min_length=_policy().password_min_length)
+            logged_out = accounts.reset_password(db, raw_token=token, new=form.password.data,
+                                                 confirm=form.confirm.data,
+                                                 password_min_length=_policy().password_min_length)
         except ValidationError as error:
             db.rollback()
             refuse(form.password, error)
         else:
             db.commit()
             end_session()
-            flash("Your password is changed. Log in with the new one.", "success")
+            flash(f"Your password is changed. {logged_out_message(logged_out)} Log in with the new password.",
+                  "success")
             return redirect(url_for("auth.login"))
     return (render_template("auth/reset.html", form=form, token=token, min_length=_policy().password_min_length),
             400 if form.errors else 200)

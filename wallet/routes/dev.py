@@ -18,8 +18,9 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 def outbox_enabled() -> bool:
     """Return whether this request may see the outbox: MAIL_OUTBOX on, no SMTP server, a loopback client.
 
-    The outbox holds everyone's reset and confirmation links, so it is only for a developer on
-    the same machine; a deployment sets MAIL_SERVER (or WALLET_MAIL_OUTBOX=0).
+    The outbox holds everyone's reset and confirmation links, so it is off unless an operator turns
+    it on (WALLET_MAIL_OUTBOX, set by `make run`). A loopback address alone proves nothing: behind a
+    reverse proxy on the same host every client is 127.0.0.1.
     """
     config = current_app.config
     if not config.get("MAIL_OUTBOX") or config.get("MAIL_SERVER"):

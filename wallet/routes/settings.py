@@ -1,20 +1,32 @@
-"""Settings: profile, email addresses, password, personal access tokens, deleting the account."""
+"""Settings: profile, email addresses, password, log-in sessions, personal access tokens, deleting the account."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from wallet.db import get_session, utcnow
-from wallet.routes.auth import checked_by, end_session, limited, mail_throttle, new_password_rule, refuse, same_as
+from wallet.extensions import session_max_idle
+from wallet.routes.auth import (
+    checked_by,
+    current_session_secret,
+    end_session,
+    limited,
+    logged_out_message,
+    mail_throttle,
+    new_password_rule,
+    refuse,
+    same_as,
+)
 from wallet.routes.links import external_url, mail_settings
-from wallet.services import accounts, presentations, tokens
+from wallet.services import accounts, login_sessions, presentations, tokens
+from wallet.services.blobs import blob_store_from_config
 from wallet.services.errors import AuthenticationError, ConflictError, RateLimitedError, ValidationError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -76,6 +88,11 @@ def _render(status: int = 200, new_token: str | None = None, **given: FlaskForm)
         "settings/index.html",
         emails=current_user.emails,
         tokens=tokens.list_tokens(db, owner_id=current_user.id),
+        login_sessions=login_sessions.list_sessions(db, owner_id=current_user.id,
+                                                    max_idle=session_max_idle(current_app.config)),
+        current_session_secret=current_session_secret(),
+        is_current_session=login_sessions.is_current,
+        describe_device=login_sessions.describe_device,
         wallet_key=presentations.find_learner_key(db, current_user.id),
         new_token=new_token,
         min_length=int(current_app.config["PASSWORD_MIN_LENGTH"]),
@@ -208,9 +225,10 @@ def change_password() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
-            user = accounts.change_password(db, owner_id=current_user.id, current=form.current.data,
-                                            new=form.new.data, confirm=form.confirm.data,
-                                            password_min_length=int(current_app.config["PASSWORD_MIN_LENGTH"]))
+            accounts.change_password(db, owner_id=current_user.id, current=form.current.data,
+                                     new=form.new.data, confirm=form.confirm.data,
+                                     password_min_length=int(current_app.config["PASSWORD_MIN_LENGTH"]),
+                                     keep_session=current_session_secret())
         except AuthenticationError as error:
             db.rollback()
             refuse(form.current, error)
@@ -219,11 +237,32 @@ def change_password() -> ResponseReturnValue:
             refuse(form.new, error)
         else:
             db.commit()
-            # The session version changed: log in again so this browser keeps its session (F7).
-            login_user(user)
             flash("Your password is changed. Other devices were logged out.", "success")
             return redirect(url_for("settings.index", _anchor="password"))
     return _render(400, password_form=form)
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end_session_by_id(session_id: int) -> ResponseReturnValue:
+    """Log out one other device."""
+    db = get_session()
+    login_sessions.end_session_by_id(db, owner_id=current_user.id, session_id=session_id)
+    db.commit()
+    flash("That device is logged out.", "success")
+    return redirect(url_for("settings.index", _anchor="sessions"))
+
+
+@bp.post("/sessions/end-all")
+@login_required
+def end_all_sessions() -> ResponseReturnValue:
+    """Log out everywhere, this browser included, and revoke every access token (F7)."""
+    db = get_session()
+    logged_out = accounts.log_out_everywhere(db, owner_id=current_user.id)
+    db.commit()
+    end_session()
+    flash(f"{logged_out_message(logged_out)} Log in again to go on.", "success")
+    return redirect(url_for("auth.login"))
 
 
 @bp.post("/tokens")
@@ -266,13 +305,14 @@ def delete_account() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
-            accounts.delete_account(db, owner_id=current_user.id, password=form.password.data,
-                                    confirmed=bool(form.confirm.data))
+            deletion = accounts.delete_account(db, owner_id=current_user.id, password=form.password.data,
+                                               confirmed=bool(form.confirm.data))
         except AuthenticationError as error:
             db.rollback()
             refuse(form.password, error)
         else:
             db.commit()
+            accounts.remove_files(blob_store_from_config(current_app.config, current_app.instance_path), deletion)
             end_session()
             flash("Your account and everything in it are deleted.", "info")
             return redirect(url_for("main.index"))

@@ -1,19 +1,21 @@
 """Accounts: registration, log-in with lockout, passwords, reset links, email addresses, deletion."""
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
 from wallet.models import AccountToken, EmailAddress, User
-from wallet.services import passwords
+from wallet.services import blob_references, login_sessions, passwords, tokens
+from wallet.services.blobs import BlobStore
 from wallet.services.errors import (
     AuthenticationError,
     ConflictError,
@@ -25,6 +27,8 @@ from wallet.services.errors import (
 from wallet.services.mail import MailSettings, send_mail
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.tokens import hash_secret, new_secret
+
+log = logging.getLogger(__name__)
 
 # The name the log-in and public-link limits were written against; one limiter serves them all.
 FailureWindow = RateLimiter
@@ -126,8 +130,7 @@ def register(session: Session, *, display_name: str, email: str, password: str, 
     passwords.check_new_password(password, confirm=confirm, email=address, min_length=password_min_length)
     if session.scalar(select(EmailAddress.id).where(EmailAddress.address == address)) is not None:
         raise ConflictError("An account already uses this email address. Log in, or reset your password if you forgot it.")
-    user = User(display_name=display_name, password_hash=passwords.hash_password(password),
-                session_version=1, failed_logins=0)
+    user = User(display_name=display_name, password_hash=passwords.hash_password(password), failed_logins=0)
     user.emails.append(EmailAddress(address=address, is_primary=True, verified_at=utcnow() if verified else None))
     _insert_unique(session, user, "An account already uses this email address. Log in, or reset your password if you forgot it.")
     return user
@@ -137,7 +140,10 @@ def authenticate(session: Session, *, email: str, password: str, policy: LoginPo
                  now: datetime | None = None) -> LoginResult:
     """Check an email and password, counting failures and locking the account after too many.
 
-    The caller commits whatever the outcome: failures and locks are state too.
+    The caller commits whatever the outcome: failures and locks are state too. Each attempt is
+    counted by one UPDATE in the database before the password is checked, and the count it returns
+    decides, so attempts arriving at once (at any number of server processes) cannot overwrite
+    each other's count and never get more than `policy.max_failures` guesses checked (F6).
     """
     now = now or utcnow()
     generic = "The email address or password is not right."
@@ -145,21 +151,45 @@ def authenticate(session: Session, *, email: str, password: str, policy: LoginPo
     if user is None:
         passwords.burn_verification_time(password)
         return LoginResult(None, generic)
-    if user.locked_until is not None and user.locked_until > now:
-        return LoginResult(None, _locked_message(user.locked_until - now), locked=True)
+    not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    attempt = session.execute(update(User).where(User.id == user.id, not_locked)
+                              .values(failed_logins=User.failed_logins + 1)
+                              .returning(User.failed_logins)
+                              .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if attempt is None:
+        return _still_locked(session, user, now)
+    if attempt > policy.max_failures:
+        # The other attempts in flight have used this account's allowance: refuse unchecked.
+        return _lock(session, user, now, policy)
     if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= policy.max_failures:
-            user.failed_logins = 0
-            user.locked_until = now + timedelta(seconds=policy.lockout_seconds)
-            return LoginResult(None, _locked_message(timedelta(seconds=policy.lockout_seconds)), locked=True)
+        if attempt >= policy.max_failures:
+            return _lock(session, user, now, policy)
+        session.refresh(user)
         return LoginResult(None, generic)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    # The lock may have been set by a parallel attempt while this password was being checked.
+    result = session.execute(update(User).where(User.id == user.id, not_locked)
+                             .values(failed_logins=0, locked_until=None, last_login_at=now)
+                             .execution_options(synchronize_session=False))
+    session.refresh(user)
+    if result.rowcount != 1:
+        return _still_locked(session, user, now)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return LoginResult(user)
+
+
+def _lock(session: Session, user: User, now: datetime, policy: LoginPolicy) -> LoginResult:
+    until = now + timedelta(seconds=policy.lockout_seconds)
+    session.execute(update(User).where(User.id == user.id)
+                    .values(failed_logins=0, locked_until=until)
+                    .execution_options(synchronize_session=False))
+    return _still_locked(session, user, now)
+
+
+def _still_locked(session: Session, user: User, now: datetime) -> LoginResult:
+    session.refresh(user)
+    remaining = (user.locked_until - now) if user.locked_until and user.locked_until > now else timedelta(0)
+    return LoginResult(None, _locked_message(remaining), locked=True)
 
 
 def _locked_message(remaining: timedelta) -> str:
@@ -167,10 +197,20 @@ def _locked_message(remaining: timedelta) -> str:
             "Try again later, or reset your password to get in now.")
 
 
-def change_password(session: Session, *, owner_id: int, current: str, new: str, confirm: str | None,
-                    password_min_length: int = 10) -> User:
-    """Set a new password after checking the current one; ends every other session (F7).
+@dataclass(frozen=True)
+class LoggedOut:
+    """What ending every session of an account did: shown to the learner so they know."""
 
+    user: User
+    sessions_ended: int
+    tokens_revoked: int
+
+
+def change_password(session: Session, *, owner_id: int, current: str, new: str, confirm: str | None,
+                    password_min_length: int = 10, keep_session: str | None = None) -> User:
+    """Set a new password after checking the current one; ends every session but `keep_session` (F7).
+
+    Access tokens stay: the learner proved they know the password and is logged in.
     A wrong current password is AuthenticationError; a new password breaking a rule, ValidationError.
     """
     user = _get_user(session, owner_id)
@@ -180,13 +220,19 @@ def change_password(session: Session, *, owner_id: int, current: str, new: str, 
     passwords.check_new_password(new, confirm=confirm, email=primary.address if primary else None,
                                  min_length=password_min_length)
     _set_password(user, new)
+    login_sessions.end_all_sessions(session, owner_id=user.id, except_secret=keep_session)
     return user
+
+
+def log_out_everywhere(session: Session, *, owner_id: int) -> LoggedOut:
+    """End every session of the account and revoke every access token (F7: after a suspected break-in)."""
+    user = _get_user(session, owner_id)
+    return LoggedOut(user, login_sessions.end_all_sessions(session, owner_id=owner_id),
+                     tokens.revoke_all_tokens(session, owner_id=owner_id))
 
 
 def _set_password(user: User, password: str) -> None:
     user.password_hash = passwords.hash_password(password)
-    # The session cookie and remember-me cookie carry this version; old ones stop working.
-    user.session_version = (user.session_version or 1) + 1
     user.failed_logins = 0
     user.locked_until = None
 
@@ -222,6 +268,7 @@ def request_password_reset(session: Session, *, email: str, mail: MailSettings, 
         "Open this link to choose a new password:\n\n"
         f"{link(raw)}\n\n"
         f"The link works once, within {hours} hour{'s' if hours != 1 else ''}. "
+        "Choosing a new password logs you out everywhere and revokes your access tokens for the API.\n\n"
         "If you did not ask for this, ignore this message: your password stays as it is.\n"
     ))
 
@@ -232,8 +279,12 @@ def check_reset_token(session: Session, raw: str) -> AccountToken:
 
 
 def reset_password(session: Session, *, raw_token: str, new: str, confirm: str | None,
-                   password_min_length: int = 10) -> User:
-    """Set a new password from an emailed link: single use; ends every session; unlocks the account."""
+                   password_min_length: int = 10) -> LoggedOut:
+    """Set a new password from an emailed link: single use; unlocks the account.
+
+    Whoever may have had the old password may have kept a way in: every session ends and every
+    access token is revoked (F7).
+    """
     token = check_reset_token(session, raw_token)
     user = _get_user(session, token.user_id)
     email = session.get(EmailAddress, token.email_id) if token.email_id else None
@@ -245,7 +296,7 @@ def reset_password(session: Session, *, raw_token: str, new: str, confirm: str |
     if email is not None and email.verified_at is None:
         email.verified_at = utcnow()
     _expire_other_tokens(session, user_id=user.id, purpose=RESET_PASSWORD)
-    return user
+    return log_out_everywhere(session, owner_id=user.id)
 
 
 def add_email(session: Session, *, owner_id: int, address: str, mail: MailSettings, link: LinkBuilder,
@@ -340,18 +391,40 @@ def remove_email(session: Session, *, owner_id: int, email_id: int) -> str:
     return address
 
 
-def delete_account(session: Session, *, owner_id: int, password: str, confirmed: bool) -> None:
+@dataclass(frozen=True)
+class AccountDeletion:
+    """A deleted account and the stored files only it named, to remove once the deletion is committed."""
+
+    user_id: int
+    orphaned_blobs: frozenset[str]
+    shared_blobs: int  # files the account named that other learners' rows still name
+
+
+def delete_account(session: Session, *, owner_id: int, password: str, confirmed: bool) -> AccountDeletion:
     """Delete the account and everything it owns (the database cascades from users.id).
 
-    A wrong password is AuthenticationError; a missing confirmation, ValidationError.
+    Returns the blobs no other row names: the caller removes them with `remove_files` after
+    committing, so a failed commit never leaves rows without their files. A wrong password is
+    AuthenticationError; a missing confirmation, ValidationError.
     """
     user = _get_user(session, owner_id)
     if not confirmed:
         raise ValidationError("Tick the box to confirm that you want to delete everything.")
     if not passwords.verify_password(user.password_hash, password or ""):
         raise AuthenticationError("Your password is not right.")
+    owned = blob_references.owned_digests(session, owner_id)
     session.delete(user)
     session.flush()
+    kept = blob_references.referenced(session, owned) if owned else set()
+    return AccountDeletion(owner_id, frozenset(owned - kept), len(kept))
+
+
+def remove_files(blobs: BlobStore, deletion: AccountDeletion) -> int:
+    """Remove a deleted account's own files from the blob store; log counts only; return how many."""
+    removed = sum(1 for digest in sorted(deletion.orphaned_blobs) if blobs.delete(digest))
+    log.info("Account %s deleted: %s stored files removed, %s kept (other learners' rows name them)",
+             deletion.user_id, removed, deletion.shared_blobs)
+    return removed
 
 
 def _get_user(session: Session, user_id: int) -> User:

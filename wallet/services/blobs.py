@@ -2,8 +2,9 @@
 
 security.md §2.1-2: bytes are kept verbatim under their sha256, outside the web root
 (`<instance>/blobs/ab/abcdef…`), written to a temporary file, fsynced and renamed, so a blob is
-either whole or absent. Blobs are append-only; an orphan (its import failed after the write) is
-harmless and can be collected later.
+either whole or absent. A blob is removed only when the last row naming it goes with a deleted
+account (services/blob_references.py); an orphan (its import failed after the write) is harmless
+and can be collected later.
 """
 from __future__ import annotations
 
@@ -66,6 +67,14 @@ class BlobStore:
     def exists(self, digest: str) -> bool:
         """Return whether blob `digest` is stored."""
         return self.path(digest).is_file()
+
+    def delete(self, digest: str) -> bool:
+        """Remove blob `digest`; return whether there was one. Only for blobs no row names any more."""
+        try:
+            self.path(digest).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 def _fsync_dir(directory: Path) -> None:

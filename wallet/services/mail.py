@@ -1,6 +1,7 @@
 """Outgoing mail: SMTP when a server is configured, otherwise the log and the outbox table."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 import ssl
@@ -58,18 +59,26 @@ def send_mail(session: Session, settings: MailSettings, *, to: str, subject: str
     # Header injection: a newline in a header value would start a new header.
     if any(c in value for value in (to, subject) for c in "\r\n"):
         raise ValueError("mail header values cannot contain line breaks")
+    # The log names the message, never its body (live reset and confirmation links) or the address.
+    recipient = redact_address(to)
     if settings.server:
         try:
             _send_smtp(settings, to=to, subject=subject, body=body)
-            log.info("Mail sent to %s: %s", to, subject)
+            log.info("Mail sent to %s: %s", recipient, subject)
             return True
-        except (smtplib.SMTPException, OSError):
-            log.exception("SMTP server %s:%s refused mail to %s; kept in the outbox", settings.server, settings.port, to)
+        except (smtplib.SMTPException, OSError) as error:
+            log.error("SMTP server %s:%s refused mail to %s (%s: %s); kept in the outbox",
+                      settings.server, settings.port, recipient, subject, type(error).__name__)
     else:
-        log.info("Mail not sent (no MAIL_SERVER); kept in the outbox.\nTo: %s\nSubject: %s\n\n%s", to, subject, body)
+        log.info("Mail not sent (no MAIL_SERVER); kept in the outbox: to %s: %s", recipient, subject)
     session.add(OutboxMessage(recipient=to, subject=subject, body=body))
     session.flush()
     return False
+
+
+def redact_address(address: str) -> str:
+    """Return a stand-in for an address that a log may hold: the same address always gives the same one."""
+    return "recipient-" + hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:12]
 
 
 def _send_smtp(settings: MailSettings, *, to: str, subject: str, body: str) -> None:

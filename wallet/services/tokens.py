@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
@@ -69,6 +69,17 @@ def revoke_token(session: Session, *, owner_id: int, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
+
+
+def revoke_all_tokens(session: Session, *, owner_id: int, now: datetime | None = None) -> int:
+    """Revoke every token of the owner still in force; return how many were."""
+    now = now or utcnow()
+    result = session.execute(update(ApiToken)
+                             .where(ApiToken.user_id == owner_id, ApiToken.revoked_at.is_(None),
+                                    or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+                             .values(revoked_at=now)
+                             .execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0
 
 
 def authenticate_token(session: Session, raw: str | None, *, now: datetime | None = None) -> User:
