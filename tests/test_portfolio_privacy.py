@@ -154,3 +154,29 @@ def test_expired_or_revoked_links_give_404_with_no_data(client, setup, session):
     body = response.get_data(as_text=True)
     assert response.status_code == 404 and "Owner Person" not in body and "Shown Credential" not in body
     assert not re.search(r'<meta property="og:', body)
+
+
+# --- credentials that do not verify: warned before publishing ------------------------------------------
+
+
+def test_editor_and_share_page_warn_about_credentials_that_do_not_verify(client, session, owner):
+    from tests.support.portfolios import ld_credential
+
+    import json
+
+    genuine = add_credential(client, JwtIssuer().jwt(name="Genuine Badge"))
+    document = ld_credential(name="Genuine name")
+    document["name"] = "Forged Certificate"
+    tampered = add_credential(client, json.dumps(document))
+    portfolio_id = create_portfolio(client, "Application")
+    save_portfolio(client, portfolio_id, credentials=[genuine, tampered], title="Application")
+    page = client.get(f"/portfolios/{portfolio_id}/edit").get_data(as_text=True)
+    warning = page.split('id="not-verified"', 1)[1].split("</section>", 1)[0]
+    assert "Forged Certificate" in warning and "Not genuine" in warning and "Genuine Badge" not in warning
+    assert "left out of the signed presentation" in warning
+    share_page = client.get(f"/portfolios/credentials/{tampered}/share").get_data(as_text=True)
+    assert 'id="not-verified"' in share_page and "Not genuine" in share_page
+    assert 'id="not-verified"' not in client.get(f"/portfolios/credentials/{genuine}/share").get_data(as_text=True)
+    # The learner can still publish; the public page shows the state in words.
+    assert client.post(f"/portfolios/{portfolio_id}/publish", data={"visibility": "unlisted"}).status_code == 302
+    assert client.post(f"/portfolios/credentials/{tampered}/share", data={}).status_code == 302

@@ -175,8 +175,10 @@ def edit(portfolio_id: int):
         return redirect(url_for("portfolio.edit", portfolio_id=portfolio_id))
     portfolio = service.get_portfolio(session, current_user.id, portfolio_id)
     chosen = {item.credential_id: item for item in portfolio.credential_items}
+    shown = [e.credential for e in service.portfolio_view(session, portfolio).entries]
     return render_template(
         "portfolio/edit.html", portfolio=portfolio, chosen=chosen,
+        not_verified=[(c, presentations.not_presentable_reason(c)) for c in shown if not presentations.is_presentable(c)],
         chosen_pathways={item.pathway_id for item in portfolio.pathway_items},
         credentials=service.shareable_credentials(session, current_user.id),
         pathways=pathway_service.list_pathways(session, current_user.id),
@@ -310,7 +312,9 @@ def credential_share(credential_id: int):
     session = get_session()
     credential = credential_service.get_credential(session, current_user.id, credential_id)
     share = service.get_share(session, current_user.id, credential_id)
-    context: dict[str, Any] = {"credential": credential, "share": share, "live": False}
+    context: dict[str, Any] = {
+        "credential": credential, "share": share, "live": False,
+        "not_verified": None if presentations.is_presentable(credential) else presentations.state_words(credential)}
     if share is not None and service.is_share_public(share):
         url = external_url("portfolio.shared", slug=share.slug)
         context.update(
@@ -571,9 +575,11 @@ def _photo_response(portfolio: Portfolio) -> Response:
 
 @bp.get("/p/<slug>/presentation.json")
 def presentation(slug: str):
-    """Download the portfolio's credentials as a Verifiable Presentation signed by the learner's key.
+    """Download the portfolio's credentials as a plain Verifiable Presentation signed by the learner's key.
 
-    `?challenge=` and `?domain=` bind the proof to a verifier's request (VC Data Integrity §2.1).
+    It answers no verifier's request: the query string is never read, so no caller's challenge or
+    domain is signed (a challenge is answered only by the learner, on /present). Only credentials
+    that verify go in.
     """
     portfolio = _public(service.public_portfolio, slug)
     _take("presentation", "PRESENTATIONS_PER_CLIENT", 30,
@@ -582,7 +588,7 @@ def presentation(slug: str):
     view = service.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, portfolio.owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
-        blobs=blob_store(), challenge=request.args.get("challenge"), domain=request.args.get("domain"))
+        blobs=blob_store())
     session.commit()
     response = Response(json.dumps(signed.document, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{sharing.download_name(portfolio.title, "vp.json")}"'

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from wallet.db import get_session
+from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.routes.api import api_user, bp, require_token
 from wallet.routes.credentials import blob_store
@@ -92,8 +93,17 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def _publishing_notes(credentials: list[Credential]) -> dict[str, Any]:
+    """Say which credentials no presentation will carry (and why)."""
+    return {"not_verified": [{"credential_id": c.id, "status": c.status,
+                              "reason": presentations.not_presentable_reason(c)}
+                             for c in credentials if not presentations.is_presentable(c)]}
+
+
 def _portfolio(portfolio: Portfolio) -> dict[str, Any]:
     public = service.is_public(portfolio)
+    shown = [i.credential for i in portfolio.credential_items
+             if i.credential is not None and i.credential.recipient_state != RECIPIENT_MISMATCH]
     return {
         "id": portfolio.id,
         "title": portfolio.title,
@@ -113,6 +123,7 @@ def _portfolio(portfolio: Portfolio) -> dict[str, Any]:
         "updated_at": _iso(portfolio.updated_at),
         "items": [{"id": item.id, "position": item.position, "kind": item.kind, "credential_id": item.credential_id,
                    "pathway_id": item.pathway_id, "include_evidence": item.include_evidence} for item in portfolio.items],
+        **_publishing_notes(shown),
     }
 
 
@@ -188,13 +199,16 @@ def revoke_link(portfolio_id: int) -> dict[str, Any]:
 @bp.get("/portfolios/<int:portfolio_id>/presentation")
 @require_token
 def portfolio_presentation(portfolio_id: int) -> Response:
-    """Return the portfolio's credentials as a Verifiable Presentation signed by the owner's wallet key."""
+    """Return the portfolio's credentials that verify as a plain Verifiable Presentation signed by the owner's key.
+
+    It answers no verifier's challenge (POST /presentations does, for the owner who approves it).
+    """
     session, owner_id = get_session(), api_user().id
     portfolio = service.get_portfolio(session, owner_id, portfolio_id)
     view = service.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
-        blobs=blob_store(), challenge=request.args.get("challenge"), domain=request.args.get("domain"))
+        blobs=blob_store())
     session.commit()
     return current_app.json.response({"presentation": signed.document, "holder": signed.holder,
                                       "left_out": [{"credential_id": c.id, "reason": r} for c, r in signed.left_out]})
@@ -209,6 +223,7 @@ def _share(share: CredentialShare) -> dict[str, Any]:
         "url": url,
         "link_works": service.is_share_public(share),
         "include_evidence": share.include_evidence,
+        **_publishing_notes([credential]),
         "expires_at": _iso(share.expires_at),
         "revoked_at": _iso(share.revoked_at),
         "view_count": share.view_count,
@@ -272,12 +287,6 @@ _NOT_FOUND = {"$ref": "#/components/responses/NotFound"}
 _BAD_REQUEST = {"$ref": "#/components/responses/BadRequest"}
 _PORTFOLIO_ID = {"name": "portfolio_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _CREDENTIAL_ID = {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_CHALLENGE = [{"name": "challenge", "in": "query", "required": False,
-               "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
-               "description": "The verifier's challenge, signed into the proof (random when absent)."},
-              {"name": "domain", "in": "query", "required": False,
-               "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
-               "description": "The verifier's domain, signed into the proof."}]
 
 
 def _ok(description: str, schema: str) -> dict[str, Any]:
@@ -324,8 +333,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/portfolios/{portfolio_id}/presentation": {
         "parameters": [_PORTFOLIO_ID],
-        "get": {"operationId": "getPortfolioPresentation", "tags": ["Portfolios"], "parameters": _CHALLENGE,
-                "summary": "The portfolio as a W3C Verifiable Presentation signed (eddsa-rdfc-2022) by the owner's did:key",
+        "get": {"operationId": "getPortfolioPresentation", "tags": ["Portfolios"],
+                "summary": "The portfolio's credentials that verify, as a plain W3C Verifiable Presentation signed "
+                           "(eddsa-rdfc-2022, proofPurpose assertionMethod) by the owner's did:key",
                 "responses": {"200": _ok("The signed presentation", "PresentationResult"), "400": _BAD_REQUEST,
                               "401": _UNAUTHORIZED, "404": _NOT_FOUND}},
     },
@@ -356,6 +366,13 @@ _ITEM = {"type": "object", "properties": {
     "id": {"type": "integer"}, "position": {"type": "integer"}, "kind": {"type": "string", "enum": ["credential", "pathway"]},
     "credential_id": {"type": ["integer", "null"]}, "pathway_id": {"type": ["integer", "null"]},
     "include_evidence": {"type": "boolean"}}}
+
+_NOTES = {
+    "not_verified": {"type": "array", "description": "Credentials shown that do not verify: shown with their state, "
+                     "never signed into a presentation.", "items": {"type": "object", "properties": {
+                         "credential_id": {"type": "integer"}, "status": {"type": "string"},
+                         "reason": {"type": "string"}}}},
+}
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "PortfolioInput": {
@@ -389,6 +406,7 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "contact_url": {"type": ["string", "null"]}, "view_count": {"type": "integer"},
             "published_at": _NULLABLE_TIME, "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"}, "items": {"type": "array", "items": _ITEM},
+            **_NOTES,
         },
     },
     "PortfolioList": {"type": "object", "properties": {
@@ -403,6 +421,7 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     "Share": {"type": "object", "properties": {
         "credential_id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
         "link_works": {"type": "boolean"}, "include_evidence": {"type": "boolean"}, "expires_at": _NULLABLE_TIME,
+        **_NOTES,
         "revoked_at": _NULLABLE_TIME, "view_count": {"type": "integer"}, "qr_svg_url": {"type": "string"},
         "embed_html": {"type": "string"}, "linkedin_add_to_profile": {"type": "string"},
         "share_links": {"type": "object", "properties": {
