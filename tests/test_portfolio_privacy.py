@@ -50,6 +50,7 @@ LEARNER_ROUTES = [
     ("post", "/portfolios/{id}/publish"), ("post", "/portfolios/{id}/visibility"),
     ("post", "/portfolios/{id}/regenerate"), ("post", "/portfolios/{id}/revoke"), ("post", "/portfolios/{id}/expiry"),
     ("get", "/portfolios/{id}/delete"), ("post", "/portfolios/{id}/delete"), ("get", "/portfolios/{id}/photo"),
+    ("post", "/portfolios/{id}/originals"),
 ]
 
 
@@ -154,6 +155,89 @@ def test_expired_or_revoked_links_give_404_with_no_data(client, setup, session):
     body = response.get_data(as_text=True)
     assert response.status_code == 404 and "Owner Person" not in body and "Shown Credential" not in body
     assert not re.search(r'<meta property="og:', body)
+
+
+# --- originals: what they reveal, and turning them off (security.md F5) --------------------------------
+
+
+@pytest.fixture
+def revealing(client, owner, session):
+    """A published portfolio with a credential naming the learner in plain, and one with a salted hash."""
+    issuer = JwtIssuer(name="Riverside College")
+    plain = add_credential(client, issuer.jwt(name="Plain Address Badge", email="learner@example.org"))
+    document = issuer.credential(name="Hashed Address Badge")
+    document["credentialSubject"]["identifier"] = [{"type": "IdentityObject", "identityType": "emailAddress",
+                                                    "hashed": True, "salt": SALT,
+                                                    "identityHash": hashed_identity("learner@example.org")}]
+    hashed = add_credential(client, issuer.sign(document))
+    portfolio_id, slug = published_portfolio(client, session, [plain, hashed])
+    return {"plain": plain, "hashed": hashed, "id": portfolio_id, "slug": slug}
+
+
+def test_editor_says_what_the_originals_reveal(client, revealing):
+    page = client.get(f"/portfolios/{revealing['id']}/edit").get_data(as_text=True)
+    assert "1 original names you by your e-mail address learner@example.org" in page
+    assert "1 carries a hashed address with its salt, which anyone can check against a guess" in page
+
+
+def test_originals_off_answers_404_and_omits_every_link(client, session, revealing):
+    response = client.post(f"/portfolios/{revealing['id']}/originals", data={})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Portfolio, revealing["id"]).show_originals is False
+    client.post("/logout")
+    slug = revealing["slug"]
+    for credential_id in (revealing["plain"], revealing["hashed"]):
+        for suffix in ("/original", "/baked"):
+            assert client.get(f"/p/{slug}/credentials/{credential_id}{suffix}").status_code == 404, suffix
+        page = client.get(f"/p/{slug}/credentials/{credential_id}").get_data(as_text=True)
+        assert "/original" not in page and "/baked" not in page and 'rel="alternate"' not in page
+        assert "Verified" in page
+    assert client.get(f"/p/{slug}/presentation.json").status_code == 404
+    page = client.get(f"/p/{slug}").get_data(as_text=True)
+    assert "/original" not in page and "/baked" not in page and "presentation.json" not in page
+    assert 'rel="alternate"' not in page
+    # The stored verification state is still shown, with what was checked.
+    assert page.count('data-status="valid"') >= 2 and "What was checked" in page
+    assert "learner@example.org" not in page and SALT not in page
+
+
+def test_originals_back_on_restores_the_download(client, session, revealing):
+    client.post(f"/portfolios/{revealing['id']}/originals", data={})
+    client.post(f"/portfolios/{revealing['id']}/originals", data={"show_originals": "on"})
+    client.post("/logout")
+    slug = revealing["slug"]
+    assert client.get(f"/p/{slug}/credentials/{revealing['plain']}/original").status_code == 200
+    assert client.get(f"/p/{slug}/presentation.json").status_code == 200
+
+
+def test_share_link_with_originals_off_answers_404_for_the_original(client, session, owner):
+    from wallet.models import CredentialShare
+
+    credential_id = add_credential(client, JwtIssuer().jwt(name="Shared Badge", email="learner@example.org"))
+    share_page = client.get(f"/portfolios/credentials/{credential_id}/share").get_data(as_text=True)
+    assert "names you by your e-mail address learner@example.org" in share_page
+    response = client.post(f"/portfolios/credentials/{credential_id}/share", data={})
+    assert response.status_code == 302
+    share = session.query(CredentialShare).one()
+    assert share.show_originals is False
+    client.post("/logout")
+    for suffix in ("/original", "/baked"):
+        assert client.get(f"/c/{share.slug}{suffix}").status_code == 404, suffix
+    page = client.get(f"/c/{share.slug}").get_data(as_text=True)
+    assert "Shared Badge" in page and "Verified" in page
+    assert "/original" not in page and "/baked" not in page
+    assert 'type="application/vc+jwt"' not in page
+
+
+def test_share_link_keeps_originals_when_the_learner_keeps_them(client, session, owner):
+    from wallet.models import CredentialShare
+
+    credential_id = add_credential(client, JwtIssuer().jwt(name="Shared Badge"))
+    client.post(f"/portfolios/credentials/{credential_id}/share", data={"show_originals": "on"})
+    slug = session.query(CredentialShare).one().slug
+    client.post("/logout")
+    assert client.get(f"/c/{slug}/original").status_code == 200
 
 
 # --- credentials that do not verify: warned before publishing ------------------------------------------

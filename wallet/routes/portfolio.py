@@ -28,7 +28,7 @@ from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import pathways as pathway_service
 from wallet.services import portfolios as service
-from wallet.services import presentations, sharing
+from wallet.services import originals, presentations, sharing
 from wallet.services.accounts import FailureWindow
 from wallet.services.credentials import baked_image
 from wallet.services.errors import NotFoundError, RateLimitedError, ValidationError
@@ -177,7 +177,7 @@ def edit(portfolio_id: int):
     chosen = {item.credential_id: item for item in portfolio.credential_items}
     shown = [e.credential for e in service.portfolio_view(session, portfolio).entries]
     return render_template(
-        "portfolio/edit.html", portfolio=portfolio, chosen=chosen,
+        "portfolio/edit.html", portfolio=portfolio, chosen=chosen, disclosure=originals.disclosure(shown),
         not_verified=[(c, presentations.not_presentable_reason(c)) for c in shown if not presentations.is_presentable(c)],
         chosen_pathways={item.pathway_id for item in portfolio.pathway_items},
         credentials=service.shareable_credentials(session, current_user.id),
@@ -273,6 +273,18 @@ def expiry(portfolio_id: int):
     return redirect(url_for("portfolio.edit", portfolio_id=portfolio_id) + "#link")
 
 
+@bp.post("/portfolios/<int:portfolio_id>/originals")
+@login_required
+def originals_choice(portfolio_id: int):
+    """Offer the credentials' originals on the public page, or keep them back."""
+    session = get_session()
+    portfolio = service.set_show_originals(session, current_user.id, portfolio_id, _checked("show_originals"))
+    session.commit()
+    flash("The public page offers each credential's original for download." if portfolio.show_originals else
+          "The originals are kept back: the public page shows Wallet's verification only.", "success")
+    return redirect(url_for("portfolio.edit", portfolio_id=portfolio_id) + "#originals")
+
+
 @bp.route("/portfolios/<int:portfolio_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(portfolio_id: int):
@@ -313,7 +325,7 @@ def credential_share(credential_id: int):
     credential = credential_service.get_credential(session, current_user.id, credential_id)
     share = service.get_share(session, current_user.id, credential_id)
     context: dict[str, Any] = {
-        "credential": credential, "share": share, "live": False,
+        "credential": credential, "share": share, "live": False, "disclosure": originals.disclosure([credential]),
         "not_verified": None if presentations.is_presentable(credential) else presentations.state_words(credential)}
     if share is not None and service.is_share_public(share):
         url = external_url("portfolio.shared", slug=share.slug)
@@ -333,7 +345,8 @@ def share_credential(credential_id: int):
     """Create (or update) the credential's public page."""
     session = get_session()
     service.share_credential(session, current_user.id, credential_id, include_evidence=_checked("include_evidence"),
-                             expires_at=parse_expiry(request.form.get("expires")))
+                             expires_at=parse_expiry(request.form.get("expires")),
+                             show_originals=_checked("show_originals"))
     session.commit()
     flash("The credential has a public page now. Share its link below.", "success")
     return redirect(url_for("portfolio.credential_share", credential_id=credential_id))
@@ -490,11 +503,20 @@ def verify_now(slug: str, credential_id: int | None):
     return redirect(url_for(endpoint, **target.url_args) + "#report")
 
 
+def _offered_original(slug: str, credential_id: int | None) -> Any:
+    """Return the credential whose original this link offers; NotFoundError if the learner keeps it back."""
+    target = _resolve(slug, credential_id)
+    if not target.show_originals:
+        # The original names its recipient as issued (security.md F5); the learner chose not to publish it.
+        raise NotFoundError("The original of this credential is not offered here.")
+    return target.credential
+
+
 @bp.get("/p/<slug>/credentials/<int:credential_id>/original")
 @bp.get("/c/<slug>/original", defaults={"credential_id": None})
 def public_original(slug: str, credential_id: int | None):
     """Download the credential exactly as it was issued, to check it with any verifier."""
-    credential = _resolve(slug, credential_id).credential
+    credential = _offered_original(slug, credential_id)
     data = blob_store().get(credential.original_sha256)
     extension = _EXTENSIONS.get(credential.original_type, "bin")
     return send_bytes(data, _media_type(credential) if extension != "jwt" else "application/vc+jwt",
@@ -505,7 +527,7 @@ def public_original(slug: str, credential_id: int | None):
 @bp.get("/c/<slug>/baked", defaults={"credential_id": None})
 def public_baked(slug: str, credential_id: int | None):
     """Download the badge image with the credential baked in."""
-    credential = _resolve(slug, credential_id).credential
+    credential = _offered_original(slug, credential_id)
     data, content_type = baked_image(credential, blob_store())
     return send_bytes(data, content_type, sharing.download_name(credential.name, "svg" if content_type == SVG else "png"),
                       extra=SVG_HEADERS)
@@ -579,9 +601,11 @@ def presentation(slug: str):
 
     It answers no verifier's request: the query string is never read, so no caller's challenge or
     domain is signed (a challenge is answered only by the learner, on /present). Only credentials
-    that verify go in.
+    that verify go in. With the originals kept back, there is no presentation: it is made of them.
     """
     portfolio = _public(service.public_portfolio, slug)
+    if not portfolio.show_originals:
+        raise NotFoundError("This portfolio does not offer its credentials for download.")
     _take("presentation", "PRESENTATIONS_PER_CLIENT", 30,
           "Too many presentations were made from here in a short time. Try again in a few minutes.")
     session = get_session()
