@@ -4,14 +4,22 @@ and public pages never show hashed emails, salts or the recipient check."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tests.support.credentials import JwtIssuer
-from tests.support.portfolios import add_credential, create_portfolio, published_portfolio, save_portfolio, slug_of
-from wallet.models import Portfolio
+from tests.support.portfolios import (
+    add_credential,
+    create_portfolio,
+    ld_credential,
+    published_portfolio,
+    save_portfolio,
+    slug_of,
+)
+from wallet.models import CredentialShare, Portfolio
 from wallet.services.portfolios import new_slug
 
 SALT = "s4lt-value-123"
@@ -178,6 +186,8 @@ def test_editor_says_what_the_originals_reveal(client, revealing):
     page = client.get(f"/portfolios/{revealing['id']}/edit").get_data(as_text=True)
     assert "1 original names you by your e-mail address learner@example.org" in page
     assert "1 carries a hashed address with its salt, which anyone can check against a guess" in page
+    preview = client.get(f"/portfolios/{revealing['id']}/preview").get_data(as_text=True)
+    assert "1 original names you by your e-mail address learner@example.org" in preview
 
 
 def test_originals_off_answers_404_and_omits_every_link(client, session, revealing):
@@ -212,8 +222,6 @@ def test_originals_back_on_restores_the_download(client, session, revealing):
 
 
 def test_share_link_with_originals_off_answers_404_for_the_original(client, session, owner):
-    from wallet.models import CredentialShare
-
     credential_id = add_credential(client, JwtIssuer().jwt(name="Shared Badge", email="learner@example.org"))
     share_page = client.get(f"/portfolios/credentials/{credential_id}/share").get_data(as_text=True)
     assert "names you by your e-mail address learner@example.org" in share_page
@@ -231,8 +239,6 @@ def test_share_link_with_originals_off_answers_404_for_the_original(client, sess
 
 
 def test_share_link_keeps_originals_when_the_learner_keeps_them(client, session, owner):
-    from wallet.models import CredentialShare
-
     credential_id = add_credential(client, JwtIssuer().jwt(name="Shared Badge"))
     client.post(f"/portfolios/credentials/{credential_id}/share", data={"show_originals": "on"})
     slug = session.query(CredentialShare).one().slug
@@ -244,10 +250,6 @@ def test_share_link_keeps_originals_when_the_learner_keeps_them(client, session,
 
 
 def test_editor_and_share_page_warn_about_credentials_that_do_not_verify(client, session, owner):
-    from tests.support.portfolios import ld_credential
-
-    import json
-
     genuine = add_credential(client, JwtIssuer().jwt(name="Genuine Badge"))
     document = ld_credential(name="Genuine name")
     document["name"] = "Forged Certificate"

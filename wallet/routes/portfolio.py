@@ -395,8 +395,10 @@ def _portfolio_page(view: service.PortfolioView, *, preview: bool = False) -> Re
     description = view.summary.text if not portfolio.headline else f"{portfolio.headline} · {view.summary.text}"
     tags = sharing.preview_tags(title=f"{view.owner.display_name}: {portfolio.title}", description=description,
                                 url=url, image=image, kind="profile")
+    # The learner's preview says what the originals reveal, next to its Publish button.
+    disclosure = originals.disclosure([e.credential for e in view.entries]) if preview else None
     body = render_template(
-        "portfolio/public.html", view=view, preview=preview, url=url, meta_tags=tags,
+        "portfolio/public.html", view=view, preview=preview, url=url, meta_tags=tags, disclosure=disclosure,
         links=sharing.share_links(url, title=portfolio.title, text=f"{view.owner.display_name}: {portfolio.title}"),
         media_type=_media_type, indexable=portfolio.visibility == LISTED and not preview)
     return _private_response(Response(body), indexable=portfolio.visibility == LISTED and not preview)
