@@ -7,9 +7,11 @@ import hashlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from io import BytesIO
 
 import pytest
 
+from tests.support.accounts import log_in
 from tests.support.credentials import JwtIssuer
 from tests.support.portfolios import (
     add_credential,
@@ -19,8 +21,9 @@ from tests.support.portfolios import (
     save_portfolio,
     slug_of,
 )
-from wallet.models import CredentialShare, Portfolio
+from wallet.models import Credential, CredentialShare, Portfolio
 from wallet.services.portfolios import new_slug
+from wallet.services.verification.extract import bake_svg
 
 SALT = "s4lt-value-123"
 
@@ -266,3 +269,25 @@ def test_editor_and_share_page_warn_about_credentials_that_do_not_verify(client,
     # The learner can still publish; the public page shows the state in words.
     assert client.post(f"/portfolios/{portfolio_id}/publish", data={"visibility": "unlisted"}).status_code == 302
     assert client.post(f"/portfolios/credentials/{tampered}/share", data={}).status_code == 302
+
+
+def test_originals_off_a_baked_svg_badge_image_is_not_served(client, session, owner):
+    token = JwtIssuer().jwt(name="Baked Badge", email="learner@example.org")
+    svg = bake_svg(b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="4"/></svg>', token,
+                   "openbadgecredential")
+    response = client.post("/credentials/add/files", data={"files": (BytesIO(svg), "badge.svg")},
+                           content_type="multipart/form-data")
+    assert response.status_code in (200, 302), response.get_data(as_text=True)
+    credential = session.query(Credential).filter_by(name="Baked Badge").one()
+    # The stored picture is the baked file itself: the original is inside it.
+    assert credential.image_sha256 == credential.original_sha256
+    portfolio_id, slug = published_portfolio(client, session, [credential.id])
+    client.post("/logout")
+    image = client.get(f"/p/{slug}/credentials/{credential.id}/image")
+    assert image.status_code == 200 and token.encode() in image.data
+    log_in(client, owner)
+    client.post(f"/portfolios/{portfolio_id}/originals", data={})
+    client.post("/logout")
+    image = client.get(f"/p/{slug}/credentials/{credential.id}/image")
+    assert image.status_code == 302 and image.headers["Location"].endswith("/static/img/badge-placeholder.svg")
+    assert token.encode() not in image.data

@@ -539,8 +539,12 @@ def public_baked(slug: str, credential_id: int | None):
 @bp.get("/c/<slug>/image", defaults={"credential_id": None})
 def public_image(slug: str, credential_id: int | None):
     """Serve the badge image (re-encoded PNG, or SVG under a sandboxing CSP)."""
-    credential = _resolve(slug, credential_id).credential
-    if not credential.image_sha256:
+    target = _resolve(slug, credential_id)
+    credential = target.credential
+    # A baked SVG is kept as it came (images.py re-encodes only rasters), so it is the original itself:
+    # kept back with the originals, it gives way to the plain picture.
+    baked_original = credential.image_sha256 == credential.original_sha256
+    if not credential.image_sha256 or (baked_original and not target.show_originals):
         return redirect(url_for("static", filename="img/badge-placeholder.svg"))
     response = Response(blob_store().get(credential.image_sha256), mimetype=credential.image_type or PNG)
     response.headers.update(SVG_HEADERS)
