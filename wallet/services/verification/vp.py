@@ -25,7 +25,6 @@ ENVELOPED_TYPE = "EnvelopedVerifiableCredential"
 VC_JWT_DATA_PREFIX = "data:application/vc+jwt,"
 AUTHENTICATION = "authentication"
 PLAIN = "assertionMethod"
-PROOF_PURPOSES = (AUTHENTICATION, PLAIN)
 # A presentation is a list of credentials to check one by one; beyond this it is refused, not truncated.
 MAX_CREDENTIALS = 500
 
