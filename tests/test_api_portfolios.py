@@ -97,12 +97,29 @@ def test_another_owners_portfolio_is_404(client, headers, credential_ids, make_u
 
 def test_presentation_over_the_api_is_signed_by_the_owner(client, headers, credential_ids):
     body = client.post("/api/v1/portfolios", headers=headers, json={"title": "T", "credentials": credential_ids}).get_json()
-    answer = client.get(f"/api/v1/portfolios/{body['id']}/presentation", headers=headers,
-                        query_string={"challenge": "abc"}).get_json()
+    answer = client.get(f"/api/v1/portfolios/{body['id']}/presentation", headers=headers).get_json()
     document = answer["presentation"]
-    assert document["holder"] == answer["holder"] and document["proof"]["challenge"] == "abc"
+    assert document["holder"] == answer["holder"] and document["proof"]["proofPurpose"] == "assertionMethod"
     result = verify_presentation(Presented(document, None, "json", b""), make_context())
     assert result.status == "valid" and answer["left_out"] == []
+
+
+def test_originals_setting_and_publishing_notes_over_the_api(client, headers, credential_ids):
+    body = client.post("/api/v1/portfolios", headers=headers, json={
+        "title": "T", "visibility": "unlisted", "credentials": credential_ids, "show_originals": False}).get_json()
+    assert body["show_originals"] is False and body["not_verified"] == []
+    assert body["originals_reveal"] == "2 originals name you by your e-mail address learner@example.org."
+    slug = body["url"].rsplit("/", 1)[-1]
+    assert client.get(f"/p/{slug}/credentials/{credential_ids[0]}/original").status_code == 404
+    assert client.get(f"/p/{slug}/presentation.json").status_code == 404
+    assert client.patch(f"/api/v1/portfolios/{body['id']}", headers=headers,
+                        json={"show_originals": "no"}).status_code == 400
+    share = client.put(f"/api/v1/shares/{credential_ids[0]}", headers=headers, json={"show_originals": False}).get_json()
+    assert share["show_originals"] is False
+    assert client.get(share["url"].removeprefix("http://localhost") + "/original").status_code == 404
+    # Left out of the next PUT, the choice stays.
+    share = client.put(f"/api/v1/shares/{credential_ids[0]}", headers=headers, json={"include_evidence": True}).get_json()
+    assert share["show_originals"] is False
 
 
 def test_share_a_credential_over_the_api(client, headers, credential_ids):

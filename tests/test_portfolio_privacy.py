@@ -4,15 +4,26 @@ and public pages never show hashed emails, salts or the recipient check."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
+from io import BytesIO
 
 import pytest
 
+from tests.support.accounts import log_in
 from tests.support.credentials import JwtIssuer
-from tests.support.portfolios import add_credential, create_portfolio, published_portfolio, save_portfolio, slug_of
-from wallet.models import Portfolio
+from tests.support.portfolios import (
+    add_credential,
+    create_portfolio,
+    ld_credential,
+    published_portfolio,
+    save_portfolio,
+    slug_of,
+)
+from wallet.models import Credential, CredentialShare, Portfolio
 from wallet.services.portfolios import new_slug
+from wallet.services.verification.extract import bake_svg
 
 SALT = "s4lt-value-123"
 
@@ -50,6 +61,7 @@ LEARNER_ROUTES = [
     ("post", "/portfolios/{id}/publish"), ("post", "/portfolios/{id}/visibility"),
     ("post", "/portfolios/{id}/regenerate"), ("post", "/portfolios/{id}/revoke"), ("post", "/portfolios/{id}/expiry"),
     ("get", "/portfolios/{id}/delete"), ("post", "/portfolios/{id}/delete"), ("get", "/portfolios/{id}/photo"),
+    ("post", "/portfolios/{id}/originals"),
 ]
 
 
@@ -154,3 +166,128 @@ def test_expired_or_revoked_links_give_404_with_no_data(client, setup, session):
     body = response.get_data(as_text=True)
     assert response.status_code == 404 and "Owner Person" not in body and "Shown Credential" not in body
     assert not re.search(r'<meta property="og:', body)
+
+
+# --- originals: what they reveal, and turning them off (security.md F5) --------------------------------
+
+
+@pytest.fixture
+def revealing(client, owner, session):
+    """A published portfolio with a credential naming the learner in plain, and one with a salted hash."""
+    issuer = JwtIssuer(name="Riverside College")
+    plain = add_credential(client, issuer.jwt(name="Plain Address Badge", email="learner@example.org"))
+    document = issuer.credential(name="Hashed Address Badge")
+    document["credentialSubject"]["identifier"] = [{"type": "IdentityObject", "identityType": "emailAddress",
+                                                    "hashed": True, "salt": SALT,
+                                                    "identityHash": hashed_identity("learner@example.org")}]
+    hashed = add_credential(client, issuer.sign(document))
+    portfolio_id, slug = published_portfolio(client, session, [plain, hashed])
+    return {"plain": plain, "hashed": hashed, "id": portfolio_id, "slug": slug}
+
+
+def test_editor_says_what_the_originals_reveal(client, revealing):
+    page = client.get(f"/portfolios/{revealing['id']}/edit").get_data(as_text=True)
+    assert "1 original names you by your e-mail address learner@example.org" in page
+    assert "1 carries a hashed address with its salt, which anyone can check against a guess" in page
+    preview = client.get(f"/portfolios/{revealing['id']}/preview").get_data(as_text=True)
+    assert "1 original names you by your e-mail address learner@example.org" in preview
+
+
+def test_originals_off_answers_404_and_omits_every_link(client, session, revealing):
+    response = client.post(f"/portfolios/{revealing['id']}/originals", data={})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Portfolio, revealing["id"]).show_originals is False
+    client.post("/logout")
+    slug = revealing["slug"]
+    for credential_id in (revealing["plain"], revealing["hashed"]):
+        for suffix in ("/original", "/baked"):
+            assert client.get(f"/p/{slug}/credentials/{credential_id}{suffix}").status_code == 404, suffix
+        page = client.get(f"/p/{slug}/credentials/{credential_id}").get_data(as_text=True)
+        assert "/original" not in page and "/baked" not in page and 'rel="alternate"' not in page
+        assert "Verified" in page
+    assert client.get(f"/p/{slug}/presentation.json").status_code == 404
+    page = client.get(f"/p/{slug}").get_data(as_text=True)
+    assert "/original" not in page and "/baked" not in page and "presentation.json" not in page
+    assert 'rel="alternate"' not in page
+    # The stored verification state is still shown, with what was checked.
+    assert page.count('data-status="valid"') >= 2 and "What was checked" in page
+    assert "learner@example.org" not in page and SALT not in page
+
+
+def test_originals_back_on_restores_the_download(client, session, revealing):
+    client.post(f"/portfolios/{revealing['id']}/originals", data={})
+    client.post(f"/portfolios/{revealing['id']}/originals", data={"show_originals": "on"})
+    client.post("/logout")
+    slug = revealing["slug"]
+    assert client.get(f"/p/{slug}/credentials/{revealing['plain']}/original").status_code == 200
+    assert client.get(f"/p/{slug}/presentation.json").status_code == 200
+
+
+def test_share_link_with_originals_off_answers_404_for_the_original(client, session, owner):
+    credential_id = add_credential(client, JwtIssuer().jwt(name="Shared Badge", email="learner@example.org"))
+    share_page = client.get(f"/portfolios/credentials/{credential_id}/share").get_data(as_text=True)
+    assert "names you by your e-mail address learner@example.org" in share_page
+    response = client.post(f"/portfolios/credentials/{credential_id}/share", data={})
+    assert response.status_code == 302
+    share = session.query(CredentialShare).one()
+    assert share.show_originals is False
+    client.post("/logout")
+    for suffix in ("/original", "/baked"):
+        assert client.get(f"/c/{share.slug}{suffix}").status_code == 404, suffix
+    page = client.get(f"/c/{share.slug}").get_data(as_text=True)
+    assert "Shared Badge" in page and "Verified" in page
+    assert "/original" not in page and "/baked" not in page
+    assert 'type="application/vc+jwt"' not in page
+
+
+def test_share_link_keeps_originals_when_the_learner_keeps_them(client, session, owner):
+    credential_id = add_credential(client, JwtIssuer().jwt(name="Shared Badge"))
+    client.post(f"/portfolios/credentials/{credential_id}/share", data={"show_originals": "on"})
+    slug = session.query(CredentialShare).one().slug
+    client.post("/logout")
+    assert client.get(f"/c/{slug}/original").status_code == 200
+
+
+# --- credentials that do not verify: warned before publishing ------------------------------------------
+
+
+def test_editor_and_share_page_warn_about_credentials_that_do_not_verify(client, session, owner):
+    genuine = add_credential(client, JwtIssuer().jwt(name="Genuine Badge"))
+    document = ld_credential(name="Genuine name")
+    document["name"] = "Forged Certificate"
+    tampered = add_credential(client, json.dumps(document))
+    portfolio_id = create_portfolio(client, "Application")
+    save_portfolio(client, portfolio_id, credentials=[genuine, tampered], title="Application")
+    page = client.get(f"/portfolios/{portfolio_id}/edit").get_data(as_text=True)
+    warning = page.split('id="not-verified"', 1)[1].split("</section>", 1)[0]
+    assert "Forged Certificate" in warning and "Not genuine" in warning and "Genuine Badge" not in warning
+    assert "left out of the signed presentation" in warning
+    share_page = client.get(f"/portfolios/credentials/{tampered}/share").get_data(as_text=True)
+    assert 'id="not-verified"' in share_page and "Not genuine" in share_page
+    assert 'id="not-verified"' not in client.get(f"/portfolios/credentials/{genuine}/share").get_data(as_text=True)
+    # The learner can still publish; the public page shows the state in words.
+    assert client.post(f"/portfolios/{portfolio_id}/publish", data={"visibility": "unlisted"}).status_code == 302
+    assert client.post(f"/portfolios/credentials/{tampered}/share", data={}).status_code == 302
+
+
+def test_originals_off_a_baked_svg_badge_image_is_not_served(client, session, owner):
+    token = JwtIssuer().jwt(name="Baked Badge", email="learner@example.org")
+    svg = bake_svg(b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="4"/></svg>', token,
+                   "openbadgecredential")
+    response = client.post("/credentials/add/files", data={"files": (BytesIO(svg), "badge.svg")},
+                           content_type="multipart/form-data")
+    assert response.status_code in (200, 302), response.get_data(as_text=True)
+    credential = session.query(Credential).filter_by(name="Baked Badge").one()
+    # The stored picture is the baked file itself: the original is inside it.
+    assert credential.image_sha256 == credential.original_sha256
+    portfolio_id, slug = published_portfolio(client, session, [credential.id])
+    client.post("/logout")
+    image = client.get(f"/p/{slug}/credentials/{credential.id}/image")
+    assert image.status_code == 200 and token.encode() in image.data
+    log_in(client, owner)
+    client.post(f"/portfolios/{portfolio_id}/originals", data={})
+    client.post("/logout")
+    image = client.get(f"/p/{slug}/credentials/{credential.id}/image")
+    assert image.status_code == 302 and image.headers["Location"].endswith("/static/img/badge-placeholder.svg")
+    assert token.encode() not in image.data

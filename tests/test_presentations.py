@@ -82,10 +82,11 @@ def test_presentation_is_a_vc2_vp_signed_by_the_holder(client, session, learner,
     assert vp_document["type"] == ["VerifiablePresentation"] and vp_document["holder"] == holder
     proof = vp_document["proof"]
     assert proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-rdfc-2022"
-    assert proof["proofPurpose"] == "authentication" and proof["verificationMethod"].startswith(holder + "#")
-    assert proof["challenge"]
+    # A plain presentation: the holder asserts it; it answers no verifier's challenge (VC-DI §2.1).
+    assert proof["proofPurpose"] == "assertionMethod" and proof["verificationMethod"].startswith(holder + "#")
+    assert "challenge" not in proof and "domain" not in proof
     outcome = dataintegrity.verify_document_proofs(vp_document, issuer_id=holder, context=make_context(),
-                                                   purpose="authentication")
+                                                   purpose="assertionMethod")
     assert outcome.ok, [c.message for c in outcome.checks]
     enveloped, embedded = vp_document["verifiableCredential"]
     assert enveloped == {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": "EnvelopedVerifiableCredential",
@@ -138,7 +139,7 @@ def test_presentation_signed_by_someone_else_than_its_holder_is_refused(client, 
     assert result.status != "valid"
 
 
-def test_presentation_with_an_expired_credential_takes_the_gravest_status(client, session, learner):
+def test_presentation_leaves_out_an_expired_credential_with_the_reason(client, session, learner):
     from datetime import datetime, timezone
 
     issuer = JwtIssuer()
@@ -147,18 +148,64 @@ def test_presentation_with_an_expired_credential_takes_the_gravest_status(client
                                              valid_until=datetime(2021, 1, 1, tzinfo=timezone.utc)))]
     signed = presentations.build_presentation(session, learner.id, [session.get(Credential, i) for i in ids],
                                               secret_key=SECRET, blobs=blob_store())
+    assert [c.id for c in signed.included] == [ids[0]]
+    assert [(c.id, reason) for c, reason in signed.left_out] == [
+        (ids[1], "Expired on 1 January 2021: only credentials that verify are signed into a presentation.")]
     result = vp.verify(Presented(signed.document, None, "json", b""), make_context())
-    assert next(c for c in result.checks if c.id == "proof").status == "passed"
-    assert [n.status for n in result.nested] == ["valid", "expired"]
-    assert result.status == "expired"
+    assert result.status == "valid" and [n.status for n in result.nested] == ["valid"]
 
 
-def test_challenge_and_domain_are_signed_and_bad_ones_refused(client, learner, portfolio):
+def tampered_ld_credential(name: str = "Tampered Badge") -> str:
+    document = ld_credential(name="Genuine name")
+    document["name"] = name  # changed after signing: the proof no longer matches
+    return json.dumps(document)
+
+
+def test_tampered_credential_is_stored_as_invalid_and_never_signed(client, session, learner):
+    genuine = add_credential(client, json.dumps(ld_credential(name="Numerical Methods")))
+    tampered = add_credential(client, tampered_ld_credential())
+    assert session.get(Credential, tampered).status == "invalid"
+    signed = presentations.build_presentation(session, learner.id, [session.get(Credential, i) for i in (genuine, tampered)],
+                                              secret_key=SECRET, blobs=blob_store())
+    assert [c.id for c in signed.included] == [genuine]
+    assert signed.left_out[0][0].id == tampered and signed.left_out[0][1].startswith("Not genuine")
+    assert "Tampered Badge" not in json.dumps(signed.document)
+
+
+def test_public_presentation_of_a_portfolio_with_a_tampered_credential_leaves_it_out(client, session, learner):
+    genuine = add_credential(client, json.dumps(ld_credential(name="Numerical Methods")))
+    tampered = add_credential(client, tampered_ld_credential())
+    _, slug = published_portfolio(client, session, [genuine, tampered])
+    document = download(client, slug)
+    assert len(document["verifiableCredential"]) == 1
+    assert "Tampered Badge" not in json.dumps(document)
+    result = verify_bytes(json.dumps(document).encode(), context=make_context())
+    assert result.status == "valid"
+    # The public page still shows it, with its state in words, and says why it is not in the presentation.
+    page = client.get(f"/p/{slug}").get_data(as_text=True)
+    assert "Tampered Badge" in page and "Not genuine" in page
+    assert "left out of the presentation" in page
+
+
+def test_public_presentation_ignores_a_callers_challenge_and_domain(client, learner, portfolio):
     slug, _, _ = portfolio
-    document = download(client, slug, challenge="c-123", domain="employer.example")
-    assert document["proof"]["challenge"] == "c-123" and document["proof"]["domain"] == "employer.example"
-    bad = client.get(f"/p/{slug}/presentation.json", query_string={"challenge": "has spaces in it"})
-    assert bad.status_code == 400 and "The challenge must be" in bad.get_data(as_text=True)
+    document = download(client, slug, challenge="login-challenge-of-another-site", domain="bank.example")
+    proof = document["proof"]
+    assert proof["proofPurpose"] == "assertionMethod"
+    assert "challenge" not in proof and "domain" not in proof
+    assert "login-challenge-of-another-site" not in json.dumps(document) and "bank.example" not in json.dumps(document)
+    # Malformed values are not even read: the answer is the same plain presentation.
+    assert client.get(f"/p/{slug}/presentation.json", query_string={"challenge": "has spaces"}).status_code == 200
+
+
+def test_public_presentation_does_not_pass_as_an_authentication_answer(client, session, learner, portfolio):
+    slug, _, _ = portfolio
+    document = download(client, slug)
+    holder = document["holder"]
+    outcome = dataintegrity.verify_document_proofs(document, issuer_id=holder, context=make_context(),
+                                                   purpose="authentication")
+    assert not outcome.ok
+    assert any("proving who is presenting" in c.message for c in outcome.checks)
 
 
 def test_same_portfolio_presents_the_same_document_id(client, learner, portfolio):

@@ -58,6 +58,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, portfolio.bp,
                       api.bp):
         app.register_blueprint(blueprint)
+    from wallet.routes import present
+
+    app.register_blueprint(present.bp)
     from wallet import cli
 
     cli.register(app)

@@ -95,9 +95,14 @@ def test_learner_pages_have_no_serious_accessibility_violations(live_server, sit
     page.wait_for_url(re.compile(r"/$"))
     learner = ["/credentials/", "/credentials/?view=list", f"/credentials/{site['ids'][0]}",
                f"/pathways/{site['pathway']}", "/portfolios/", f"/portfolios/{site['portfolio']}/edit",
-               f"/portfolios/{site['portfolio']}/preview", f"/portfolios/credentials/{site['ids'][0]}/share"]
+               f"/portfolios/{site['portfolio']}/preview", f"/portfolios/credentials/{site['ids'][0]}/share",
+               "/present", "/present?challenge=c-1&domain=jobs.example"]
     found = {}
     for path in learner:
         page.goto(base + path)
         found[path] = violations(page)
+    # The signed answer, after the learner approves the request reviewed last.
+    page.get_by_role("checkbox", name="Data Analysis").check()
+    page.get_by_role("button", name="Approve and sign for jobs.example").click()
+    found["/present/sign"] = violations(page)
     assert found == {path: [] for path in found}

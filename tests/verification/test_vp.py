@@ -67,3 +67,38 @@ def test_vp_holding_no_credential_is_malformed() -> None:
     result = verify(sign_presentation(holder, presentation(holder=holder.did)))
     assert result.status is Status.INVALID
     assert "holds no credentials" in check(result, "structure").message
+
+
+def test_vp_purpose_check_names_the_challenge_and_domain_it_answers() -> None:
+    holder, issuer = Signer(), Signer()
+    signed = sign_document(presentation(issuer.sign_ld(generic_vc(issuer.did)), holder=holder.did),
+                           private_key=holder.private, verification_method=holder.vm, proof_purpose="authentication",
+                           challenge="c-42", domain="jobs.example")
+    result = verify(signed)
+    assert result.status is Status.VALID, report(result)
+    purpose = check(result, "purpose")
+    assert purpose.status is CheckStatus.PASSED and "c-42" in purpose.message and "jobs.example" in purpose.message
+
+
+def test_vp_plain_presentation_is_valid_and_said_to_answer_no_request() -> None:
+    holder, issuer = Signer(), Signer()
+    signed = sign_document(presentation(issuer.sign_ld(generic_vc(issuer.did)), holder=holder.did),
+                           private_key=holder.private, verification_method=holder.vm)
+    result = verify(signed)
+    assert result.status is Status.VALID, report(result)
+    assert "answers no verifier's challenge" in check(result, "purpose").message
+
+
+def test_vp_authentication_proof_without_a_challenge_is_flagged_as_a_possible_replay() -> None:
+    holder, issuer = Signer(), Signer()
+    result = verify(sign_presentation(holder, presentation(issuer.sign_ld(generic_vc(issuer.did)), holder=holder.did)))
+    assert check(result, "purpose").status is CheckStatus.WARNING and "replay" in check(result, "purpose").message
+
+
+def test_vp_proof_for_another_purpose_is_refused() -> None:
+    holder, issuer = Signer(), Signer()
+    signed = sign_document(presentation(issuer.sign_ld(generic_vc(issuer.did)), holder=holder.did),
+                           private_key=holder.private, verification_method=holder.vm, proof_purpose="keyAgreement")
+    result = verify(signed)
+    assert result.status is Status.INVALID, report(result)
+    assert "proving who is presenting" in check(result, "proof").message

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.db import Base, UTCDateTime, utcnow
@@ -45,6 +45,10 @@ class Portfolio(Base):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_url: Mapped[str | None] = mapped_column(String(2048))
     photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Whether the public page offers each credential's original (and the presentation made of them).
+    # An original names its recipient as issued (an e-mail address, plain or hashed with its salt),
+    # so the learner may keep them back; the page then shows Wallet's stored verification only.
+    show_originals: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # A count only: no viewer address, cookie or identity is stored.
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -104,6 +108,8 @@ class CredentialShare(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     include_evidence: Mapped[bool] = mapped_column(Boolean, default=False)
+    # As Portfolio.show_originals: whether the page offers the original download.
+    show_originals: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -28,7 +28,7 @@ from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import pathways as pathway_service
 from wallet.services import portfolios as service
-from wallet.services import presentations, sharing
+from wallet.services import originals, presentations, sharing
 from wallet.services.accounts import FailureWindow
 from wallet.services.credentials import baked_image
 from wallet.services.errors import NotFoundError, RateLimitedError, ValidationError
@@ -175,8 +175,10 @@ def edit(portfolio_id: int):
         return redirect(url_for("portfolio.edit", portfolio_id=portfolio_id))
     portfolio = service.get_portfolio(session, current_user.id, portfolio_id)
     chosen = {item.credential_id: item for item in portfolio.credential_items}
+    shown = [e.credential for e in service.portfolio_view(session, portfolio).entries]
     return render_template(
-        "portfolio/edit.html", portfolio=portfolio, chosen=chosen,
+        "portfolio/edit.html", portfolio=portfolio, chosen=chosen, disclosure=originals.disclosure(shown),
+        not_verified=[(c, presentations.not_presentable_reason(c)) for c in shown if not presentations.is_presentable(c)],
         chosen_pathways={item.pathway_id for item in portfolio.pathway_items},
         credentials=service.shareable_credentials(session, current_user.id),
         pathways=pathway_service.list_pathways(session, current_user.id),
@@ -271,6 +273,18 @@ def expiry(portfolio_id: int):
     return redirect(url_for("portfolio.edit", portfolio_id=portfolio_id) + "#link")
 
 
+@bp.post("/portfolios/<int:portfolio_id>/originals")
+@login_required
+def originals_choice(portfolio_id: int):
+    """Offer the credentials' originals on the public page, or keep them back."""
+    session = get_session()
+    portfolio = service.set_show_originals(session, current_user.id, portfolio_id, _checked("show_originals"))
+    session.commit()
+    flash("The public page offers each credential's original for download." if portfolio.show_originals else
+          "The originals are kept back: the public page shows Wallet's verification only.", "success")
+    return redirect(url_for("portfolio.edit", portfolio_id=portfolio_id) + "#originals")
+
+
 @bp.route("/portfolios/<int:portfolio_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(portfolio_id: int):
@@ -310,7 +324,9 @@ def credential_share(credential_id: int):
     session = get_session()
     credential = credential_service.get_credential(session, current_user.id, credential_id)
     share = service.get_share(session, current_user.id, credential_id)
-    context: dict[str, Any] = {"credential": credential, "share": share, "live": False}
+    context: dict[str, Any] = {
+        "credential": credential, "share": share, "live": False, "disclosure": originals.disclosure([credential]),
+        "not_verified": None if presentations.is_presentable(credential) else presentations.state_words(credential)}
     if share is not None and service.is_share_public(share):
         url = external_url("portfolio.shared", slug=share.slug)
         context.update(
@@ -329,7 +345,8 @@ def share_credential(credential_id: int):
     """Create (or update) the credential's public page."""
     session = get_session()
     service.share_credential(session, current_user.id, credential_id, include_evidence=_checked("include_evidence"),
-                             expires_at=parse_expiry(request.form.get("expires")))
+                             expires_at=parse_expiry(request.form.get("expires")),
+                             show_originals=_checked("show_originals"))
     session.commit()
     flash("The credential has a public page now. Share its link below.", "success")
     return redirect(url_for("portfolio.credential_share", credential_id=credential_id))
@@ -378,8 +395,10 @@ def _portfolio_page(view: service.PortfolioView, *, preview: bool = False) -> Re
     description = view.summary.text if not portfolio.headline else f"{portfolio.headline} · {view.summary.text}"
     tags = sharing.preview_tags(title=f"{view.owner.display_name}: {portfolio.title}", description=description,
                                 url=url, image=image, kind="profile")
+    # The learner's preview says what the originals reveal, next to its Publish button.
+    disclosure = originals.disclosure([e.credential for e in view.entries]) if preview else None
     body = render_template(
-        "portfolio/public.html", view=view, preview=preview, url=url, meta_tags=tags,
+        "portfolio/public.html", view=view, preview=preview, url=url, meta_tags=tags, disclosure=disclosure,
         links=sharing.share_links(url, title=portfolio.title, text=f"{view.owner.display_name}: {portfolio.title}"),
         media_type=_media_type, indexable=portfolio.visibility == LISTED and not preview)
     return _private_response(Response(body), indexable=portfolio.visibility == LISTED and not preview)
@@ -486,11 +505,20 @@ def verify_now(slug: str, credential_id: int | None):
     return redirect(url_for(endpoint, **target.url_args) + "#report")
 
 
+def _offered_original(slug: str, credential_id: int | None) -> Any:
+    """Return the credential whose original this link offers; NotFoundError if the learner keeps it back."""
+    target = _resolve(slug, credential_id)
+    if not target.show_originals:
+        # The original names its recipient as issued (security.md F5); the learner chose not to publish it.
+        raise NotFoundError("The original of this credential is not offered here.")
+    return target.credential
+
+
 @bp.get("/p/<slug>/credentials/<int:credential_id>/original")
 @bp.get("/c/<slug>/original", defaults={"credential_id": None})
 def public_original(slug: str, credential_id: int | None):
     """Download the credential exactly as it was issued, to check it with any verifier."""
-    credential = _resolve(slug, credential_id).credential
+    credential = _offered_original(slug, credential_id)
     data = blob_store().get(credential.original_sha256)
     extension = _EXTENSIONS.get(credential.original_type, "bin")
     return send_bytes(data, _media_type(credential) if extension != "jwt" else "application/vc+jwt",
@@ -501,7 +529,7 @@ def public_original(slug: str, credential_id: int | None):
 @bp.get("/c/<slug>/baked", defaults={"credential_id": None})
 def public_baked(slug: str, credential_id: int | None):
     """Download the badge image with the credential baked in."""
-    credential = _resolve(slug, credential_id).credential
+    credential = _offered_original(slug, credential_id)
     data, content_type = baked_image(credential, blob_store())
     return send_bytes(data, content_type, sharing.download_name(credential.name, "svg" if content_type == SVG else "png"),
                       extra=SVG_HEADERS)
@@ -511,8 +539,12 @@ def public_baked(slug: str, credential_id: int | None):
 @bp.get("/c/<slug>/image", defaults={"credential_id": None})
 def public_image(slug: str, credential_id: int | None):
     """Serve the badge image (re-encoded PNG, or SVG under a sandboxing CSP)."""
-    credential = _resolve(slug, credential_id).credential
-    if not credential.image_sha256:
+    target = _resolve(slug, credential_id)
+    credential = target.credential
+    # A baked SVG is kept as it came (images.py re-encodes only rasters), so it is the original itself:
+    # kept back with the originals, it gives way to the plain picture.
+    baked_original = credential.image_sha256 == credential.original_sha256
+    if not credential.image_sha256 or (baked_original and not target.show_originals):
         return redirect(url_for("static", filename="img/badge-placeholder.svg"))
     response = Response(blob_store().get(credential.image_sha256), mimetype=credential.image_type or PNG)
     response.headers.update(SVG_HEADERS)
@@ -571,18 +603,22 @@ def _photo_response(portfolio: Portfolio) -> Response:
 
 @bp.get("/p/<slug>/presentation.json")
 def presentation(slug: str):
-    """Download the portfolio's credentials as a Verifiable Presentation signed by the learner's key.
+    """Download the portfolio's credentials as a plain Verifiable Presentation signed by the learner's key.
 
-    `?challenge=` and `?domain=` bind the proof to a verifier's request (VC Data Integrity §2.1).
+    It answers no verifier's request: the query string is never read, so no caller's challenge or
+    domain is signed (a challenge is answered only by the learner, on /present). Only credentials
+    that verify go in. With the originals kept back, there is no presentation: it is made of them.
     """
     portfolio = _public(service.public_portfolio, slug)
+    if not portfolio.show_originals:
+        raise NotFoundError("This portfolio does not offer its credentials for download.")
     _take("presentation", "PRESENTATIONS_PER_CLIENT", 30,
           "Too many presentations were made from here in a short time. Try again in a few minutes.")
     session = get_session()
     view = service.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, portfolio.owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
-        blobs=blob_store(), challenge=request.args.get("challenge"), domain=request.args.get("domain"))
+        blobs=blob_store())
     session.commit()
     response = Response(json.dumps(signed.document, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{sharing.download_name(portfolio.title, "vp.json")}"'

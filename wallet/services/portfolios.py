@@ -117,7 +117,8 @@ def create_portfolio(session: Session, owner_id: int, *, title: str, headline: s
     portfolio = Portfolio(owner_id=owner_id, title=_text(title, "title", MAX_TITLE, required=True),
                           headline=_text(headline, "headline", MAX_HEADLINE),
                           about=_text(about, "about text", MAX_ABOUT, multiline=True),
-                          visibility=PRIVATE, slug=new_slug(), view_count=0, show_contact=False)
+                          visibility=PRIVATE, slug=new_slug(), view_count=0, show_contact=False,
+                          show_originals=True)
     session.add(portfolio)
     session.flush()
     return portfolio
@@ -159,6 +160,15 @@ def update_portfolio(
         portfolio.contact_url = link or None
     if show_contact is not None:
         portfolio.show_contact = bool(show_contact)
+    portfolio.updated_at = utcnow()
+    session.flush()
+    return portfolio
+
+
+def set_show_originals(session: Session, owner_id: int, portfolio_id: int, show: bool) -> Portfolio:
+    """Offer the credentials' originals (and the presentation made of them) on the public page, or not."""
+    portfolio = get_portfolio(session, owner_id, portfolio_id)
+    portfolio.show_originals = bool(show)
     portfolio.updated_at = utcnow()
     session.flush()
     return portfolio
@@ -418,16 +428,23 @@ def list_shares(session: Session, owner_id: int) -> list[CredentialShare]:
 
 
 def share_credential(session: Session, owner_id: int, credential_id: int, *, include_evidence: bool = False,
-                     expires_at: datetime | None = None, now: datetime | None = None) -> CredentialShare:
-    """Give the credential a public page; a revoked link is replaced by a new one, never revived."""
+                     expires_at: datetime | None = None, show_originals: bool | None = None,
+                     now: datetime | None = None) -> CredentialShare:
+    """Give the credential a public page; a revoked link is replaced by a new one, never revived.
+
+    `show_originals` None keeps the current choice (a new page offers the original).
+    """
     credential = _eligible_credentials(session, owner_id, [credential_id])[credential_id]
     share = get_share(session, owner_id, credential.id)
     if share is None:
-        share = CredentialShare(owner_id=owner_id, credential_id=credential.id, slug=new_slug(), view_count=0)
+        share = CredentialShare(owner_id=owner_id, credential_id=credential.id, slug=new_slug(), view_count=0,
+                                show_originals=True)
         session.add(share)
     elif share.revoked_at is not None:
         share.slug, share.revoked_at, share.created_at = new_slug(), None, utcnow()
     share.include_evidence = bool(include_evidence)
+    if show_originals is not None:
+        share.show_originals = bool(show_originals)
     share.expires_at = _future(expires_at, now)
     session.flush()
     return share
@@ -561,6 +578,12 @@ class PublicCredential:
     @property
     def slug(self) -> str:
         return self.portfolio.slug if self.portfolio is not None else self.share.slug  # type: ignore[union-attr]
+
+    @property
+    def show_originals(self) -> bool:
+        """Tell whether the learner offers this credential's original (and baked image) here."""
+        source = self.portfolio if self.portfolio is not None else self.share
+        return bool(source.show_originals)  # type: ignore[union-attr]
 
     @property
     def url_args(self) -> dict[str, Any]:

@@ -4,11 +4,20 @@ Each learner has one Ed25519 key, known by its did:key. The private key is kept 
 AES-GCM under a key derived from the app's SECRET_KEY by HKDF-SHA256; the DID is the associated
 data, so a ciphertext cannot be moved to another learner's row.
 
-A portfolio downloads as a W3C VC Data Model 2.0 `VerifiablePresentation` whose holder is the
-learner's did:key, secured by an `eddsa-rdfc-2022` Data Integrity proof with proofPurpose
-`authentication` (VC-DI-EdDSA §3.3). Credentials go in exactly as they were issued: JSON-LD
-credentials embedded whole, JWT-secured ones as `EnvelopedVerifiableCredential`
-(`data:application/vc+jwt,<token>`, VC-JOSE-COSE §3.3).
+Two kinds of W3C VC Data Model 2.0 `VerifiablePresentation` are signed, both with the learner's
+did:key as holder and an `eddsa-rdfc-2022` Data Integrity proof (VC-DI-EdDSA §3.3):
+
+- a plain presentation (a portfolio's download): proofPurpose `assertionMethod`, with no challenge
+  and no domain. It says "the holder of this key put these credentials together"; it cannot answer
+  any verifier's login or request, since those ask for proofPurpose `authentication` (VC-DI §2.1).
+- an answer to one verifier's request: proofPurpose `authentication`, bound to the verifier's
+  challenge and domain. It is made only when the learner approves it (presentation_requests.py):
+  signing a caller's challenge for anyone else would let them log in elsewhere as the learner.
+
+Only credentials that verify (status valid) go in; the others are left out with the reason in
+words. Credentials go in exactly as they were issued: JSON-LD credentials embedded whole,
+JWT-secured ones as `EnvelopedVerifiableCredential` (`data:application/vc+jwt,<token>`,
+VC-JOSE-COSE §3.3).
 """
 from __future__ import annotations
 
@@ -38,11 +47,16 @@ from wallet.models.portfolio import LearnerKey
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import ValidationError, WalletError
 from wallet.services.verification import dataintegrity, extract, make_context
+from wallet.templating import format_date
 
 CREDENTIALS_V2 = dataintegrity.CREDENTIALS_V2
 ENVELOPED_TYPE = "EnvelopedVerifiableCredential"
 VC_JWT_DATA_PREFIX = "data:application/vc+jwt,"
-PROOF_PURPOSE = "authentication"
+# VC-DI §2.1 / DID Core §5.3: a plain presentation is asserted by its holder; an answer to a verifier's
+# challenge authenticates the holder to that verifier.
+PLAIN_PURPOSE = "assertionMethod"
+AUTHENTICATION_PURPOSE = "authentication"
+VERIFIED = "valid"
 # Formats that are W3C Verifiable Credentials (Open Badges 2.0 assertions are not).
 VC_FORMATS = frozenset({"ob3", "clr2", "vc"})
 _HKDF_SALT = b"wallet.learner-keys"
@@ -159,12 +173,35 @@ def presentation_entry(credential: Credential, blobs: BlobStore) -> dict[str, An
     return presented.document
 
 
-def _clean_option(value: str | None, what: str) -> str | None:
+def clean_option(value: str | None, what: str) -> str | None:
+    """Return a verifier's challenge or domain, checked; None when empty; ValidationError if malformed."""
     if value is None or value == "":
         return None
-    if not _OPTION.fullmatch(value):
+    if not isinstance(value, str) or not _OPTION.fullmatch(value):
         raise ValidationError(f"The {what} must be 1 to 200 printable characters without spaces.")
     return value
+
+
+def state_words(credential: Credential) -> str:
+    """Say the credential's verification state in the words every page uses (DESIGN.md)."""
+    status = credential.status
+    if status == "expired":
+        return f"Expired on {format_date(credential.expires_at)}" if credential.expires_at else "Expired"
+    if status == "not_yet_valid":
+        start = credential.valid_from or credential.issued_at
+        return f"Valid from {format_date(start)}" if start else "Not yet valid"
+    return {"valid": "Verified", "revoked": "Revoked by issuer", "invalid": "Not genuine",
+            "unverifiable": "Couldn't verify"}.get(status, "Couldn't check")
+
+
+def is_presentable(credential: Credential) -> bool:
+    """Tell whether the credential may be signed into a presentation: only one that verifies."""
+    return credential.status == VERIFIED
+
+
+def not_presentable_reason(credential: Credential) -> str:
+    """Say why a credential that does not verify stays out of every signed presentation."""
+    return f"{state_words(credential)}: only credentials that verify are signed into a presentation."
 
 
 def build_presentation(
@@ -174,40 +211,84 @@ def build_presentation(
     *,
     secret_key: str,
     blobs: BlobStore,
-    challenge: str | None = None,
-    domain: str | None = None,
     created: datetime | None = None,
 ) -> Presentation:
-    """Sign a presentation of `credentials` (the learner's own) with the learner's wallet key.
+    """Sign a plain presentation of `credentials` (the learner's own) with the learner's wallet key.
 
-    `challenge` and `domain` bind the proof to one verifier's request (VC-DI §2.1); with no
-    challenge, a fresh random one is used, since common verifiers require one for `authentication`.
+    The proof purpose is `assertionMethod`, with no challenge or domain: nothing a caller sends is
+    signed into it. Credentials that do not verify are left out, with the reason.
     """
-    challenge = _clean_option(challenge, "challenge") or secrets.token_urlsafe(16)
-    domain = _clean_option(domain, "domain")
+    return _sign(session, owner_id, credentials, secret_key=secret_key, blobs=blobs, purpose=PLAIN_PURPOSE,
+                 challenge=None, domain=None, created=created)
+
+
+def answer_challenge(
+    session: Session,
+    owner_id: int,
+    credentials: Sequence[Credential],
+    *,
+    challenge: str,
+    domain: str,
+    secret_key: str,
+    blobs: BlobStore,
+    created: datetime | None = None,
+) -> Presentation:
+    """Sign a presentation that authenticates the learner to one verifier (its challenge and domain).
+
+    Call it only on the learner's own approval (a POST by the logged-in learner, or their own API
+    token): the proof lets the verifier at `domain` accept the learner as present (VC-DI §2.1).
+    """
+    checked_challenge = clean_option(challenge, "challenge")
+    checked_domain = clean_option(domain, "domain")
+    if checked_challenge is None or checked_domain is None:
+        raise ValidationError("An answer needs the verifier's challenge and its domain.")
+    return _sign(session, owner_id, credentials, secret_key=secret_key, blobs=blobs, purpose=AUTHENTICATION_PURPOSE,
+                 challenge=checked_challenge, domain=checked_domain, created=created)
+
+
+def _sign(
+    session: Session,
+    owner_id: int,
+    credentials: Sequence[Credential],
+    *,
+    secret_key: str,
+    blobs: BlobStore,
+    purpose: str,
+    challenge: str | None,
+    domain: str | None,
+    created: datetime | None,
+) -> Presentation:
+    for credential in credentials:
+        if credential.owner_id != owner_id:
+            raise ValidationError("Only your own credentials can go in your presentation.")
     key = learner_key(session, owner_id, secret_key=secret_key)
     presentation = Presentation(document={}, holder=key.did)
     entries: list[dict[str, Any]] = []
     for credential in credentials:
-        if credential.owner_id != owner_id:
-            raise ValidationError("Only your own credentials can go in your presentation.")
+        if not is_presentable(credential):
+            presentation.left_out.append((credential, not_presentable_reason(credential)))
+            continue
         try:
             entries.append(presentation_entry(credential, blobs))
         except ValidationError as error:
             presentation.left_out.append((credential, str(error)))
             continue
         presentation.included.append(credential)
-    # The id depends only on the holder and the content, so an unchanged portfolio presents the
-    # same document (and its canonical form is reused from the JSON-LD memo).
-    digest = hashlib.sha256(json.dumps([key.did, entries], sort_keys=True).encode("utf-8")).hexdigest()
+    if challenge is None:
+        # The id depends only on the holder and the content, so an unchanged portfolio presents the
+        # same document (and its canonical form is reused from the JSON-LD memo).
+        digest = hashlib.sha256(json.dumps([key.did, entries], sort_keys=True).encode("utf-8")).hexdigest()
+        presentation_id = f"urn:uuid:{uuid.uuid5(_PRESENTATION_NAMESPACE, digest)}"
+    else:
+        presentation_id = f"urn:uuid:{uuid.uuid4()}"
     unsigned = {
         "@context": [CREDENTIALS_V2],
-        "id": f"urn:uuid:{uuid.uuid5(_PRESENTATION_NAMESPACE, digest)}",
+        "id": presentation_id,
         "type": ["VerifiablePresentation"],
         "holder": key.did,
         "verifiableCredential": entries,
     }
     presentation.document = dataintegrity.sign_document(
         unsigned, private_key=signing_key(key, secret_key=secret_key), verification_method=verification_method(key.did),
-        proof_purpose=PROOF_PURPOSE, challenge=challenge, domain=domain, created=created)
+        proof_purpose=purpose, challenge=challenge, domain=domain, created=created)
     return presentation

@@ -7,17 +7,19 @@ from typing import Any
 from flask import Response, current_app, request
 
 from wallet.db import get_session
+from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.routes.api import api_user, bp, require_token
 from wallet.routes.credentials import blob_store
 from wallet.routes.links import external_url
 from wallet.services import portfolios as service
-from wallet.services import presentations, sharing
+from wallet.services import originals, presentations, sharing
 from wallet.services.errors import ValidationError
 
 _TEXT_FIELDS = ("title", "headline", "about", "contact_email", "contact_url")
-_PORTFOLIO_FIELDS = frozenset({*_TEXT_FIELDS, "show_contact", "visibility", "expires_at", "credentials", "pathways"})
-_SHARE_FIELDS = frozenset({"include_evidence", "expires_at"})
+_PORTFOLIO_FIELDS = frozenset({*_TEXT_FIELDS, "show_contact", "show_originals", "visibility", "expires_at", "credentials",
+                               "pathways"})
+_SHARE_FIELDS = frozenset({"include_evidence", "expires_at", "show_originals"})
 
 
 def _json_body(allowed: frozenset[str]) -> dict[str, Any]:
@@ -67,8 +69,9 @@ def _apply(portfolio_id: int, body: dict[str, Any]) -> Portfolio:
     for name in _TEXT_FIELDS:
         if name in body and body[name] is not None and not isinstance(body[name], str):
             raise ValidationError(f'"{name}" must be text.')
-    if "show_contact" in body and not isinstance(body["show_contact"], bool):
-        raise ValidationError('"show_contact" must be true or false.')
+    for name in ("show_contact", "show_originals"):
+        if name in body and not isinstance(body[name], bool):
+            raise ValidationError(f'"{name}" must be true or false.')
     service.update_portfolio(session, owner_id, portfolio_id, title=body.get("title"), headline=body.get("headline"),
                              about=body.get("about"), show_contact=body.get("show_contact"),
                              contact_email=body.get("contact_email"), contact_url=body.get("contact_url"))
@@ -81,6 +84,8 @@ def _apply(portfolio_id: int, body: dict[str, Any]) -> Portfolio:
             body["pathways"] = [i.pathway_id for i in portfolio.pathway_items]
         credentials, pathways = _items(body)
         service.set_items(session, owner_id, portfolio_id, credentials=credentials, pathways=pathways)
+    if "show_originals" in body:
+        service.set_show_originals(session, owner_id, portfolio_id, body["show_originals"])
     if "expires_at" in body:
         service.set_link_expiry(session, owner_id, portfolio_id, _expiry(body["expires_at"]))
     if "visibility" in body:
@@ -92,8 +97,18 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def _publishing_notes(credentials: list[Credential]) -> dict[str, Any]:
+    """Say what the originals reveal, and which credentials no presentation will carry (and why)."""
+    return {"originals_reveal": originals.disclosure(credentials).sentence,
+            "not_verified": [{"credential_id": c.id, "status": c.status,
+                              "reason": presentations.not_presentable_reason(c)}
+                             for c in credentials if not presentations.is_presentable(c)]}
+
+
 def _portfolio(portfolio: Portfolio) -> dict[str, Any]:
     public = service.is_public(portfolio)
+    shown = [i.credential for i in portfolio.credential_items
+             if i.credential is not None and i.credential.recipient_state != RECIPIENT_MISMATCH]
     return {
         "id": portfolio.id,
         "title": portfolio.title,
@@ -113,6 +128,8 @@ def _portfolio(portfolio: Portfolio) -> dict[str, Any]:
         "updated_at": _iso(portfolio.updated_at),
         "items": [{"id": item.id, "position": item.position, "kind": item.kind, "credential_id": item.credential_id,
                    "pathway_id": item.pathway_id, "include_evidence": item.include_evidence} for item in portfolio.items],
+        "show_originals": portfolio.show_originals,
+        **_publishing_notes(shown),
     }
 
 
@@ -188,13 +205,16 @@ def revoke_link(portfolio_id: int) -> dict[str, Any]:
 @bp.get("/portfolios/<int:portfolio_id>/presentation")
 @require_token
 def portfolio_presentation(portfolio_id: int) -> Response:
-    """Return the portfolio's credentials as a Verifiable Presentation signed by the owner's wallet key."""
+    """Return the portfolio's credentials that verify as a plain Verifiable Presentation signed by the owner's key.
+
+    It answers no verifier's challenge (POST /presentations does, for the owner who approves it).
+    """
     session, owner_id = get_session(), api_user().id
     portfolio = service.get_portfolio(session, owner_id, portfolio_id)
     view = service.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
-        blobs=blob_store(), challenge=request.args.get("challenge"), domain=request.args.get("domain"))
+        blobs=blob_store())
     session.commit()
     return current_app.json.response({"presentation": signed.document, "holder": signed.holder,
                                       "left_out": [{"credential_id": c.id, "reason": r} for c, r in signed.left_out]})
@@ -209,6 +229,8 @@ def _share(share: CredentialShare) -> dict[str, Any]:
         "url": url,
         "link_works": service.is_share_public(share),
         "include_evidence": share.include_evidence,
+        "show_originals": share.show_originals,
+        **_publishing_notes([credential]),
         "expires_at": _iso(share.expires_at),
         "revoked_at": _iso(share.revoked_at),
         "view_count": share.view_count,
@@ -234,12 +256,14 @@ def list_shares() -> dict[str, Any]:
 def put_share(credential_id: int) -> dict[str, Any]:
     """Give a credential a public page (or change its settings); a withdrawn link is replaced."""
     body = _json_body(_SHARE_FIELDS)
-    if not isinstance(body.get("include_evidence", False), bool):
-        raise ValidationError('"include_evidence" must be true or false.')
+    for name in ("include_evidence", "show_originals"):
+        if not isinstance(body.get(name, False), bool):
+            raise ValidationError(f'"{name}" must be true or false.')
     session = get_session()
     share = service.share_credential(session, api_user().id, credential_id,
                                      include_evidence=body.get("include_evidence", False),
-                                     expires_at=_expiry(body.get("expires_at")))
+                                     expires_at=_expiry(body.get("expires_at")),
+                                     show_originals=body.get("show_originals"))
     session.commit()
     return _share(share)
 
@@ -272,12 +296,6 @@ _NOT_FOUND = {"$ref": "#/components/responses/NotFound"}
 _BAD_REQUEST = {"$ref": "#/components/responses/BadRequest"}
 _PORTFOLIO_ID = {"name": "portfolio_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _CREDENTIAL_ID = {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_CHALLENGE = [{"name": "challenge", "in": "query", "required": False,
-               "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
-               "description": "The verifier's challenge, signed into the proof (random when absent)."},
-              {"name": "domain", "in": "query", "required": False,
-               "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
-               "description": "The verifier's domain, signed into the proof."}]
 
 
 def _ok(description: str, schema: str) -> dict[str, Any]:
@@ -324,8 +342,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/portfolios/{portfolio_id}/presentation": {
         "parameters": [_PORTFOLIO_ID],
-        "get": {"operationId": "getPortfolioPresentation", "tags": ["Portfolios"], "parameters": _CHALLENGE,
-                "summary": "The portfolio as a W3C Verifiable Presentation signed (eddsa-rdfc-2022) by the owner's did:key",
+        "get": {"operationId": "getPortfolioPresentation", "tags": ["Portfolios"],
+                "summary": "The portfolio's credentials that verify, as a plain W3C Verifiable Presentation signed "
+                           "(eddsa-rdfc-2022, proofPurpose assertionMethod) by the owner's did:key",
                 "responses": {"200": _ok("The signed presentation", "PresentationResult"), "400": _BAD_REQUEST,
                               "401": _UNAUTHORIZED, "404": _NOT_FOUND}},
     },
@@ -357,6 +376,16 @@ _ITEM = {"type": "object", "properties": {
     "credential_id": {"type": ["integer", "null"]}, "pathway_id": {"type": ["integer", "null"]},
     "include_evidence": {"type": "boolean"}}}
 
+_NOTES = {
+    "show_originals": {"type": "boolean"},
+    "originals_reveal": {"type": "string", "description": "What the published originals say about the owner "
+                         "(e-mail addresses, hashed addresses with their salt), in one sentence."},
+    "not_verified": {"type": "array", "description": "Credentials shown that do not verify: shown with their state, "
+                     "never signed into a presentation.", "items": {"type": "object", "properties": {
+                         "credential_id": {"type": "integer"}, "status": {"type": "string"},
+                         "reason": {"type": "string"}}}},
+}
+
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "PortfolioInput": {
         "type": "object",
@@ -369,6 +398,8 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "visibility": {"type": "string", "enum": ["private", "unlisted", "listed"]},
             "expires_at": {**_NULLABLE_TIME, "description": "When the link stops working (with a time zone), or null."},
             "show_contact": {"type": "boolean"},
+            "show_originals": {"type": "boolean", "description": "Offer each credential's original (and the signed "
+                               "presentation) on the public page; false keeps them back."},
             "contact_email": {"type": ["string", "null"], "description": "One of the owner's confirmed addresses."},
             "contact_url": {"type": ["string", "null"], "format": "uri"},
             "credentials": {"type": "array", "items": {"oneOf": [
@@ -389,6 +420,7 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "contact_url": {"type": ["string", "null"]}, "view_count": {"type": "integer"},
             "published_at": _NULLABLE_TIME, "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"}, "items": {"type": "array", "items": _ITEM},
+            **_NOTES,
         },
     },
     "PortfolioList": {"type": "object", "properties": {
@@ -399,10 +431,13 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         "left_out": {"type": "array", "items": {"type": "object", "properties": {
             "credential_id": {"type": "integer"}, "reason": {"type": "string"}}}}}},
     "ShareInput": {"type": "object", "additionalProperties": False, "properties": {
-        "include_evidence": {"type": "boolean"}, "expires_at": _NULLABLE_TIME}},
+        "include_evidence": {"type": "boolean"}, "expires_at": _NULLABLE_TIME,
+        "show_originals": {"type": "boolean", "description": "Offer the original on the public page (left out: "
+                           "unchanged; a new share offers it)."}}},
     "Share": {"type": "object", "properties": {
         "credential_id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
         "link_works": {"type": "boolean"}, "include_evidence": {"type": "boolean"}, "expires_at": _NULLABLE_TIME,
+        **_NOTES,
         "revoked_at": _NULLABLE_TIME, "view_count": {"type": "integer"}, "qr_svg_url": {"type": "string"},
         "embed_html": {"type": "string"}, "linkedin_add_to_profile": {"type": "string"},
         "share_links": {"type": "object", "properties": {

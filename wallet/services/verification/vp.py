@@ -1,7 +1,9 @@
 """W3C Verifiable Presentations (VC Data Model 2.0 §4.13): the holder's proof, then each credential.
 
-A presentation is valid when its Data Integrity proof (proofPurpose `authentication`) was made by a
-key of its `holder` and every credential in it verifies. Credentials are embedded documents or
+A presentation is valid when its Data Integrity proof was made by a key of its `holder` and every
+credential in it verifies. The proof purpose is `authentication` when the holder answers one
+verifier's challenge and domain (VC-DI §2.1; the report says which), or `assertionMethod` for a plain
+presentation that answers no request and so proves nothing about who presents it now. Credentials are embedded documents or
 `EnvelopedVerifiableCredential`s carrying a `data:application/vc+jwt,` token (VC-JOSE-COSE §3.3);
 each is verified by the format module that recognises it and reported in `result.nested`. The
 overall status is the gravest of the holder's proof and the credentials' results.
@@ -21,7 +23,8 @@ FORMAT_ID = "vp"
 PRESENTATION_TYPE = "VerifiablePresentation"
 ENVELOPED_TYPE = "EnvelopedVerifiableCredential"
 VC_JWT_DATA_PREFIX = "data:application/vc+jwt,"
-PROOF_PURPOSE = "authentication"
+AUTHENTICATION = "authentication"
+PLAIN = "assertionMethod"
 # A presentation is a list of credentials to check one by one; beyond this it is refused, not truncated.
 MAX_CREDENTIALS = 500
 
@@ -59,12 +62,14 @@ def verify(presented: Presented, context: Context) -> VerificationResult:
         result.add(Check.failed("proof", "The presentation is not signed, so nothing shows that its holder presented it.",
                                 outcome=Status.UNVERIFIABLE))
     else:
-        outcome = dataintegrity.verify_document_proofs(document, issuer_id=holder, context=context, purpose=PROOF_PURPOSE)
+        purpose = _purpose(document)
+        outcome = dataintegrity.verify_document_proofs(document, issuer_id=holder, context=context, purpose=purpose)
         for check in outcome.checks:
             result.add(_holder_words(check))
         result.securing = outcome.securing
         if outcome.ok:
             result.metadata.verified_issuer = holder
+            result.add(_binding_check(document, purpose))
     result.nested = [_verify_item(item, context) for item in items]
     result.add(_credentials_check(result.nested))
     return result.finish()
@@ -87,6 +92,36 @@ def _structure_problems(document: dict[str, Any], items: list[Any]) -> list[str]
     elif len(items) > MAX_CREDENTIALS:
         problems.append(f"it holds more than {MAX_CREDENTIALS} credentials")
     return problems
+
+
+def _proofs(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in vc.as_list(document.get("proof")) if isinstance(p, dict)]
+
+
+def _purpose(document: dict[str, Any]) -> str:
+    """Return the purpose to check the holder's proof for: as it states, if it is one a holder may use."""
+    stated = {p.get("proofPurpose") for p in _proofs(document)}
+    # Any other purpose is checked as authentication, so that the proof check says what it was made for.
+    return PLAIN if stated == {PLAIN} else AUTHENTICATION
+
+
+def _binding_check(document: dict[str, Any], purpose: str) -> Check:
+    """Say what the holder's proof answers: one verifier's challenge and domain, or no request at all."""
+    if purpose == PLAIN:
+        return Check.passed("purpose", "The holder signed it as a plain presentation (assertionMethod): it answers "
+                                       "no verifier's challenge, so it does not show who presents it now.",
+                            purpose=PLAIN)
+    proof = next((p for p in _proofs(document) if p.get("proofPurpose") == AUTHENTICATION), {})
+    challenge, domain = proof.get("challenge"), proof.get("domain")
+    if not isinstance(challenge, str) or not challenge:
+        # VC-DI §2.1: an authentication proof without a challenge can be replayed to any verifier.
+        return Check.warning("purpose", "The holder's proof is for authentication but carries no challenge, "
+                                        "so it could be a replay.", purpose=AUTHENTICATION)
+    words = f"challenge {challenge[:200]}" + (f" for the domain {domain[:200]}" if isinstance(domain, str) else "")
+    return Check.passed("purpose", f"The holder signed it to authenticate, answering the {words}; a verifier "
+                                   "accepts it only if that is the challenge it gave.",
+                        purpose=AUTHENTICATION, challenge=challenge[:200],
+                        domain=domain[:200] if isinstance(domain, str) else None)
 
 
 def _holder_words(check: Check) -> Check:
