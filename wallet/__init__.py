@@ -45,10 +45,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_templating(app)
 
     from wallet.routes import api, auth, credentials, dev, main, pathways, portfolio, settings, skills
+    from wallet.routes import portability
 
     for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, portfolio.bp,
                       api.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(portability.bp)
     from wallet import cli
 
     cli.register(app)

@@ -1,0 +1,219 @@
+"""Carrying a whole wallet out and back: export ZIP, import report, round trip between instances."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support.accounts import bearer, create_api_token, create_user
+from tests.support.credentials import HostedIssuer
+from tests.support.instances import _other_template, other_app, other_database_url  # noqa: F401
+from tests.support.wallets import fill_wallet
+from wallet.db import get_session
+from wallet.models import Credential, CredentialShare, Evidence, Pathway, Portfolio
+from wallet.services import portability
+from wallet.services.blobs import blob_store_from_config
+
+
+@pytest.fixture(autouse=True)
+def hosted(document_server, app_config) -> HostedIssuer:
+    """An OB 2.0 issuer on 127.0.0.1, reachable by this test's apps (set up before any app is built)."""
+    issuer = HostedIssuer(document_server)
+    app_config.update(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=issuer.rewrite)
+    return issuer
+
+
+@pytest.fixture
+def wallet(hosted, app, session, make_user):
+    return fill_wallet(app, session, make_user(email="learner@example.org"), hosted=hosted)
+
+
+def read_zip(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Return the manifest and the blobs (by sha256) of an export."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        blobs = {name.removeprefix("blobs/"): archive.read(name) for name in archive.namelist()
+                 if name.startswith("blobs/")}
+    return manifest, blobs
+
+
+def export_via_api(client, token: str) -> bytes:
+    with client.get("/api/v1/export", headers=bearer(token)) as response:
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.mimetype == "application/zip"
+        assert "attachment" in response.headers["Content-Disposition"]
+        return response.get_data()
+
+
+def import_via_api(client, token: str, data: bytes, filename: str = "export.zip"):
+    return client.post("/api/v1/import", headers=bearer(token),
+                       data={"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+
+
+def learner_view(manifest: dict[str, Any], blobs: dict[str, bytes]) -> dict[str, Any]:
+    """What must survive a round trip, keyed by the original's sha256 (ids differ between wallets)."""
+    view = {}
+    for entry in manifest["credentials"]:
+        evidence = [(e["kind"], e["title"], e["text"], e["url"],
+                     blobs[e["file"]["sha256"]] if e["file"] else None) for e in entry["evidence"]]
+        view[entry["original"]["sha256"]] = {
+            "original": blobs[entry["original"]["sha256"]], "learner": entry["learner"], "evidence": evidence,
+            "share": entry["share"] and entry["share"]["include_evidence"]}
+    return view
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+
+def test_export_api_zip_holds_every_original_document_file_and_word(client, app, session, wallet, api_token):
+    data = export_via_api(client, api_token(wallet.user))
+    manifest, blobs = read_zip(data)
+    assert (manifest["format"], manifest["version"]) == ("wallet-export", 1)
+    # Every file is named by the sha256 of its bytes, and listed once.
+    assert all(hashlib.sha256(body).hexdigest() == digest for digest, body in blobs.items())
+    assert sorted(b["sha256"] for b in manifest["blobs"]) == sorted(blobs)
+    assert manifest["missing_blobs"] == []
+    held = session.scalars(select(Credential).where(Credential.owner_id == wallet.user.id)).all()
+    for credential in held:
+        entry = next(e for e in manifest["credentials"] if e["id"] == credential.id)
+        assert entry["original"]["sha256"] == credential.original_sha256 in blobs
+        assert entry["verification_history"]["sha256"] in blobs
+    hosted_entry = next(e for e in manifest["credentials"] if e["format"] == "ob2")
+    assert hosted_entry["source_url"].endswith("/assertions/1.json")
+    # The documents the verifier fetched (assertion, badge class, issuer profile...) are kept.
+    assert len(hosted_entry["documents"]) >= 3 and all(d["sha256"] in blobs for d in hosted_entry["documents"])
+    first = next(e for e in manifest["credentials"] if e["id"] == wallet.credential_ids[0])
+    assert first["learner"] == {"description": "I *loved* this course.", "reflection": "Joins were hard at first.",
+                                "tags": ["favourite", "2026"]}
+    assert [e["kind"] for e in first["evidence"]] == ["text", "link", "file"]
+    assert blobs[first["evidence"][2]["file"]["sha256"]].startswith(b"%PDF-")
+    (pathway,) = manifest["pathways"]
+    assert pathway["template"]["format"] == "wallet-pathway" and pathway["template"]["title"] == "Analyst track"
+    (portfolio,) = manifest["portfolios"]
+    assert portfolio["visibility"] == "unlisted" and portfolio["photo"]["sha256"] in blobs
+    assert {"pathway": wallet.pathway_id} in portfolio["items"]
+    shared = next(e for e in manifest["credentials"] if e["id"] == wallet.credential_ids[1])
+    assert shared["share"] == {"include_evidence": True, "expires_at": None, "active": True}
+    assert manifest["account"]["emails"][0]["address"] == "learner@example.org"
+
+
+def test_export_api_another_learners_things_are_not_in_it(client, session, wallet, make_user, api_token):
+    other = make_user()
+    manifest, blobs = read_zip(export_via_api(client, api_token(other)))
+    assert manifest["credentials"] == manifest["pathways"] == manifest["portfolios"] == []
+    assert blobs == {}
+
+
+def test_export_api_without_token_is_401(client):
+    assert client.get("/api/v1/export").status_code == 401
+
+
+def test_export_page_builds_in_background_reports_progress_and_downloads(client, login, wallet):
+    import time
+
+    login(wallet.user)
+    response = client.post("/settings/export")
+    assert response.status_code == 303
+    page_url = response.headers["Location"]
+    job_id = page_url.rsplit("/", 1)[-1]
+    for _ in range(200):
+        status = client.get(f"/settings/export/{job_id}/status").get_json()
+        if status["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert status["state"] == "ready", status
+    assert status["done"] == status["total"] == 4 + 1 + 1
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Your export is ready" in page and status["download_url"] in page
+    with client.get(status["download_url"]) as download:
+        assert download.status_code == 200 and download.mimetype == "application/zip"
+        manifest, _ = read_zip(download.get_data())
+    assert len(manifest["credentials"]) == 4
+
+
+def test_export_page_of_another_learner_is_not_found(client, login, wallet, make_user, app):
+    job_id = portability.start_export(app.extensions["wallet.sessionmaker"], wallet.user.id,
+                                      blob_store_from_config(app.config, app.instance_path),
+                                      Path(app.instance_path) / "exports", background=False)
+    assert portability.job_state(Path(app.instance_path) / "exports", job_id, wallet.user.id)["state"] == "ready"
+    login(make_user())
+    assert client.get(f"/settings/export/{job_id}").status_code == 404
+    assert client.get(f"/settings/export/{job_id}/download").status_code == 404
+    assert client.get("/settings/export/not-a-job/status").status_code == 404
+
+
+def test_export_page_without_script_refreshes_while_running(client, login, make_user, app):
+    user = make_user()
+    login(user)
+    folder = Path(app.instance_path) / "exports"
+    folder.mkdir(parents=True)
+    (folder / ("r" * 32 + ".json")).write_text(json.dumps({"owner_id": user.id, "state": "running", "done": 3,
+                                                           "total": 10}))
+    page = client.get("/settings/export/" + "r" * 32).get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="2">' in page
+    assert 'value="3"' in page and "of 10 items" in page
+
+
+# --- Round trip --------------------------------------------------------------------------------
+
+
+def test_round_trip_into_fresh_instance_keeps_originals_evidence_and_words(client, app, wallet, api_token,
+                                                                          other_app, hosted):
+    first_export = export_via_api(client, api_token(wallet.user))
+    other = other_app(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=hosted.rewrite)
+    with other.app_context():
+        other_session = get_session()
+        newcomer = create_user(other_session, email="learner@example.org")
+        other_session.commit()
+        token = create_api_token(other_session, newcomer)
+        other_session.commit()
+    other_client = other.test_client()
+    response = import_via_api(other_client, token, first_export)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    report = response.get_json()
+    assert report["refused"] == []
+    assert report["restored"] == {"credentials": 4, "evidence": 5, "pathways": 1, "portfolios": 1, "share_links": 1}
+    second_export = export_via_api(other_client, token)
+
+    before, before_blobs = read_zip(first_export)
+    after, after_blobs = read_zip(second_export)
+    assert learner_view(after, after_blobs) == learner_view(before, before_blobs)
+    # Pathway steps point at the same credentials, under their new numbers.
+    ids_before = {e["id"]: e["original"]["sha256"] for e in before["credentials"]}
+    ids_after = {e["id"]: e["original"]["sha256"] for e in after["credentials"]}
+    step_before = before["pathways"][0]["template"]["steps"][0]["rule"]["credential_id"]
+    step_after = after["pathways"][0]["template"]["steps"][0]["rule"]["credential_id"]
+    assert ids_after[step_after] == ids_before[step_before]
+    # Portfolios come back private with a new link; share links withdrawn with a new one.
+    with other.app_context():
+        other_session = get_session()
+        (portfolio,) = other_session.scalars(select(Portfolio)).all()
+        assert portfolio.visibility == "private" and portfolio.published_at is None
+        (share,) = other_session.scalars(select(CredentialShare)).all()
+        assert share.revoked_at is not None and share.include_evidence
+        assert portfolio.contact_url == "https://example.org/me" and portfolio.photo_sha256
+    with app.app_context():
+        old = get_session().get(Portfolio, wallet.portfolio_id)
+        old_share = get_session().scalars(select(CredentialShare)).one()
+        assert portfolio.slug != old.slug and share.slug != old_share.slug
+    def items(manifest: dict[str, Any], ids: dict[int, str]) -> list[Any]:
+        return [(ids[i["credential"]], i["include_evidence"]) if "credential" in i else "pathway"
+                for i in manifest["portfolios"][0]["items"]]
+
+    assert items(after, ids_after) == items(before, ids_before)
+
+    # Importing the same export again adds nothing.
+    again = import_via_api(other_client, token, first_export).get_json()
+    assert sum(again["restored"].values()) == 0 and again["refused"] == []
+    assert again["unchanged"]["credentials"] == 4 and again["unchanged"]["evidence"] == 5
+    with other.app_context():
+        other_session = get_session()
+        counts = [other_session.scalar(select(func.count()).select_from(m))
+                  for m in (Credential, Evidence, Pathway, Portfolio, CredentialShare)]
+        assert counts == [4, 5, 1, 1, 1]
