@@ -217,3 +217,197 @@ def test_round_trip_into_fresh_instance_keeps_originals_evidence_and_words(clien
         counts = [other_session.scalar(select(func.count()).select_from(m))
                   for m in (Credential, Evidence, Pathway, Portfolio, CredentialShare)]
         assert counts == [4, 5, 1, 1, 1]
+
+
+# --- Import: the ZIP is untrusted input (security.md C12) ---------------------------------------
+
+
+def make_export(app, session, user) -> bytes:
+    out = io.BytesIO()
+    portability.write_export(session, user.id, blob_store_from_config(app.config, app.instance_path), out)
+    session.rollback()
+    return out.getvalue()
+
+
+def rebuild(data: bytes, *, manifest=None, replace: dict[str, bytes] | None = None,
+            extra: list[tuple[zipfile.ZipInfo | str, bytes]] = ()) -> bytes:
+    """Return the export with its manifest changed (a function of it), entries replaced or added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            body = source.read(name)
+            if name == "manifest.json" and manifest is not None:
+                body = json.dumps(manifest(json.loads(body))).encode()
+            target.writestr(name, (replace or {}).get(name, body))
+        for info, body in extra:
+            target.writestr(info, body)
+    return out.getvalue()
+
+
+@pytest.fixture
+def exported(app, session, wallet) -> bytes:
+    return make_export(app, session, wallet.user)
+
+
+@pytest.fixture
+def newcomer(make_user, api_token):
+    user = make_user(email="newcomer@example.org")
+    return user, api_token(user)
+
+
+def test_import_api_not_a_zip_is_refused(client, newcomer):
+    response = import_via_api(client, newcomer[1], b"just some text")
+    assert response.status_code == 422
+    assert "not a readable ZIP" in response.get_json()["message"]
+
+
+def test_import_api_zip_without_manifest_is_refused(client, newcomer):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("badge.json", b"{}")
+    response = import_via_api(client, newcomer[1], out.getvalue())
+    assert response.status_code == 422 and "no manifest.json" in response.get_json()["message"]
+
+
+def test_import_api_symlink_entry_refuses_whole_archive(client, session, exported, newcomer):
+    link = zipfile.ZipInfo("blobs/" + "a" * 64)
+    link.external_attr = (0o120777 << 16)
+    response = import_via_api(client, newcomer[1], rebuild(exported, extra=[(link, b"/etc/passwd")]))
+    assert response.status_code == 422 and "symlink" in response.get_json()["message"]
+    assert session.scalar(select(func.count()).select_from(Credential).where(
+        Credential.owner_id == newcomer[0].id)) == 0
+
+
+def test_import_api_zip_bomb_entry_refuses_whole_archive(client, session, exported, newcomer):
+    bomb = b"\0" * (20 * 1024 * 1024)
+    response = import_via_api(client, newcomer[1], rebuild(exported, extra=[("blobs/" + hashlib.sha256(bomb).hexdigest(), bomb)]))
+    assert response.status_code == 422 and "ZIP bomb" in response.get_json()["message"]
+    assert session.scalar(select(func.count()).select_from(Credential).where(
+        Credential.owner_id == newcomer[0].id)) == 0
+
+
+def test_import_api_paths_inside_are_ignored_never_written(client, exported, newcomer, tmp_path):
+    evil = rebuild(exported, extra=[("../../escaped.txt", b"x"), ("/tmp/absolute.txt", b"x"), ("blobs/../../x", b"y")])
+    report = import_via_api(client, newcomer[1], evil).get_json()
+    assert report["ignored_entries"] == 3
+    assert report["restored"]["credentials"] == 4
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_import_api_blob_not_matching_its_sha256_name_is_refused(client, exported, newcomer):
+    manifest, _ = read_zip(exported)
+    target = manifest["credentials"][0]["original"]["sha256"]
+    report = import_via_api(client, newcomer[1], rebuild(exported, replace={"blobs/" + target: b"altered"})).get_json()
+    (refusal,) = [r for r in report["refused"] if r["item"] == "$.credentials[0]"]
+    assert "does not match its sha256 name" in refusal["message"]
+    assert report["restored"]["credentials"] == 3
+
+
+def test_import_api_invalid_manifest_names_each_problem_by_json_path(client, exported, newcomer):
+    def spoil(manifest):
+        manifest["credentials"][0]["original"]["sha256"] = "not-a-digest"
+        manifest["portfolios"][0]["items"].append({"credential": 999999})
+        del manifest["pathways"][0]["template"]
+        return manifest
+
+    response = import_via_api(client, newcomer[1], rebuild(exported, manifest=spoil))
+    assert response.status_code == 422
+    message = response.get_json()["message"]
+    assert "$.credentials[0].original.sha256" in message
+    assert "$.pathways[0]: 'template' is a required property" in message
+
+
+def test_import_api_manifest_cross_references_are_checked(client, exported, newcomer):
+    def spoil(manifest):
+        manifest["portfolios"][0]["items"].append({"credential": 999999})
+        return manifest
+
+    response = import_via_api(client, newcomer[1], rebuild(exported, manifest=spoil))
+    assert response.status_code == 422
+    assert "$.portfolios[0].items[3].credential: no credential has this id" in response.get_json()["message"]
+
+
+def test_import_api_newer_format_version_says_to_update(client, exported, newcomer):
+    response = import_via_api(client, newcomer[1], rebuild(exported, manifest=lambda m: {**m, "version": 2}))
+    assert response.status_code == 422 and "Update Wallet" in response.get_json()["message"]
+
+
+def test_import_api_duplicate_json_keys_in_manifest_are_refused(client, exported, newcomer):
+    manifest, _ = read_zip(exported)
+    text = json.dumps(manifest)[:-1] + ', "version": 1}'
+    response = import_via_api(client, newcomer[1], rebuild(exported, replace={"manifest.json": text.encode()}))
+    assert response.status_code == 422 and "$:" in response.get_json()["message"]
+
+
+def test_import_api_more_credentials_than_quota_refuses_before_writing(client, app, exported, newcomer, session):
+    app.config["MAX_CREDENTIALS_PER_USER"] = 3
+    response = import_via_api(client, newcomer[1], exported)
+    assert response.status_code == 422 and "at most 3" in response.get_json()["message"]
+    assert session.scalar(select(func.count()).select_from(Credential).where(
+        Credential.owner_id == newcomer[0].id)) == 0
+
+
+def test_import_api_evidence_over_quota_is_refused_item_by_item(client, app, exported, newcomer):
+    app.config["MAX_EVIDENCE_BYTES_PER_USER"] = 200
+    report = import_via_api(client, newcomer[1], exported).get_json()
+    refused = [r for r in report["refused"] if ".evidence[" in r["item"]]
+    assert refused and all(r["error"] == "QuotaExceeded" for r in refused)
+    assert report["restored"]["credentials"] == 4
+
+
+def test_import_api_unpacked_size_over_limit_is_413(client, app, exported, newcomer):
+    app.config["MAX_IMPORT_UNPACKED_BYTES"] = 1000
+    assert import_via_api(client, newcomer[1], exported).status_code == 413
+
+
+def test_import_api_body_over_import_limit_is_413(client, app, exported, newcomer):
+    app.config["MAX_IMPORT_BYTES"] = 1000
+    assert import_via_api(client, newcomer[1], exported).status_code == 413
+
+
+def test_import_api_into_account_with_credentials_merges(client, app, session, exported, newcomer):
+    from tests.support.credentials import JwtIssuer
+    from tests.support.wallets import importer_for
+    from wallet.services import importing
+
+    user, token = newcomer
+    importing.import_paste(session, importer_for(app, user), JwtIssuer().jwt(name="Already mine"))
+    session.commit()
+    report = import_via_api(client, token, exported).get_json()
+    assert report["restored"]["credentials"] == 4
+    names = set(session.scalars(select(Credential.name).where(Credential.owner_id == user.id)))
+    assert "Already mine" in names and len(names) == 5
+
+
+def test_import_api_counts_once_against_the_import_rate(client, app, exported, newcomer):
+    app.config["IMPORT_RATE_LIMIT"] = 1
+    assert import_via_api(client, newcomer[1], exported).status_code == 200
+    response = import_via_api(client, newcomer[1], exported)
+    assert response.status_code == 429
+
+
+def test_import_page_shows_report(client, login, exported, newcomer):
+    login(newcomer[0])
+    assert "Wallet export (.zip)" in client.get("/settings/import").get_data(as_text=True)
+    response = client.post("/settings/import", data={"file": (io.BytesIO(exported), "wallet.zip")},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Import finished" in page
+    assert "<td>4</td>" in page
+
+
+def test_import_page_needs_csrf_token(app_config, make_app, exported, newcomer):
+    from tests.support.accounts import log_in
+
+    guarded = make_app(WTF_CSRF_ENABLED=True)
+    browser = guarded.test_client()
+    log_in(browser, newcomer[0])
+    response = browser.post("/settings/import", data={"file": (io.BytesIO(exported), "wallet.zip")},
+                            content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+def test_settings_page_offers_export_and_import(client, login, make_user):
+    login(make_user())
+    page = client.get("/settings/").get_data(as_text=True)
+    assert "Export my wallet" in page and "/settings/import" in page
