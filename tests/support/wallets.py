@@ -38,16 +38,17 @@ class Wallet:
 def fill_wallet(app: Any, session: Session, user: User, *, hosted: HostedIssuer | None = None) -> Wallet:
     """Give `user` a full wallet and commit it."""
     issuer = JwtIssuer(name="Northbridge College")
+    email = user.verified_addresses[0]
     importer = importer_for(app, user)
     blobs = importer.blobs
     items = [
-        importing.import_paste(session, importer, issuer.jwt(name="Data Analysis", tags=["data"], skills=["SQL"])),
+        importing.import_paste(session, importer, issuer.jwt(name="Data Analysis", email=email, tags=["data"], skills=["SQL"])),
         importing.import_upload(session, importer, importing.Upload(
-            "baked badge.png", bake_png_jwt(issuer.jwt(name="Web Basics"), png_image("orange")), "image/png")),
-        importing.import_paste(session, importer, issuer.jwt(name="Team Leadership")),
+            "baked badge.png", bake_png_jwt(issuer.jwt(name="Web Basics", email=email), png_image("orange")), "image/png")),
+        importing.import_paste(session, importer, issuer.jwt(name="Team Leadership", email=email)),
     ]
     if hosted is not None:
-        items.append(importing.import_url(session, importer, hosted.assertion(name="Robotics")))
+        items.append(importing.import_url(session, importer, hosted.assertion(name="Robotics", email=email)))
     ids = [item.credential.id for item in items]
     first, second = ids[0], ids[1]
     credential_service.update_learner_text(session, user.id, first, description="I *loved* this course.",
