@@ -386,14 +386,49 @@ def test_import_api_counts_once_against_the_import_rate(client, app, exported, n
     assert response.status_code == 429
 
 
-def test_import_page_shows_report(client, login, exported, newcomer):
+def wait_for(client, url: str) -> dict[str, Any]:
+    import time
+
+    for _ in range(600):
+        status = client.get(url).get_json()
+        if status["state"] != "running":
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"still running: {status}")
+
+
+def test_import_page_imports_in_background_then_shows_report(client, login, exported, newcomer):
     login(newcomer[0])
     assert "Wallet export (.zip)" in client.get("/settings/import").get_data(as_text=True)
     response = client.post("/settings/import", data={"file": (io.BytesIO(exported), "wallet.zip")},
                            content_type="multipart/form-data")
+    assert response.status_code == 303
+    page_url = response.headers["Location"]
+    status = wait_for(client, page_url + "/status")
+    assert status["state"] == "ready" and status["done"] == status["total"] == 6
+    assert status["report"]["restored"]["credentials"] == 4
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Import finished" in page and "<td>4</td>" in page
+    # The uploaded file is not kept once imported.
+    assert not list(Path(client.application.instance_path, "imports").glob("*.zip"))
+
+
+def test_import_page_refused_file_is_shown_beside_the_form(client, login, newcomer, session):
+    login(newcomer[0])
+    response = client.post("/settings/import", data={"file": (io.BytesIO(b"not a zip"), "wallet.zip")},
+                           content_type="multipart/form-data")
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Import finished" in page
-    assert "<td>4</td>" in page
+    assert response.status_code == 422 and "not a readable ZIP" in page and 'name="file"' in page
+    assert not list(Path(client.application.instance_path, "imports").glob("*"))
+
+
+def test_import_page_of_another_learner_is_not_found(client, login, exported, newcomer, make_user):
+    login(newcomer[0])
+    page_url = client.post("/settings/import", data={"file": (io.BytesIO(exported), "wallet.zip")},
+                           content_type="multipart/form-data").headers["Location"]
+    wait_for(client, page_url + "/status")
+    login(make_user())
+    assert client.get(page_url).status_code == 404 and client.get(page_url + "/status").status_code == 404
 
 
 def test_import_page_needs_csrf_token(app_config, make_app, exported, newcomer):
@@ -411,3 +446,20 @@ def test_settings_page_offers_export_and_import(client, login, make_user):
     login(make_user())
     page = client.get("/settings/").get_data(as_text=True)
     assert "Export my wallet" in page and "/settings/import" in page
+
+
+def test_export_job_silent_too_long_is_reported_failed(client, login, make_user, app):
+    import os
+    import time
+
+    user = make_user()
+    login(user)
+    folder = Path(app.instance_path) / "exports"
+    folder.mkdir(parents=True)
+    state = folder / ("s" * 32 + ".json")
+    state.write_text(json.dumps({"owner_id": user.id, "state": "running", "done": 3, "total": 10}))
+    old = time.time() - 11 * 60
+    os.utime(state, (old, old))
+    status = client.get("/settings/export/" + "s" * 32 + "/status").get_json()
+    assert status["state"] == "failed" and "start it again" in status["error"]
+    assert "Try again" in client.get("/settings/export/" + "s" * 32).get_data(as_text=True)

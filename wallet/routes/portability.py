@@ -11,7 +11,7 @@ from wallet.db import get_session
 from wallet.extensions import csrf
 from wallet.routes.credentials import blob_store, importer_for
 from wallet.services import portability
-from wallet.services.errors import ValidationError
+from wallet.services.errors import ImportRejectedError, QuotaExceededError, ValidationError
 
 bp = Blueprint("portability", __name__, url_prefix="/settings")
 
@@ -23,6 +23,11 @@ bp = Blueprint("portability", __name__, url_prefix="/settings")
 def exports_folder() -> Path:
     """Return where export files are built: <instance>/exports (never served directly)."""
     return Path(current_app.instance_path) / "exports"
+
+
+def imports_folder() -> Path:
+    """Return where uploaded exports wait while they are imported: <instance>/imports."""
+    return Path(current_app.instance_path) / "imports"
 
 
 def import_limits() -> portability.Limits:
@@ -106,16 +111,43 @@ def export_download(job_id: str) -> Response:
 @login_required
 def import_form() -> ResponseReturnValue:
     """Show the form to import a wallet export."""
-    return render_template("settings/import.html", report=None, error=None)
+    return render_template("settings/import.html", job=None, report=None)
 
 
 @bp.post("/import")
 @login_required
 @csrf.exempt  # checked below, once the larger body limit is set (the token is in the body)
 def import_upload() -> ResponseReturnValue:
-    """Import an uploaded wallet export and show what was restored and what was refused."""
+    """Check an uploaded wallet export and import it in the background; show its progress page."""
     storage = read_export_upload()
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
-    report = run_import(current_user.id, storage.stream)
-    return render_template("settings/import.html", report=report, error=None)
+    importer = importer_for(current_user.id)
+    get_session().commit()  # end this request's transaction: the import writes from its own thread
+    try:
+        job_id = portability.start_import(current_app.extensions["wallet.sessionmaker"], importer, storage.stream,
+                                          import_limits(), imports_folder())
+    except (ImportRejectedError, QuotaExceededError) as error:
+        # A file refused as a whole: say why beside the file field, so another can be chosen.
+        return render_template("settings/import.html", job=None, report=None, error=str(error)), 422
+    return redirect(url_for("portability.import_progress", job_id=job_id), 303)
+
+
+@bp.get("/import/<job_id>")
+@login_required
+def import_progress(job_id: str) -> ResponseReturnValue:
+    """Show how far the import is, then its report (refreshes itself without script)."""
+    state = portability.job_state(imports_folder(), job_id, current_user.id)
+    response = current_app.make_response(render_template("settings/import.html", job_id=job_id, job=state,
+                                                         report=state["report"]))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/import/<job_id>/status")
+@login_required
+def import_status(job_id: str) -> ResponseReturnValue:
+    """Answer the import's state as JSON (with its report when done), for the progress page's script."""
+    response = jsonify(portability.job_state(imports_folder(), job_id, current_user.id))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,14 +1,15 @@
-// Export progress page: ask the small status endpoint how far the export is, and show the
-// download when it is ready. Without this file the page refreshes itself every two seconds.
+// Export and import progress pages: ask the small status endpoint how far the job is, and show the
+// finished page (the download, or the import's report) when it is done. Without this file the
+// page refreshes itself every two seconds.
 (function () {
   "use strict";
-  var root = document.querySelector("[data-export-status]");
-  if (!root || root.dataset.exportState !== "running") { return; }
-  var bar = root.querySelector("[data-export-progress]");
-  var text = root.querySelector("[data-export-text]");
+  var root = document.querySelector("[data-job-status]");
+  if (!root || root.dataset.jobState !== "running") { return; }
+  var bar = root.querySelector("[data-job-progress]");
+  var text = root.querySelector("[data-job-text]");
 
   function poll() {
-    fetch(root.dataset.exportStatus, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch(root.dataset.jobStatus, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
       .then(function (job) {
         if (job.state !== "running") { location.reload(); return; }
