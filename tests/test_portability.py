@@ -463,3 +463,16 @@ def test_export_job_silent_too_long_is_reported_failed(client, login, make_user,
     status = client.get("/settings/export/" + "s" * 32 + "/status").get_json()
     assert status["state"] == "failed" and "start it again" in status["error"]
     assert "Try again" in client.get("/settings/export/" + "s" * 32).get_data(as_text=True)
+
+
+def test_export_with_a_missing_stored_file_lists_it_and_import_refuses_only_that_credential(
+        client, app, session, wallet, newcomer):
+    credential = session.get(Credential, wallet.credential_ids[2])
+    blob_store_from_config(app.config, app.instance_path).path(credential.original_sha256).unlink()
+    data = make_export(app, session, wallet.user)
+    manifest, blobs = read_zip(data)
+    assert manifest["missing_blobs"] == [credential.original_sha256] and credential.original_sha256 not in blobs
+    report = import_via_api(client, newcomer[1], data).get_json()
+    assert [r["item"] for r in report["refused"]] == ["$.credentials[2]"]
+    assert "missing from the export" in report["refused"][0]["message"]
+    assert report["restored"]["credentials"] == 3

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
-from wallet.models.credential import RECIPIENT_MISMATCH, TAG_LEARNER, Credential
+from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.services import credentials as credential_service
