@@ -72,3 +72,35 @@ def test_import_page_in_the_browser_shows_the_report(live_server, page, app, ses
     page.get_by_role("heading", name="Import finished").wait_for()
     row = page.get_by_role("row", name="Credentials")
     assert row.get_by_role("cell").first.inner_text() == "3"
+
+
+def test_export_and_import_pages_have_no_serious_accessibility_violations(live_server, browser, app, session,
+                                                                          make_user, tmp_path):
+    from tests.browser.test_accessibility import violations
+
+    user = make_user(email="learner@example.org")
+    fill_wallet(app, session, user)
+    folder = Path(app.instance_path) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ("r" * 32 + ".json")).write_text(json.dumps({"owner_id": user.id, "kind": "export",
+                                                           "state": "running", "done": 2, "total": 5}))
+    context = browser.new_context(bypass_csp=True)  # axe is inlined, which the app's CSP would block
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        _log_in(page, live_server.url, "learner@example.org")
+        page.goto(f"{live_server.url}/settings/")
+        page.get_by_role("button", name="Export my wallet").click()
+        page.get_by_role("heading", name="Your export is ready").wait_for()
+        found = {"export ready": violations(page)}
+        page.goto(f"{live_server.url}/settings/export/{'r' * 32}")
+        found["export running"] = violations(page)
+        page.goto(f"{live_server.url}/settings/import")
+        found["import form"] = violations(page)
+        page.get_by_label("Wallet export (.zip)").set_input_files(str(next(folder.glob("*.zip"))))
+        page.get_by_role("button", name="Import").click()
+        page.get_by_role("heading", name="Import finished").wait_for()
+        found["import report"] = violations(page)
+    finally:
+        context.close()
+    assert found == {name: [] for name in found}
