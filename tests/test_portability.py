@@ -476,3 +476,15 @@ def test_export_with_a_missing_stored_file_lists_it_and_import_refuses_only_that
     assert [r["item"] for r in report["refused"]] == ["$.credentials[2]"]
     assert "missing from the export" in report["refused"][0]["message"]
     assert report["restored"]["credentials"] == 3
+
+
+def test_import_api_too_many_tags_refuses_the_tags_but_keeps_the_words(client, exported, newcomer):
+    def many_tags(manifest):
+        manifest["credentials"][0]["learner"]["tags"] = [f"tag{n}" for n in range(150)]
+        return manifest
+
+    report = import_via_api(client, newcomer[1], rebuild(exported, manifest=many_tags)).get_json()
+    assert [r["item"] for r in report["refused"]] == ["$.credentials[0].learner.tags"]
+    manifest, _ = read_zip(export_via_api(client, newcomer[1]))
+    first = next(e for e in manifest["credentials"] if e["name"] == "Data Analysis")
+    assert first["learner"]["description"] == "I *loved* this course." and first["learner"]["tags"] == []

@@ -284,20 +284,24 @@ def _restore_image(run: _Run, path: str, credential: Credential, image: dict[str
 
 
 def _restore_learner_text(run: _Run, path: str, name: str, credential: Credential, learner: dict[str, Any]) -> None:
-    # Merge: the wallet's own words win; exported words fill what is empty; tags are joined.
+    # Merge: the wallet's own words win; exported words fill what is empty; tags are joined. The
+    # words and the tags are kept apart, so too many tags cannot cost the learner their words.
     description = learner.get("description") if not credential.learner_description else None
     reflection = learner.get("reflection") if not credential.reflection else None
-    tags = list(learner.get("tags") or [])
     have = credential.learner_tags
-    merged = have + [t for t in tags if t.lower() not in {h.lower() for h in have}]
-    if description is None and reflection is None and merged == have:
-        return
-    try:
-        with run.session.begin_nested():
-            credential_service.update_learner_text(run.session, run.owner_id, credential.id, description=description,
-                                                   reflection=reflection, tags=merged if merged != have else None)
-    except WalletError as error:
-        run.report.refuse(f"{path}.learner", name, error)
+    known = {tag.lower() for tag in have}
+    added = [tag for tag in learner.get("tags") or [] if tag.lower() not in known]
+    changes = []
+    if description is not None or reflection is not None:
+        changes.append(("learner", {"description": description, "reflection": reflection}))
+    if added:
+        changes.append(("learner.tags", {"tags": have + added}))
+    for part, values in changes:
+        try:
+            with run.session.begin_nested():
+                credential_service.update_learner_text(run.session, run.owner_id, credential.id, **values)
+        except WalletError as error:
+            run.report.refuse(f"{path}.{part}", name, error)
 
 
 def _evidence_key(kind: str, text: str | None, url: str | None, sha: str | None) -> tuple[Any, ...]:
