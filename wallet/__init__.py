@@ -53,14 +53,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_templating(app)
 
-    from wallet.routes import api, auth, credentials, dev, main, pathways, portfolio, settings, skills
+    from wallet.routes import (api, auth, credentials, dev, main, pathways, portability, portfolio, present,
+                               settings, skills)
 
     for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, portfolio.bp,
-                      api.bp):
+                      present.bp, portability.bp, api.bp):
         app.register_blueprint(blueprint)
-    from wallet.routes import present
-
-    app.register_blueprint(present.bp)
     from wallet import cli
 
     cli.register(app)

@@ -226,6 +226,50 @@ def reverify_command(stale_after: float) -> None:
                f"{counts['unchanged']} unchanged, {counts['unreachable']} could not be re-checked.")
 
 
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False))
+@with_appcontext
+def backup_command(directory: str) -> None:
+    """Back up the database (a consistent snapshot) and then the blob store into DIRECTORY (new or empty)."""
+    from wallet.services.backup import BackupError, take_backup
+    from wallet.services.blobs import blob_store_from_config
+
+    try:
+        manifest = take_backup(db.get_engine(current_app),
+                               blob_store_from_config(current_app.config, current_app.instance_path), directory)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    database = manifest["database"]
+    rows = sum(database["counts"].values())
+    click.echo(f"Backed up the {database['dialect']} database (revision {database['revision']}, {rows:,} rows, "
+               f"{database['counts'].get('credentials', 0):,} credentials) and {manifest['blobs']['count']:,} "
+               f"files ({manifest['blobs']['bytes']:,} bytes) into {directory}.")
+    if manifest["missing_blobs"]:
+        click.echo(f"Warning: {len(manifest['missing_blobs'])} file(s) the database refers to were already "
+                   "missing from the blob store; they are listed in backup.json.", err=True)
+    click.echo("Keep WALLET_SECRET_KEY (or the instance's secret_key file) with it: learners' wallet keys need it.")
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@with_appcontext
+def restore_command(directory: str) -> None:
+    """Restore a backup from DIRECTORY into this instance, whose database must be empty."""
+    from wallet.services.backup import BackupError, restore_backup
+    from wallet.services.blobs import blob_store_from_config
+
+    try:
+        outcome = restore_backup(db.get_engine(current_app),
+                                 blob_store_from_config(current_app.config, current_app.instance_path), directory)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    counts = outcome["counts"]
+    click.echo(f"Restored {counts.get('users', 0):,} accounts, {counts.get('credentials', 0):,} credentials and "
+               f"{outcome['blobs']['count']:,} files; database at revision {outcome['revision']}.")
+    if outcome["missing_blobs"]:
+        raise click.ClickException(f"{len(outcome['missing_blobs'])} file(s) the database refers to are missing.")
+
+
 def register(app: Flask) -> None:
     """Attach every command to the app's CLI (so `flask --app wsgi` sees them too)."""
     app.cli.add_command(db_group)
@@ -234,3 +278,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(reverify_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -68,6 +68,10 @@ class Defaults:
     # C11: what one learner's wallet may hold, checked in the transaction that adds to it.
     MAX_CREDENTIALS_PER_USER = 5000
     MAX_EVIDENCE_BYTES_PER_USER = 200 * 1024 * 1024
+    # A wallet export uploaded to Settings → Import or POST /api/v1/import (only there), and how much
+    # its entries may unpack to (security.md C12).
+    MAX_IMPORT_BYTES = 1024 * 1024 * 1024
+    MAX_IMPORT_UNPACKED_BYTES = 4 * 1024 * 1024 * 1024
     # A19: imports (each URL, paste, file and file inside a ZIP) per learner within the window,
     # web and API together.
     IMPORT_RATE_LIMIT = 60

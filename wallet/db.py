@@ -1,6 +1,9 @@
 """Database plumbing: declarative Base, engine per app, one Session per request."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -60,7 +63,25 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
 
 
+_background_writer = threading.local()
+
+
+@contextmanager
+def background_writes() -> Iterator[None]:
+    """Mark work on this thread outside any request (a background job) as writing.
+
+    Its SQLite transactions then begin IMMEDIATE, like a POST request's (see `_on_begin`).
+    """
+    _background_writer.active = True
+    try:
+        yield
+    finally:
+        _background_writer.active = False
+
+
 def _request_may_write() -> bool:
+    if getattr(_background_writer, "active", False):
+        return True
     return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 

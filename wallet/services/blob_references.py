@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from wallet.models import Credential, Evidence, Portfolio, VerificationRecord
+from wallet.models import Credential, CredentialVersion, Evidence, Portfolio, VerificationRecord
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Digests per IN (...) query: well under every database's limit on bound parameters.
@@ -39,6 +39,8 @@ class BlobReference:
 BLOB_REFERENCES: tuple[BlobReference, ...] = (
     BlobReference(Credential.original_sha256, Credential.owner_id),
     BlobReference(Credential.image_sha256, Credential.owner_id),
+    # Earlier copies of a credential, replaced by a copy that verifies (docs/importing.md).
+    BlobReference(CredentialVersion.original_sha256, Credential.owner_id, join=CredentialVersion.credential),
     BlobReference(Evidence.file_sha256, Evidence.owner_id),
     BlobReference(Portfolio.photo_sha256, Portfolio.owner_id),
     # Documents fetched to verify a credential (issuer profiles, keys, status lists), named in the report.
