@@ -22,7 +22,6 @@ from wallet.services import evidence as evidence_service
 from wallet.services import importing
 from wallet.services.errors import ValidationError
 from wallet.services.http import fetcher_from_config
-from wallet.services.verification.jsonutil import loads_strict
 
 # F11: the only fields a learner may change; everything else is derived from the credential.
 PATCHABLE = frozenset({"description", "reflection", "tags"})
@@ -53,10 +52,7 @@ def create_credential() -> tuple[dict[str, Any], int]:
         if isinstance(body.get("url"), str):
             item = importing.import_url(session, importer, body["url"])
         elif isinstance(body.get("credential"), (dict, str)):
-            if isinstance(body["credential"], dict):
-                # docs/importing.md (a key twice): Flask's JSON reader keeps the last of two equal keys; read the body
-                # again strictly, so that a credential object with a key twice is refused as a pasted one is.
-                body = loads_strict(request.get_data(cache=True))
+            # The body was read strictly (wallet/inputs.py): a credential object with a key twice never gets here.
             item = importing.import_paste(session, importer, body["credential"])
         else:
             raise ValidationError('Send {"url": "..."}, {"credential": <JSON object or JWT string>} or a file.')
