@@ -138,9 +138,18 @@ def test_restore_with_altered_blob_is_refused(app, session, make_user, tmp_path,
     assert result.exit_code == 1 and "does not match its sha256" in result.output
 
 
-def test_blob_columns_cover_every_sha256_column():
-    assert set(backup.blob_columns()) == {("credentials", "original_sha256"), ("credentials", "image_sha256"),
-                                          ("portfolios", "photo_sha256"), ("evidence", "file_sha256")}
+# Columns named *sha256 that hold a hash of content rather than the name of a stored file.
+NOT_BLOBS = {("credential_versions", "content_sha256")}
+
+
+def test_blob_references_cover_every_sha256_column():
+    from wallet.db import Base
+    from wallet.services.blob_references import BLOB_REFERENCES
+
+    named = {(table.name, column.name) for table in Base.metadata.sorted_tables for column in table.columns
+             if column.name.endswith("sha256")}
+    listed = {(ref.column.class_.__table__.name, ref.column.key) for ref in BLOB_REFERENCES if not ref.in_json}
+    assert named - NOT_BLOBS == listed
 
 
 @pytest.mark.parametrize("name", ["blobs.tmp", "zz"])

@@ -353,7 +353,8 @@ def test_parse_template_checks_header_fields() -> None:
     ("[1, 2]", "$: must be a JSON object"),
     ("[" * 5000 + "]" * 5000, "$: The JSON is nested more than 64 levels deep."),
     (b"\xff{}", "$: The JSON is not UTF-8 text."),
-    ('{"title": "a", "title": "b"}', '$: The JSON has the key "title" twice in one object.'),
+    ('{"title": "a", "title": "b"}', '$: The JSON has the key "title" twice in one object. Programs read such JSON differently (one '
+                                     'takes the first value, another the last), so Wallet does not accept it.'),
 ])
 def test_parse_template_rejects_non_documents(text: str | bytes, expected: str) -> None:
     assert template_errors(text) == [expected]

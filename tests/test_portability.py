@@ -64,7 +64,8 @@ def learner_view(manifest: dict[str, Any], blobs: dict[str, bytes]) -> dict[str,
                      blobs[e["file"]["sha256"]] if e["file"] else None) for e in entry["evidence"]]
         view[entry["original"]["sha256"]] = {
             "original": blobs[entry["original"]["sha256"]], "learner": entry["learner"], "evidence": evidence,
-            "share": entry["share"] and entry["share"]["include_evidence"]}
+            "earlier_copies": [(blobs[c["original"]["sha256"]], c["status"]) for c in entry["earlier_copies"]],
+            "share": entry["share"] and (entry["share"]["include_evidence"], entry["share"]["show_originals"])}
     return view
 
 
@@ -99,7 +100,7 @@ def test_export_api_zip_holds_every_original_document_file_and_word(client, app,
     assert portfolio["visibility"] == "unlisted" and portfolio["photo"]["sha256"] in blobs
     assert {"pathway": wallet.pathway_id} in portfolio["items"]
     shared = next(e for e in manifest["credentials"] if e["id"] == wallet.credential_ids[1])
-    assert shared["share"] == {"include_evidence": True, "expires_at": None, "active": True}
+    assert shared["share"] == {"include_evidence": True, "show_originals": True, "expires_at": None, "active": True}
     assert manifest["account"]["emails"][0]["address"] == "learner@example.org"
 
 
@@ -164,8 +165,14 @@ def test_export_page_without_script_refreshes_while_running(client, login, make_
 
 
 def test_round_trip_into_fresh_instance_keeps_originals_evidence_and_words(client, app, wallet, api_token,
-                                                                          other_app, hosted):
+                                                                          other_app, hosted, session):
+    # The learner kept the originals off their share link and portfolio (they name their address).
+    session.scalars(select(CredentialShare)).one().show_originals = False
+    session.get(Portfolio, wallet.portfolio_id).show_originals = False
+    session.commit()
     first_export = export_via_api(client, api_token(wallet.user))
+    earlier = [c for entry in read_zip(first_export)[0]["credentials"] for c in entry["earlier_copies"]]
+    assert [c["status"] for c in earlier] == ["invalid"]
     other = other_app(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=hosted.rewrite)
     with other.app_context():
         other_session = get_session()
@@ -196,7 +203,8 @@ def test_round_trip_into_fresh_instance_keeps_originals_evidence_and_words(clien
         (portfolio,) = other_session.scalars(select(Portfolio)).all()
         assert portfolio.visibility == "private" and portfolio.published_at is None
         (share,) = other_session.scalars(select(CredentialShare)).all()
-        assert share.revoked_at is not None and share.include_evidence
+        assert share.revoked_at is not None and share.include_evidence and not share.show_originals
+        assert not portfolio.show_originals
         assert portfolio.contact_url == "https://example.org/me" and portfolio.photo_sha256
     with app.app_context():
         old = get_session().get(Portfolio, wallet.portfolio_id)
@@ -422,11 +430,14 @@ def test_import_page_refused_file_is_shown_beside_the_form(client, login, newcom
     assert not list(Path(client.application.instance_path, "imports").glob("*"))
 
 
-def test_import_page_of_another_learner_is_not_found(client, login, exported, newcomer, make_user):
+def test_import_page_of_another_learner_is_not_found(client, session, login, exported, newcomer, make_user):
     login(newcomer[0])
     page_url = client.post("/settings/import", data={"file": (io.BytesIO(exported), "wallet.zip")},
                            content_type="multipart/form-data").headers["Location"]
     wait_for(client, page_url + "/status")
+    # The test's requests share one database session; end its read snapshot, taken before the
+    # background import wrote, so that it may write (SQLite cannot upgrade a stale read to a write).
+    session.rollback()
     login(make_user())
     assert client.get(page_url).status_code == 404 and client.get(page_url + "/status").status_code == 404
 

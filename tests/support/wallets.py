@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image, tampered_jwt
 from wallet.models import User
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
@@ -45,8 +45,11 @@ def fill_wallet(app: Any, session: Session, user: User, *, hosted: HostedIssuer 
         importing.import_paste(session, importer, issuer.jwt(name="Data Analysis", email=email, tags=["data"], skills=["SQL"])),
         importing.import_upload(session, importer, importing.Upload(
             "baked badge.png", bake_png_jwt(issuer.jwt(name="Web Basics", email=email), png_image("orange")), "image/png")),
-        importing.import_paste(session, importer, issuer.jwt(name="Team Leadership", email=email)),
     ]
+    # A forged copy first, then the genuine one, which replaces it: the credential has an earlier copy.
+    leadership = issuer.jwt(name="Team Leadership", email=email)
+    importing.import_paste(session, importer, tampered_jwt(leadership, name="Team Leadership (forged)"))
+    items.append(importing.import_paste(session, importer, leadership))
     if hosted is not None:
         items.append(importing.import_url(session, importer, hosted.assertion(name="Robotics", email=email)))
     ids = [item.credential.id for item in items]

@@ -26,10 +26,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from wallet.db import Base, utcnow
 import wallet.models  # noqa: F401 (registers every table on Base.metadata)
 from wallet.schema import current_revision, upgrade_database
+from wallet.services import blob_references
 from wallet.services.blobs import _SHA256, BlobStore
 from wallet.services.errors import WalletError
 
@@ -46,19 +48,10 @@ class BackupError(WalletError):
     """A backup or restore cannot be done; the message says why and what to do."""
 
 
-def blob_columns() -> list[tuple[str, str]]:
-    """Return every (table, column) that holds a blob's sha256 (the columns named *sha256)."""
-    return [(table.name, column.name) for table in Base.metadata.sorted_tables for column in table.columns
-            if column.name.endswith("sha256")]
-
-
 def referenced_blobs(connection: Connection) -> set[str]:
-    """Return every sha256 the database's rows refer to."""
-    found: set[str] = set()
-    for table_name, column_name in blob_columns():
-        column = Base.metadata.tables[table_name].c[column_name]
-        found.update(v for v in connection.execute(select(column).where(column.is_not(None)).distinct()).scalars())
-    return found
+    """Return every sha256 the database's rows refer to (services/blob_references.py lists where)."""
+    with Session(bind=connection) as session:
+        return blob_references.all_digests(session)
 
 
 def missing_blobs(connection: Connection, blobs: BlobStore) -> list[str]:

@@ -60,6 +60,15 @@ def owned_digests(session: Session, owner_id: int) -> set[str]:
     return digests
 
 
+def all_digests(session: Session) -> set[str]:
+    """Return the digest of every blob any row names (what a backup must hold)."""
+    digests: set[str] = set()
+    for reference in BLOB_REFERENCES:
+        values = session.scalars(select(reference.column).execution_options(yield_per=_CHUNK))
+        digests.update(_digests_in(values, in_json=reference.in_json))
+    return digests
+
+
 def referenced(session: Session, digests: Iterable[str]) -> set[str]:
     """Return those of `digests` that some row (of any learner) still names."""
     wanted = set(digests)

@@ -314,6 +314,9 @@ _TAG = ["Credentials"]
 _RATE_LIMITED = {**_json(_ref("Error"), "Too many requests"), "headers": {"Retry-After": {
     "schema": {"type": "integer"}, "description": "Seconds to wait before trying again (RFC 9110 §10.2.3)."}}}
 
+# An original as received: any JSON, a compact JWS, a baked image (no schema beyond the type).
+_ORIGINAL_TYPES = {"application/json": {"schema": {}}, "application/jwt": {}, "image/png": {}, "image/svg+xml": {}}
+
 OPENAPI_PATHS: dict[str, Any] = {
     "/credentials": {
         "get": {
@@ -383,9 +386,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/credentials/{credential_id}/original": {
         "parameters": [_ID],
         "get": {"operationId": "downloadOriginal", "summary": "The original bytes, exactly as received", "tags": _TAG,
-                "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG)", "content": {
-                    # The bytes as received: any JSON, a compact JWS, a baked image (no schema beyond the type).
-                    "application/json": {"schema": {}}, "application/jwt": {}, "image/png": {}, "image/svg+xml": {}}},
+                "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG)", "content": _ORIGINAL_TYPES},
                               **_ERRORS}},
     },
     "/credentials/{credential_id}/versions/{version_id}/original": {
@@ -393,7 +394,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {"operationId": "downloadVersion", "summary": "The original of one copy in the credential's history",
                 "tags": _TAG,
                 "responses": {"200": {"description": "The original (JSON, JWT, PNG or SVG), exactly as received",
-                                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                                      "content": _ORIGINAL_TYPES},
                               **_ERRORS}},
     },
     "/credentials/{credential_id}/evidence": {

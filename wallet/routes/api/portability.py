@@ -1,10 +1,12 @@
 """The whole wallet over the API: GET /api/v1/export and POST /api/v1/import."""
 from __future__ import annotations
 
+import os
 import tempfile
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
-from flask import Response, current_app, send_file
+from flask import Response, current_app
 
 from wallet.routes.api import api_user, bp, require_token
 from wallet.routes.credentials import blob_store
@@ -27,11 +29,23 @@ def export_wallet() -> Response:
     except BaseException:
         spool.close()
         raise
-    response = send_file(spool, mimetype="application/zip", as_attachment=True,
-                         download_name=portability.export_filename(), max_age=0)
+    size = os.fstat(spool.fileno()).st_size
+    response = Response(_chunks(spool), mimetype="application/zip", direct_passthrough=True)
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f'attachment; filename="{portability.export_filename()}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _chunks(spool: IO[bytes], size: int = 1024 * 1024) -> Iterator[bytes]:
+    # The file is closed (and so deleted) once its last byte is sent, even by a server or client
+    # that never closes the response.
+    try:
+        while chunk := spool.read(size):
+            yield chunk
+    finally:
+        spool.close()
 
 
 @bp.post("/import")

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from wallet.db import utcnow
-from wallet.models.credential import TAG_LEARNER, Credential, Evidence
+from wallet.models.credential import TAG_LEARNER, Credential, CredentialVersion, Evidence
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import CredentialShare, Portfolio, PublicProfile
 from wallet.models.user import User
@@ -177,7 +177,7 @@ def _credentials(session: Session, owner_id: int) -> Iterator[tuple[Credential, 
             select(Credential).where(Credential.owner_id == owner_id, Credential.id > last)
             .order_by(Credential.id).limit(BATCH)
             .options(selectinload(Credential.tags), selectinload(Credential.evidence),
-                     selectinload(Credential.verifications))))
+                     selectinload(Credential.verifications), selectinload(Credential.versions))))
         if not batch:
             return
         shares = {s.credential_id: s for s in session.scalars(
@@ -223,10 +223,21 @@ def _credential_entry(credential: Credential, share: CredentialShare | None, arc
         "learner": {"description": credential.learner_description, "reflection": credential.reflection,
                     "tags": [t.name for t in credential.tags if t.kind == TAG_LEARNER]},
         "evidence": [_evidence_entry(e, archive) for e in credential.evidence],
+        "earlier_copies": [_earlier_copy(v, archive) for v in sorted(credential.versions, key=lambda v: v.id)
+                           if v.replaced_at is not None],
         "share": None if share is None else {
-            "include_evidence": share.include_evidence, "expires_at": _iso(share.expires_at),
-            "active": share.revoked_at is None},
+            "include_evidence": share.include_evidence, "show_originals": share.show_originals,
+            "expires_at": _iso(share.expires_at), "active": share.revoked_at is None},
     }
+
+
+def _earlier_copy(version: CredentialVersion, archive: _Archive) -> dict[str, Any]:
+    # A copy a later one replaced (docs/importing.md): kept byte for byte like the current original.
+    archive.add_blob(version.original_sha256, version.original_type)
+    return {"original": {"sha256": version.original_sha256, "type": version.original_type,
+                         "filename": version.original_filename},
+            "source_url": version.source_url, "status": version.status,
+            "imported_at": _iso(version.imported_at), "replaced_at": _iso(version.replaced_at)}
 
 
 def _evidence_entry(evidence: Evidence, archive: _Archive) -> dict[str, Any]:
@@ -244,7 +255,8 @@ def _pathway_entry(pathway: Pathway) -> dict[str, Any]:
 
 
 # Copied as they are; a new portfolio setting is exported by naming it here (and read in importing.py).
-PORTFOLIO_FIELDS = ("title", "headline", "about", "visibility", "show_contact", "contact_email", "contact_url")
+PORTFOLIO_FIELDS = ("title", "headline", "about", "visibility", "show_contact", "contact_email", "contact_url",
+                    "show_originals")
 
 
 def _portfolio_entry(portfolio: Portfolio, archive: _Archive) -> dict[str, Any]:

@@ -69,8 +69,13 @@ _CREDENTIAL = {
             "description": _TEXT, "reflection": _TEXT,
             "tags": {"type": "array", "maxItems": 200, "items": {"type": "string", "maxLength": 200}}}},
         "evidence": {"type": "array", "maxItems": 200, "items": _EVIDENCE},
+        "earlier_copies": {"type": "array", "maxItems": 50, "items": {
+            "type": "object", "required": ["original"], "properties": {
+                "original": _BLOB_REF, "source_url": _text(2048), "status": _text(20),
+                "imported_at": _TIME, "replaced_at": _TIME}}},
         "share": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
-            "include_evidence": {"type": "boolean"}, "expires_at": _TIME, "active": {"type": "boolean"}}}]},
+            "include_evidence": {"type": "boolean"}, "show_originals": {"type": "boolean"}, "expires_at": _TIME,
+            "active": {"type": "boolean"}}}]},
     },
 }
 
@@ -95,6 +100,7 @@ _PORTFOLIO = {
         "about": _text(20_000),
         "visibility": _text(10),
         "show_contact": {"type": "boolean"},
+        "show_originals": {"type": "boolean"},
         "contact_email": _text(254),
         "contact_url": _text(2048),
         "photo": {"oneOf": [{"type": "null"}, _BLOB_REF]},

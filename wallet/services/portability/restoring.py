@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
-from wallet.models.credential import RECIPIENT_MISMATCH, Credential
+from wallet.models.credential import RECIPIENT_MISMATCH, Credential, CredentialVersion
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.services import credentials as credential_service
@@ -37,6 +37,7 @@ from wallet.services.blobs import sha256_hex
 from wallet.services.errors import ImportRejectedError, QuotaExceededError, TooLargeError, WalletError
 from wallet.services.portability.manifest import BLOB_PREFIX, MANIFEST_NAME, SHA256, parse_manifest
 from wallet.services.sanitize import safe_url
+from wallet.services.verification.result import Status
 
 # C12: what an export may hold before it is opened at all.
 MAX_ENTRIES = 200_000
@@ -262,12 +263,35 @@ def _restore_credential(run: _Run, path: str, entry: dict[str, Any]) -> None:
         credential.source_url = credential.source_url or entry.get("source_url")
         credential.imported_at = _parse_time(entry.get("imported_at")) or credential.imported_at
         _restore_image(run, path, credential, entry.get("image"))
+        for position, copy in enumerate(entry.get("earlier_copies") or []):
+            _restore_earlier_copy(run, f"{path}.earlier_copies[{position}]", credential, copy)
     else:
         run.report.unchanged["credentials"] += 1
     _restore_learner_text(run, path, name, credential, entry.get("learner") or {})
     for position, evidence in enumerate(entry.get("evidence") or []):
         _restore_evidence(run, f"{path}.evidence[{position}]", name, credential, evidence)
     _restore_share(run, credential, entry.get("share"))
+
+
+def _restore_earlier_copy(run: _Run, path: str, credential: Credential, copy: dict[str, Any]) -> None:
+    # A copy that a later one replaced goes back into the credential's history as it was recorded
+    # (docs/importing.md); it is never made current again.
+    original = copy["original"]
+    try:
+        data = run.archive.blob(original["sha256"], run.importer.max_file_bytes)
+    except WalletError as error:
+        run.report.notes.append(f"{path}: an earlier copy of “{credential.name}” was not restored ({error})")
+        return
+    status = copy.get("status") if copy.get("status") in _STATUSES else Status.UNVERIFIABLE.value
+    run.session.add(CredentialVersion(
+        credential_id=credential.id, owner_id=run.owner_id, original_sha256=run.importer.blobs.put(data),
+        original_type=original.get("type") or "application/octet-stream", original_filename=original.get("filename"),
+        source_url=copy.get("source_url"), status=status,
+        imported_at=_parse_time(copy.get("imported_at")) or utcnow(),
+        replaced_at=_parse_time(copy.get("replaced_at")) or utcnow()))
+
+
+_STATUSES = frozenset(status.value for status in Status)
 
 
 def _restore_image(run: _Run, path: str, credential: Credential, image: dict[str, Any] | None) -> None:
@@ -347,6 +371,7 @@ def _restore_share(run: _Run, credential: Credential, share: dict[str, Any] | No
     run.session.add(CredentialShare(owner_id=run.owner_id, credential_id=credential.id,
                                     slug=portfolio_service.new_slug(), revoked_at=utcnow(),
                                     include_evidence=bool(share.get("include_evidence")),
+                                    show_originals=bool(share.get("show_originals", True)),
                                     expires_at=expires if expires and expires > utcnow() else None, view_count=0))
     run.session.flush()
     run.report.restored["share_links"] += 1
@@ -452,6 +477,7 @@ def _restore_portfolio(run: _Run, path: str, entry: dict[str, Any]) -> None:
     except WalletError as error:
         run.report.refuse(path, title, error)
         return
+    portfolio.show_originals = bool(entry.get("show_originals", True))
     _restore_contact(run, path, portfolio, entry)
     photo = entry.get("photo")
     if photo:
