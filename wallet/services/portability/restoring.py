@@ -200,24 +200,15 @@ def import_export(session: Session, importer: importing.Importer, file: IO[bytes
         run.report.ignored_entries = archive.ignored
         total = count + len(manifest["pathways"]) + len(manifest["portfolios"])
         done = 0
-        for index, entry in enumerate(manifest["credentials"]):
-            _restore_credential(run, f"$.credentials[{index}]", entry)
-            run.checkpoint()
-            done += 1
-            if progress:
-                progress(done, total)
-        for index, entry in enumerate(manifest["pathways"]):
-            _restore_pathway(run, f"$.pathways[{index}]", entry)
-            run.checkpoint()
-            done += 1
-            if progress:
-                progress(done, total)
-        for index, entry in enumerate(manifest["portfolios"]):
-            _restore_portfolio(run, f"$.portfolios[{index}]", entry)
-            run.checkpoint()
-            done += 1
-            if progress:
-                progress(done, total)
+        # In this order: pathway rules and portfolio items name credentials by their new ids.
+        for kind, restore in (("credentials", _restore_credential), ("pathways", _restore_pathway),
+                              ("portfolios", _restore_portfolio)):
+            for index, entry in enumerate(manifest[kind]):
+                restore(run, f"$.{kind}[{index}]", entry)
+                run.checkpoint()
+                done += 1
+                if progress:
+                    progress(done, total)
         return run.report
     finally:
         archive.close()
