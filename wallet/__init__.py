@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wallet import db
-from wallet.inputs import IdConverter, JSONRequest
+from wallet.inputs import IdConverter, JSONRequest, refuse_nul_in_inputs
 from wallet.config import Defaults, default_database_url, ensure_secret_key, secure_cookies
 from wallet.errors import register_error_handlers
 from wallet.extensions import csrf, login_manager
@@ -27,6 +27,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.request_class = JSONRequest  # every JSON body through the strict reader (docs/security.md D1-D4)
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.before_request(refuse_nul_in_inputs)
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("WALLET")  # WALLET_SECRET_KEY -> SECRET_KEY, WALLET_DATABASE_URL ...
     app.config.update(overrides)

@@ -330,7 +330,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             ],
             "responses": {"200": _json({"type": "object", "required": ["credentials", "count"], "properties": {
                 "credentials": {"type": "array", "items": _ref("CredentialSummary")},
-                "count": {"type": "integer"}}}, "The credentials"), "401": _ERRORS["401"]},
+                "count": {"type": "integer"}}}, "The credentials"),
+                "400": {"$ref": "#/components/responses/BadRequest"}, "401": _ERRORS["401"]},
         },
         "post": {
             "operationId": "importCredential", "summary": "Import a credential (idempotent)", "tags": _TAG,

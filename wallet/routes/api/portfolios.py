@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from wallet.db import get_session
+from wallet.inputs import is_id
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.routes.api import api_user, bp, require_token
@@ -53,13 +54,13 @@ def _items(body: dict[str, Any]) -> tuple[list[tuple[int, bool]], list[int]]:
         raise ValidationError('"credentials" and "pathways" must be lists.')
     chosen: list[tuple[int, bool]] = []
     for entry in credentials:
-        if isinstance(entry, int) and not isinstance(entry, bool):
+        if is_id(entry):
             chosen.append((entry, True))
-        elif isinstance(entry, dict) and isinstance(entry.get("id"), int) and isinstance(entry.get("include_evidence", True), bool):
+        elif isinstance(entry, dict) and is_id(entry.get("id")) and isinstance(entry.get("include_evidence", True), bool):
             chosen.append((entry["id"], entry.get("include_evidence", True)))
         else:
             raise ValidationError('Each of "credentials" is a credential id or {"id": ..., "include_evidence": true|false}.')
-    if not all(isinstance(p, int) and not isinstance(p, bool) for p in pathways):
+    if not all(is_id(p) for p in pathways):
         raise ValidationError('"pathways" must be a list of pathway ids.')
     return chosen, pathways
 

@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app, request
 
 from wallet.db import get_session
+from wallet.inputs import is_id
 from wallet.routes.api import api_user, bp, require_token
 from wallet.routes.credentials import blob_store
 from wallet.services import presentation_requests as service
@@ -35,7 +36,7 @@ def answer_request() -> dict[str, Any]:
     else:
         presentation_request = service.read_request(None, challenge=body.get("challenge"), domain=body.get("domain"))
     ids = body.get("credentials")
-    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if not isinstance(ids, list) or not all(is_id(i) for i in ids):
         raise ValidationError('"credentials" must be a list of credential ids.')
     session = get_session()
     signed = service.answer(session, api_user().id, presentation_request, ids,
