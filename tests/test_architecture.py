@@ -26,6 +26,9 @@ FLASK = ("flask", "flask_login", "flask_wtf")
 WERKZEUG_REQUEST = ("werkzeug.wrappers", "werkzeug.local", "werkzeug.exceptions", "werkzeug.routing",
                     "werkzeug.datastructures", "werkzeug.serving", "werkzeug.test")
 
+# HTTP clients: only the guarded fetcher opens outbound connections (docs/security.md, group A).
+HTTP_CLIENTS = ("requests", "urllib3", "http.client", "urllib.request", "httpx", "aiohttp")
+
 # Today's forbidden arrows, (importing module, imported module), being removed by the structure work.
 # This list may only shrink: never add an entry to let a new arrow in; fix the import instead.
 # test_architecture_known_violations_all_still_exist fails once an arrow is gone, so its entry is removed with it.
@@ -140,6 +143,8 @@ def forbidden(arrow: Arrow) -> str | None:
             return "a service imports the request machinery"
         if _within(target, "wallet.routes"):
             return "a service imports routes"
+    if _within(target, *HTTP_CLIENTS) and not _within(source, FETCHER):
+        return "an HTTP client outside the guarded fetcher"
     if _within(source, "wallet.models"):
         if _within(target, "wallet.services"):
             return "a model imports services"
@@ -214,6 +219,8 @@ REQUEST_IN_SERVICE = "a service imports the request machinery"
     ("wallet.services.importing", "from wallet.routes.api import bp", "a service imports routes"),
     ("wallet.models.credential", "from wallet.services import blobs", "a model imports services"),
     ("wallet.models.credential", "import wallet.routes", "a model imports routes"),
+    ("wallet.services.images", "import requests", "an HTTP client outside the guarded fetcher"),
+    ("wallet.cli", "from urllib.request import urlopen", "an HTTP client outside the guarded fetcher"),
 ])
 def test_architecture_forbidden_arrow_is_reported(module: str, code: str, reason: str) -> None:
     arrows = _arrows_from(module, code)
@@ -228,6 +235,7 @@ def test_architecture_forbidden_arrow_is_reported(module: str, code: str, reason
     ("wallet.routes.credentials", "from wallet.services import importing"),
     ("wallet.services.passwords", "from werkzeug.security import check_password_hash"),
     ("wallet.models.credential", "from wallet.db import Base"),
+    ("wallet.services.http", "from urllib3.connection import HTTPSConnection"),
 ])
 def test_architecture_allowed_arrow_passes(module: str, code: str) -> None:
     assert [forbidden(arrow) for arrow in _arrows_from(module, code)] == [None]
