@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 from wallet.services.errors import ValidationError
 from wallet.services.verification.caches import cache_short_strings
 from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.result import Status
+from wallet.services.verification.states import state_of
 
 FORMAT_NAME = "wallet-pathway"
 FORMAT_VERSION = 1
@@ -35,17 +37,26 @@ NAME_MATCHES = ("contains", "exact")
 # Only a credential that verifies right now counts (issue: "only credentials that currently verify
 # count"). `unverifiable` does not count either: Wallet could not establish that it is genuine, so the
 # step says it is waiting for verification instead of claiming it.
-COUNTING_STATUSES = frozenset({"valid"})
+COUNTING_STATUSES = frozenset({Status.VALID.value})
+WAITING = "Waiting for verification: "
 
-# Why a matching credential does not count, when the caller gives no more precise reason (DESIGN.md words).
+
+def waiting_for(status: str) -> str:
+    """Say that a credential in `status` waits for verification, in the state's own word."""
+    label = state_of(status).label
+    return WAITING + label[:1].lower() + label[1:]
+
+
+# Why a matching credential does not count, when the caller gives no more precise reason: the state's
+# word from services/verification/states.py.
 STATUS_REASONS = {
-    "revoked": "Revoked by issuer",
-    "invalid": "Not genuine",
-    "expired": "Expired",
-    "not_yet_valid": "Not valid yet",
-    "unverifiable": "Waiting for verification: couldn't verify",
-    "error": "Waiting for verification: it could not be checked",
-    "no_credential": "Not a credential Wallet could read",
+    Status.REVOKED.value: state_of(Status.REVOKED).label,
+    Status.INVALID.value: state_of(Status.INVALID).label,
+    Status.EXPIRED.value: state_of(Status.EXPIRED).label,
+    Status.NOT_YET_VALID.value: state_of(Status.NOT_YET_VALID).label,
+    Status.UNVERIFIABLE.value: waiting_for(Status.UNVERIFIABLE),
+    Status.ERROR.value: waiting_for(Status.ERROR),
+    Status.NO_CREDENTIAL.value: state_of(Status.NO_CREDENTIAL).label + ": not a credential Wallet could read",
 }
 
 NOT_ISSUED_TO_LEARNER = "Not issued to one of your verified email addresses or identifiers"
