@@ -36,16 +36,6 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database at revision {current_revision(engine)} ({engine.url.render_as_string()}).")
 
 
-STATE_WORDS = {
-    "valid": ("✓", "Verified"),
-    "revoked": ("✕", "Revoked by issuer"),
-    "invalid": ("✕", "Not genuine"),
-    "expired": ("◷", "Expired"),
-    "not_yet_valid": ("◷", "Not yet valid"),
-    "unverifiable": ("!", "Couldn't verify"),
-    "no_credential": ("!", "No credential found"),
-    "error": ("!", "Could not be checked"),
-}
 CHECK_MARKS = {"passed": "✓", "failed": "✕", "warning": "!", "skipped": "-"}
 
 
@@ -85,9 +75,9 @@ def verify_command(sources: tuple[str, ...], as_json: bool, recipients: tuple[st
 
 def _report_text(source: str, result) -> str:
     """Render a verification result as a readable report for the terminal."""
-    icon, word = STATE_WORDS.get(str(result.status), ("?", str(result.status)))
     meta = result.metadata
     how = ", ".join(part for part in (result.format, result.container, result.securing) if part)
+    icon, word = _state_words(result)
     lines = [f"{source}", f"  {icon} {word}" + (f"  ({how})" if how else "")]
     if meta.name:
         lines.append(f"  Name:    {meta.name}")
@@ -101,9 +91,20 @@ def _report_text(source: str, result) -> str:
     for check in result.checks:
         lines.append(f"  {CHECK_MARKS.get(str(check.status), '?')} {check.id}: {check.message}")
     for nested in result.nested:
-        nested_icon, nested_word = STATE_WORDS.get(str(nested.status), ("?", str(nested.status)))
+        nested_icon, nested_word = _state_words(nested)
         lines.append(f"    {nested_icon} nested {nested.format or ''} {nested.metadata.name or ''}: {nested_word}")
     return "\n".join(lines)
+
+
+def _state_words(result) -> tuple[str, str]:
+    """Return a result's state icon and words, as every page says them (services/verification/states.py)."""
+    from wallet.services.verification.states import state_label, state_of
+    from wallet.templating import format_date
+
+    meta = result.metadata
+    word = state_label(result.status, expires=format_date(meta.expires),
+                       valid_from=format_date(meta.valid_from or meta.issued))
+    return state_of(result.status).icon, word
 
 
 @click.command("create-user")

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import Flask, current_app
+
+from wallet.services.verification.states import STATES, state_label, state_of
 
 # Main navigation, in order; an entry shows once its blueprint is registered.
 NAV_ITEMS = (
@@ -52,7 +55,19 @@ def format_date(moment: datetime | None) -> str:
     return f"{moment.day} {moment:%B %Y}"
 
 
+def credential_state(credential: Any) -> str:
+    """Say a stored credential's state in the product's words, dated where the state has a date."""
+    return state_label(credential.status, expires=format_date(credential.expires_at),
+                       valid_from=format_date(credential.valid_from or credential.issued_at))
+
+
+def state_words_json() -> dict[str, dict[str, Any]]:
+    """Return the table of state words as plain data, for a page's script to read."""
+    return {status: state.to_dict() for status, state in STATES.items()}
+
+
 def register_templating(app: Flask) -> None:
     """Expose the helpers to templates."""
-    app.jinja_env.globals.update(has_endpoint=has_endpoint, nav_items=nav_items)
+    app.jinja_env.globals.update(has_endpoint=has_endpoint, nav_items=nav_items, state_of=state_of,
+                                 state_label=state_label, state_words_json=state_words_json)
     app.jinja_env.filters.update(time_ago=time_ago, format_date=format_date)

@@ -90,6 +90,8 @@ def test_learner_collects_enriches_filters_reverifies_and_deletes(provider, live
     expect(results.filter(has_text="readme.txt").get_by_text("Not added")).to_be_visible()
     expect(results.filter(has_text="huge.png").get_by_text("The file is larger than 200 KB.")).to_be_visible()
     expect(results.filter(has_text="Team Leadership").get_by_text("Added").first).to_be_visible()
+    # The script says each state in the words of the one table (services/verification/states.py).
+    expect(results.filter(has_text="Team Leadership").locator(".state.state-valid")).to_have_text("Verified")
     _probe(page)
 
     # 3. Paste a JWT.
@@ -201,6 +203,7 @@ def test_learner_uploads_a_forged_copy_the_genuine_one_then_the_forged_one_again
     page.get_by_text("Done: 2 added, 0 already in your wallet, 1 not added.").wait_for()
     results = page.locator("[data-result-list] li")
     expect(results.nth(1)).to_contain_text("Replaced a copy")
+    expect(results.nth(0).locator(".state.state-invalid")).to_have_text("Not genuine")
     expect(results.nth(2)).to_contain_text("Not added")
     expect(results.nth(2)).to_contain_text("This file does not verify; your wallet already holds a genuine copy.")
 

@@ -36,6 +36,7 @@ from wallet.services.http import fetcher_from_config
 from wallet.services.images import PNG, SVG, SVG_HEADERS
 from wallet.services.portfolios import PublicCredential
 from wallet.services.sanitize import clean_text, external_link, render_markdown
+from wallet.services.verification.states import state_of
 
 bp = Blueprint("portfolio", __name__)
 bp.add_app_template_filter(clean_text, "clean_text")
@@ -380,7 +381,8 @@ def revoke_share(credential_id: int):
 
 def _share_links(credential: Any, url: str) -> sharing.ShareLinks:
     issuer = credential.issuer_name or credential.verified_issuer or "its issuer"
-    return sharing.share_links(url, title=credential.name, text=f"{credential.name}, from {issuer}. Verified on Wallet.")
+    state = state_of(credential.status).label
+    return sharing.share_links(url, title=credential.name, text=f"{credential.name}, from {issuer}. {state} on Wallet.")
 
 
 def _portfolio_page(view: service.PortfolioView, *, preview: bool = False) -> Response:
@@ -467,17 +469,12 @@ def _credential_page(target: PublicCredential) -> Response:
     issuer = credential.issuer_name or credential.verified_issuer or "an unnamed issuer"
     tags = sharing.preview_tags(
         title=f"{credential.name} · {target.owner.display_name}",
-        description=f"Issued by {issuer}. {_state_sentence(credential.status)} on Wallet.",
+        description=f"Issued by {issuer}. {state_of(credential.status).label} on Wallet.",
         url=url, image=_credential_preview_image(target), kind="article")
     oembed = external_url("portfolio.oembed", url=url, format="json") if target.share is not None else None
     body = render_template("portfolio/credential.html", target=target, url=url, meta_tags=tags, oembed=oembed,
                            links=_share_links(credential, url), media_type=_media_type)
     return _private_response(Response(body))
-
-
-def _state_sentence(status: str) -> str:
-    return {"valid": "Verified", "revoked": "Revoked by its issuer", "expired": "Expired",
-            "invalid": "Not genuine", "not_yet_valid": "Not valid yet"}.get(status, "Could not be verified")
 
 
 @bp.post("/p/<slug>/credentials/<int:credential_id>/verify")

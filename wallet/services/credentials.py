@@ -38,7 +38,8 @@ SORTS = {
     "name": "Name",
     "issuer": "Issuer",
 }
-STATUSES = ("valid", "revoked", "invalid", "expired", "not_yet_valid", "unverifiable")
+STATUSES = tuple(status.value for status in (Status.VALID, Status.REVOKED, Status.INVALID, Status.EXPIRED,
+                                             Status.NOT_YET_VALID, Status.UNVERIFIABLE))
 MAX_LEARNER_TAGS = 30
 MAX_LEARNER_TEXT = 20_000
 

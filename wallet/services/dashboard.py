@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential
+from wallet.services.verification.result import Status
 
 RECENT_COUNT = 6
 # States a learner should look at: they stop a credential from counting as proof.
-ATTENTION_STATES = ("revoked", "invalid", "unverifiable", "error")
+ATTENTION_STATES = tuple(status.value for status in (Status.REVOKED, Status.INVALID, Status.UNVERIFIABLE, Status.ERROR))
 
 
 @dataclass
@@ -24,11 +25,11 @@ class DashboardSummary:
 
     @property
     def verified(self) -> int:
-        return self.by_status.get("valid", 0)
+        return self.by_status.get(Status.VALID.value, 0)
 
     @property
     def expired(self) -> int:
-        return self.by_status.get("expired", 0)
+        return self.by_status.get(Status.EXPIRED.value, 0)
 
 
 def dashboard_summary(session: Session, owner_id: int) -> DashboardSummary:

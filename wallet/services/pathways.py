@@ -31,7 +31,9 @@ from wallet.services.pathway_rules import (
     StepProgress,
     TemplateError,
 )
-from wallet.templating import format_date
+from wallet.services.verification.result import Status
+from wallet.services.verification.states import state_of
+from wallet.templating import credential_state, format_date
 
 MAX_PATHWAYS = 100
 TEMPLATE_PACKAGE = "wallet"
@@ -44,21 +46,21 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 
 
 def status_reason(credential: Credential) -> str:
-    """Say in plain words why a credential does not count toward progress now ("" if it does)."""
+    """Say in plain words why a credential does not count toward progress now ("" if it does).
+
+    Each reason starts with the state's word (services/verification/states.py), then says when it was found.
+    """
     status, checked = credential.status, format_date(credential.checked_at)
-    if status == "valid":
+    if status == Status.VALID:
         return ""
-    if status == "revoked":
-        return f"Revoked by issuer (found when checked on {checked})"
-    if status == "expired":
-        return f"Expired on {format_date(credential.expires_at)}" if credential.expires_at else "Expired"
-    if status == "not_yet_valid":
-        start = credential.valid_from or credential.issued_at
-        return f"Valid from {format_date(start)}" if start else "Not valid yet"
-    if status == "invalid":
-        return f"Not genuine: it failed verification on {checked}"
-    if status == "unverifiable":
-        return f"Waiting for verification: couldn't verify when checked on {checked}"
+    if status == Status.REVOKED:
+        return f"{state_of(status).label} (found when checked on {checked})"
+    if status in (Status.EXPIRED, Status.NOT_YET_VALID):
+        return credential_state(credential)
+    if status == Status.INVALID:
+        return f"{state_of(status).label}: it failed verification on {checked}"
+    if status == Status.UNVERIFIABLE:
+        return f"{rules.waiting_for(status)} when checked on {checked}"
     return rules.STATUS_REASONS.get(status, "Not verified")
 
 

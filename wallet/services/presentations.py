@@ -47,7 +47,8 @@ from wallet.models.portfolio import LearnerKey
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import ValidationError, WalletError
 from wallet.services.verification import dataintegrity, extract, make_context
-from wallet.templating import format_date
+from wallet.services.verification.result import Status
+from wallet.templating import credential_state
 
 CREDENTIALS_V2 = dataintegrity.CREDENTIALS_V2
 ENVELOPED_TYPE = "EnvelopedVerifiableCredential"
@@ -56,7 +57,7 @@ VC_JWT_DATA_PREFIX = "data:application/vc+jwt,"
 # challenge authenticates the holder to that verifier.
 PLAIN_PURPOSE = "assertionMethod"
 AUTHENTICATION_PURPOSE = "authentication"
-VERIFIED = "valid"
+VERIFIED = Status.VALID.value
 # Formats that are W3C Verifiable Credentials (Open Badges 2.0 assertions are not).
 VC_FORMATS = frozenset({"ob3", "clr2", "vc"})
 _HKDF_SALT = b"wallet.learner-keys"
@@ -183,15 +184,8 @@ def clean_option(value: str | None, what: str) -> str | None:
 
 
 def state_words(credential: Credential) -> str:
-    """Say the credential's verification state in the words every page uses (DESIGN.md)."""
-    status = credential.status
-    if status == "expired":
-        return f"Expired on {format_date(credential.expires_at)}" if credential.expires_at else "Expired"
-    if status == "not_yet_valid":
-        start = credential.valid_from or credential.issued_at
-        return f"Valid from {format_date(start)}" if start else "Not yet valid"
-    return {"valid": "Verified", "revoked": "Revoked by issuer", "invalid": "Not genuine",
-            "unverifiable": "Couldn't verify"}.get(status, "Couldn't check")
+    """Say the credential's verification state in the words every page uses (services/verification/states.py)."""
+    return credential_state(credential)
 
 
 def is_presentable(credential: Credential) -> bool:

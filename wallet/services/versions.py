@@ -18,7 +18,7 @@ from wallet.services.blobs import BlobStore
 from wallet.services.errors import WalletError
 from wallet.services.verification import make_context
 from wallet.services.verification.extract import content_sha256, extract
-from wallet.services.verification.result import VerificationResult
+from wallet.services.verification.result import Status, VerificationResult
 
 # What an imported copy of a credential already held does (ImportItem states).
 REPLACED = "replaced"  # another version, now the credential's current version
@@ -89,11 +89,11 @@ def rank(status: str, checks: Iterable[Mapping[str, Any]]) -> int:
     genuine but expired or not yet valid < genuine and valid, or revoked (the issuer's own word).
     """
     outcomes = {check.get("outcome") for check in checks if check.get("status") == "failed"}
-    if outcomes & {"invalid", "error", "no_credential"}:
+    if outcomes & {Status.INVALID.value, Status.ERROR.value, Status.NO_CREDENTIAL.value}:
         return RANK_NOT_GENUINE
-    if "unverifiable" in outcomes:
+    if Status.UNVERIFIABLE.value in outcomes:
         return RANK_UNKNOWN
-    return RANK_IN_FORCE if status in ("valid", "revoked") else RANK_NOT_IN_FORCE
+    return RANK_IN_FORCE if status in (Status.VALID.value, Status.REVOKED.value) else RANK_NOT_IN_FORCE
 
 
 def _held_rank(credential: Credential) -> int:

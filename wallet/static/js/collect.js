@@ -2,10 +2,9 @@
 // Without this file the page still works: three plain forms, and a results page after an upload.
 (function () {
   "use strict";
-  var STATE_WORDS = {
-    valid: "Verified", revoked: "Revoked by issuer", invalid: "Not genuine", expired: "Expired",
-    not_yet_valid: "Not yet valid", unverifiable: "Couldn't verify"
-  };
+  // The state words and chip classes come from the page (a JSON data block rendered from the one table of
+  // states, services/verification/states.py), so the script says what every page says.
+  var STATES = readStates();
   var RESULT_WORDS = {
     imported: "Added", replaced: "Replaced a copy", duplicate: "Already in your wallet", kept: "Not added", rejected: "Not added"
   };
@@ -35,6 +34,15 @@
     show(["link", "files", "paste"].indexOf(fromHash) >= 0 ? fromHash : root.dataset.initial || "link");
   }
 
+  function readStates() {
+    var block = document.getElementById("state-words");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
+  }
+
+  function stateOf(status) {
+    return STATES[status] || STATES.error || { label: "", chip: "state-error" };
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) { node.className = className; }
@@ -56,7 +64,8 @@
       var link = el("a", "", item.name || "Open");
       link.href = item.url;
       row.appendChild(link);
-      row.appendChild(el("span", "state state-" + item.status, STATE_WORDS[item.status] || "Couldn't check"));
+      var state = stateOf(item.status);
+      row.appendChild(el("span", "state " + state.chip, state.label));
     } else {
       row.appendChild(el("span", "result-message", item.message || ""));
     }
