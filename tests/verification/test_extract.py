@@ -22,7 +22,7 @@ from wallet.services.verification.extract import (
 )
 from wallet.services.verification.fetching import Fetched, Kind
 from wallet.services.verification.jose import sign_compact
-from wallet.services.verification.jsonutil import MalformedJSONError
+from wallet.services.verification.errors import MalformedJSONError
 
 ASSERTION_URL = "https://issuer.example/assertions/1.json"
 ASSERTION = {"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": ASSERTION_URL}

@@ -23,7 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 from wallet.services.errors import ValidationError
 from wallet.services.verification.caches import cache_short_strings
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.jsonutil import loads_strict
 
 FORMAT_NAME = "wallet-pathway"
 FORMAT_VERSION = 1

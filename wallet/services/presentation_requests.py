@@ -30,7 +30,8 @@ from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError, ValidationError
 from wallet.services.presentations import Presentation
 from wallet.services.sanitize import clean_text
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.jsonutil import loads_strict
 
 VPR = "vpr"
 PRESENTATION_EXCHANGE = "presentation-exchange"

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from wallet.services.errors import FetchError, WalletError
+from wallet.services.verification.errors import FetchError, NoCredentialError, WalletError
 from wallet.services.verification import clr, extract, jsonld, memo, ob2, ob3, status, vc, vp
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
@@ -76,7 +76,7 @@ def _verify_bytes(data: bytes, *, content_type: str | None, filename: str | None
     try:
         presented = extract.extract(data, content_type=content_type, filename=filename,
                                     source_url=source_url, context=context)
-    except extract.NoCredentialError as error:
+    except NoCredentialError as error:
         return _no_credential(str(error))
     except FetchError as error:  # a baked image pointing to an issuer that cannot be reached now
         return _failure(Status.UNVERIFIABLE, "fetch", f"Could not fetch the credential: {error}")

@@ -36,7 +36,7 @@ from pyld import jsonld as pyld
 from pyld.canon import URDNA2015
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
-from wallet.services.errors import WalletError
+from wallet.services.verification.errors import JsonLdProblem
 from wallet.services.verification.caches import MB, ByteLRU, estimate_size
 
 # B3 bounds. A large CLR with dozens of achievements is well under these.
@@ -53,10 +53,6 @@ MAX_CANON_SECONDS = 5.0
 CANONICAL_BYTES = 16 * MB
 _CONTEXT_MEMO_BYTES = 16 * MB
 _V = TypeVar("_V")
-
-
-class JsonLdProblem(WalletError):
-    """A document that cannot be processed as JSON-LD safely; the message says why."""
 
 
 class _PinnedContexts(Mapping[str, dict[str, Any]]):

@@ -31,11 +31,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
-from wallet.services.errors import WalletError
+from wallet.services.verification.errors import KeyResolutionError, MalformedJSONError, MultibaseError, WalletError
 from wallet.services.verification import multibase
 from wallet.services.verification.caches import MB, memoize
 from wallet.services.verification.context import Context
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import Status
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
@@ -78,14 +78,6 @@ class ResolvedKey:
     source: str  # "did:key" | "did:jwk" | "did:web" | "controller-document" | "fragment" | "jose-header"
     purposes: frozenset[str]  # verification relationships it is listed under
     explanation: str  # plain words for the report
-
-
-class KeyResolutionError(WalletError):
-    """The key could not be obtained; `outcome` is INVALID for malformed or wrong keys, else UNVERIFIABLE."""
-
-    def __init__(self, message: str, outcome: Status = Status.UNVERIFIABLE) -> None:
-        super().__init__(message)
-        self.outcome = outcome
 
 
 @dataclass(frozen=True)
@@ -260,7 +252,7 @@ def _did_key_key(did: str) -> _Key:
     value = did[len("did:key:"):]
     try:
         key_type, raw = multibase.decode_multikey(value)
-    except multibase.MultibaseError as error:
+    except MultibaseError as error:
         raise KeyResolutionError(f"{_short(did)} is not a valid did:key: {error}", Status.INVALID) from error
     # did:key spec §3.1.2: the single key is listed under every verification relationship.
     return _Key(f"{did}#{value}", did, _jwk_from_raw(key_type, raw), key_type,
@@ -413,7 +405,7 @@ def _fragment_key(vm: str, fragment: str) -> _Key | None:
         return None
     try:
         key_type, raw = multibase.decode_multikey(fragment)
-    except multibase.MultibaseError as error:
+    except MultibaseError as error:
         raise KeyResolutionError(f"The key in {_short(vm)} is malformed: {error}", Status.INVALID) from error
     return _Key(vm, None, _jwk_from_raw(key_type, raw), key_type, frozenset())
 
@@ -474,7 +466,7 @@ def _key_material(method: dict[str, Any], vm: str) -> tuple[JWK, str]:
             return _jwk_from_raw("Ed25519", raw), "Ed25519"
         if kind in ("JsonWebKey2020", "JsonWebKey") and isinstance(method.get("publicKeyJwk"), dict):
             return _public_jwk(method["publicKeyJwk"])
-    except multibase.MultibaseError as error:
+    except MultibaseError as error:
         raise KeyResolutionError(f"Key {_short(vm)} is malformed: {error}", Status.INVALID) from error
     raise KeyResolutionError(f"Key {_short(vm)} is of a type Wallet does not support ({_short(str(kind))}).")
 

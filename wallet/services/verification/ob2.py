@@ -19,11 +19,10 @@ from urllib.parse import urlsplit
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
-from wallet.services.errors import FetchError, ImportRejectedError
+from wallet.services.verification.errors import FetchError, ImportRejectedError, JoseError, RemoteError
 from wallet.services.verification import jose, jsonld
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
-from wallet.services.verification.fetching import RemoteError
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.recipient import check_recipient
 from wallet.services.verification.result import Check, CheckStatus, Metadata, Status, VerificationResult
@@ -704,7 +703,7 @@ class _Run:
                                 key=key_id)
         try:
             jose.verify_signature(parsed, jwk)
-        except jose.JoseError as error:
+        except JoseError as error:
             return Check.failed("signature", str(error), key=key_id)
         alg = parsed.header.get("alg")
         return Check.passed("signature", f"The signature ({alg}) matches a key the issuer publishes.",

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wallet.services.errors import FetchError
+from wallet.services.verification.errors import FetchError, MalformedJSONError, StatusListError
 from wallet.services.verification import jose, keys, vc
 from wallet.services.verification.caches import MB, ByteLRU
 from wallet.services.verification.context import Context
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import Check, CheckStatus, Status
 
 # Bitstring Status List §6.1: a list has at least 131,072 entries, so that no one stands out in it.
@@ -60,10 +60,6 @@ class StatusList:
     @property
     def size(self) -> int:
         return len(self.bits) * 8
-
-
-class StatusListError(Exception):
-    """The status list could not be used; the message says why, in plain words."""
 
 
 CACHE: ByteLRU[StatusList] = ByteLRU(CACHE_BYTES)

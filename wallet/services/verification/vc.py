@@ -18,11 +18,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from wallet.services.errors import FetchError, WalletError
+from wallet.services.verification.errors import DuplicateKeyError, FetchError, JoseError, KeyResolutionError, WalletError
 from wallet.services.verification import dataintegrity, jose, jsonld, keys, recipient, status
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
-from wallet.services.verification.jsonutil import DuplicateKeyError
 from wallet.services.verification.result import Check, CheckStatus, Metadata, Status, VerificationResult
 
 FORMAT_ID = "vc"
@@ -136,7 +135,7 @@ def verify_embedded(
             presented = Presented(item, None, "json", b"")
         else:
             return _embedded_failure(Status.INVALID, "This entry is neither a credential nor a signed token.")
-    except jose.JoseError as error:
+    except JoseError as error:
         return _embedded_failure(error.outcome, str(error))
     # A member with a key twice (DuplicateKeyError) is not caught: the record that carries it is
     # ambiguous as a whole and is refused (docs/importing.md).
@@ -209,7 +208,7 @@ def secure_jwt(token: str, context: Context) -> tuple[dict[str, Any] | None, Sec
     try:
         parsed = jose.parse_compact(token)
         payload = jose.decode_payload_json(parsed)
-    except jose.JoseError as error:
+    except JoseError as error:
         return None, Secured([Check.failed("proof", str(error), outcome=error.outcome)])
     except DuplicateKeyError as error:
         # Only a fetched token gets here (a status list): the credential's own was read strictly first.
@@ -226,7 +225,7 @@ def secure_jwt(token: str, context: Context) -> tuple[dict[str, Any] | None, Sec
     issuer_id = keys.issuer_of(credential) or ""
     try:
         candidates = _jwt_keys(parsed.header, issuer_id, context)
-    except keys.KeyResolutionError as error:
+    except KeyResolutionError as error:
         checks.append(Check.skipped("proof", "The signature could not be checked without its key."))
         checks.append(Check.failed("issuer-key", str(error), outcome=error.outcome, issuer=issuer_id))
         return credential, Secured(checks, securing)
@@ -341,7 +340,7 @@ def _jwt_keys(header: dict[str, Any], issuer_id: str, context: Context) -> list[
         return [keys.key_from_jwk(jwk, issuer_id=issuer_id)]
     if base.startswith("did:"):
         return keys.assertion_keys(base, issuer_id=issuer_id, context=context)
-    raise keys.KeyResolutionError(
+    raise KeyResolutionError(
         "The signature does not say which key made it, and the issuer has no DID to look one up.",
         Status.UNVERIFIABLE)
 
@@ -353,7 +352,7 @@ def _first_verifying_key(
     for key in candidates:
         try:
             jose.verify_signature(parsed, key.jwk)
-        except jose.JoseError as error:
+        except JoseError as error:
             failure = str(error)
             continue
         return key, ""
