@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from wallet.services.verification import jsonld, multibase
+from wallet.services.verification import jsonld, multibase, values
 from wallet.services.verification.caches import MB, ByteLRU, memoize
 from wallet.services.verification.context import Context
 from wallet.services.verification.errors import JsonLdProblem, KeyResolutionError, MultibaseError
@@ -309,8 +309,7 @@ def _ed25519_verifies(public: bytes, signature: bytes, message: bytes) -> bool:
 
 
 def _contexts(doc: dict[str, Any]) -> list[Any]:
-    value = doc.get("@context")
-    return list(value) if isinstance(value, list) else [] if value is None else [value]
+    return list(values.as_list(doc.get("@context")))
 
 
 def _words(purpose: Any) -> str:

@@ -32,7 +32,7 @@ from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
 from wallet.services.verification.errors import KeyResolutionError, MalformedJSONError, MultibaseError, WalletError
-from wallet.services.verification import multibase
+from wallet.services.verification import multibase, values
 from wallet.services.verification.caches import MB, memoize
 from wallet.services.verification.context import Context
 from wallet.services.verification.jsonutil import loads_strict
@@ -182,7 +182,7 @@ def assertion_keys(
     else:
         document = resolve_did(did, context)
         references = [entry if isinstance(entry, str) else entry.get("id") if isinstance(entry, dict) else None
-                      for entry in _as_list(document.get(purpose))]
+                      for entry in values.as_list(document.get(purpose))]
         found = []
         for reference in references:
             vm = _absolute(reference, did)
@@ -441,7 +441,7 @@ def _find_key_or_none(document: dict[str, Any], vm: str, *, base: str) -> _Key |
         relationship for relationship in RELATIONSHIPS
         if any(_absolute(entry if isinstance(entry, str) else entry.get("id") if isinstance(entry, dict) else None,
                          doc_id) == vm
-               for entry in _as_list(document.get(relationship)))
+               for entry in values.as_list(document.get(relationship)))
     )
     controller = method.get("controller")
     if not isinstance(controller, str):
@@ -473,10 +473,6 @@ def _key_material(method: dict[str, Any], vm: str) -> tuple[JWK, str]:
 
 def _is_key_object(value: dict[str, Any]) -> bool:
     return any(field in value for field in ("publicKeyMultibase", "publicKeyJwk", "publicKeyBase58"))
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _absolute(reference: Any, base: str) -> str | None:
@@ -555,4 +551,3 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def _short(text: str, limit: int = 90) -> str:
     """Shorten an identifier for a message (keys and DIDs can be hundreds of characters long)."""
     return text if len(text) <= limit else text[: limit - 20] + "…" + text[-12:]
-

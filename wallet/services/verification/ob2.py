@@ -20,7 +20,7 @@ from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
 from wallet.services.verification.errors import FetchError, ImportRejectedError, JoseError, RemoteError
-from wallet.services.verification import jose, jsonld
+from wallet.services.verification import jose, jsonld, values
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.jsonutil import loads_strict
@@ -61,9 +61,9 @@ _CLAIMS = ("type", "recipient", "badge", "issuedOn", "expires", "evidence", "nar
 def detect(presented: Presented) -> bool:
     """Tell whether the document is Open Badges 2.0 JSON-LD or an assertion that looks like one."""
     document = presented.document
-    if any(_is_ob2_context(entry) for entry in _as_list(document.get("@context"))):
+    if any(_is_ob2_context(entry) for entry in values.as_list(document.get("@context"))):
         return True
-    types = _as_list(document.get("type"))
+    types = values.as_list(document.get("type"))
     return "Assertion" in types and any(k in document for k in ("badge", "recipient", "verification"))
 
 
@@ -144,7 +144,7 @@ def _apply_context(value: Any, vocabulary: _Vocabulary, problems: _Problems, *, 
                    in_extension: bool) -> _Vocabulary | None:
     """Return the vocabulary after `@context` `value`, or None if the subtree cannot be type-checked."""
     terms = dict(vocabulary.terms)
-    for entry in _as_list(value):
+    for entry in values.as_list(value):
         if isinstance(entry, str):
             pinned = _pinned_context(entry) if (entry in OB2_CONTEXTS or entry.startswith(
                 _EXTENSION_CONTEXT_PREFIXES)) else None
@@ -187,7 +187,7 @@ def _check_types(node: Any, vocabulary: _Vocabulary, problems: _Problems, *, whe
             return
         vocabulary = applied
     if "type" in node:
-        types = _as_list(node["type"])
+        types = values.as_list(node["type"])
         if not types:
             problems.errors.append(f"The {where} has an empty type.")
         for name in types:
@@ -205,7 +205,7 @@ def _check_types(node: Any, vocabulary: _Vocabulary, problems: _Problems, *, whe
 
 
 def _types_of(node: dict[str, Any], vocabulary: _Vocabulary) -> set[str]:
-    return {vocabulary.expand(t) or t for t in _as_list(node.get("type")) if isinstance(t, str)}
+    return {vocabulary.expand(t) or t for t in values.as_list(node.get("type")) if isinstance(t, str)}
 
 
 # --- Data validation (OB 2.0 data model: required properties and value types) ---------------
@@ -269,7 +269,7 @@ def _validate_assertion(node: dict[str, Any], vocabulary: _Vocabulary, problems:
         problems.errors.append("The assertion's image must be a web address, not embedded data.")
     elif image is not None and not (_is_iri(image) or (isinstance(image, dict) and _is_iri(image.get("id")))):
         problems.errors.append("The assertion's image is not a web address.")
-    for evidence in _as_list(node.get("evidence")):
+    for evidence in values.as_list(node.get("evidence")):
         if not (_is_iri(evidence) or isinstance(evidence, dict)):
             problems.errors.append("The assertion's evidence must be web addresses or evidence descriptions.")
             break
@@ -297,12 +297,12 @@ def _validate_badge_class(node: dict[str, Any], problems: _Problems) -> None:
     image = node.get("image")
     if image is not None and not (_is_iri(image) or (isinstance(image, dict) and _is_iri(image.get("id")))):
         problems.errors.append("The badge description's image is not a web address or data URI.")
-    for alignment in _as_list(node.get("alignment")):
+    for alignment in values.as_list(node.get("alignment")):
         if not isinstance(alignment, dict) or not isinstance(alignment.get("targetName"), str) or not _is_iri(
                 alignment.get("targetUrl")):
             problems.errors.append("Each alignment of the badge needs a targetName and a targetUrl.")
             break
-    if any(not isinstance(tag, str) for tag in _as_list(node.get("tags"))):
+    if any(not isinstance(tag, str) for tag in values.as_list(node.get("tags"))):
         problems.errors.append("The badge's tags must be text.")
 
 
@@ -321,7 +321,7 @@ def _validate_profile(node: dict[str, Any], problems: _Problems) -> None:
             problems.errors.append("The issuer profile's verification policy is malformed.")
         else:
             for rule in ("allowedOrigins", "startsWith"):
-                if rule in policy and any(not isinstance(v, str) for v in _as_list(policy[rule])):
+                if rule in policy and any(not isinstance(v, str) for v in values.as_list(policy[rule])):
                     problems.errors.append(f"The issuer profile's verification {rule} must be text.")
 
 
@@ -405,7 +405,7 @@ class _Run:
     def verify(self) -> VerificationResult:
         document = self.presented.document
         try:
-            if _ASSERTION in _types_of(document, self.vocabulary) and _OB1_CONTEXT not in _as_list(
+            if _ASSERTION in _types_of(document, self.vocabulary) and _OB1_CONTEXT not in values.as_list(
                     document.get("@context")):
                 self._verify_assertion()
             else:
@@ -419,7 +419,7 @@ class _Run:
 
     def _describe_other(self, document: dict[str, Any]) -> None:
         """Validate an OB 2.0 document that is not an assertion; it is not a credential to hold."""
-        if _OB1_CONTEXT in _as_list(document.get("@context")):
+        if _OB1_CONTEXT in values.as_list(document.get("@context")):
             self.add(Check.failed("format", "This is an Open Badges 1.x badge; Wallet verifies Open Badges 2.0 "
                                   "and later.", outcome=Status.UNVERIFIABLE))
             raise _Stop
@@ -434,7 +434,7 @@ class _Run:
                 pass
             if any(c.status is CheckStatus.FAILED and c.outcome is Status.INVALID for c in self.result.checks):
                 return
-        kind = next((t for t in _as_list(document.get("type")) if isinstance(t, str) and ":" not in t), "document")
+        kind = next((t for t in values.as_list(document.get("type")) if isinstance(t, str) and ":" not in t), "document")
         self.add(Check.failed(
             "format",
             f"This is an Open Badges 2.0 {kind}, not a badge awarded to someone: "
@@ -616,9 +616,9 @@ class _Run:
                                   "Wallet does not support.", outcome=Status.UNVERIFIABLE))
             return
         # OB 2.0 VerificationObject: allowedOrigins are host names; by default the issuer's own host.
-        allowed = [o.lower() for o in _as_list(policy.get("allowedOrigins")) if isinstance(o, str)] or [
+        allowed = [o.lower() for o in values.as_list(policy.get("allowedOrigins")) if isinstance(o, str)] or [
             _host(issuer_id)]
-        prefixes = [p for p in _as_list(policy.get("startsWith")) if isinstance(p, str)]
+        prefixes = [p for p in values.as_list(policy.get("startsWith")) if isinstance(p, str)]
         url = self.assertion.url
         if _host(url) not in allowed:
             self.add(Check.failed("hosted-scope", f"This badge is hosted on {_host(url)}, which the issuer "
@@ -643,7 +643,7 @@ class _Run:
         issuer_id = issuer.get("id")
         if not self._from_own_origin(self.issuer.source, issuer_id):
             return  # the issuer check already says why the key cannot be tied to the issuer
-        listed = [_key_reference(k) for k in _as_list(issuer.get("publicKey"))]
+        listed = [_key_reference(k) for k in values.as_list(issuer.get("publicKey"))]
         listed = [k for k in listed if k is not None]
         creator = _verification_of(self.assertion.document).get("creator")
         if not listed:
@@ -802,7 +802,7 @@ class _Run:
     def _count_endorsements(self) -> None:
         """Count the endorsements of the assertion and its badge; they never change the status."""
         nodes = [n for n in (self.assertion, self.badge) if n is not None]
-        references = [e for n in nodes for e in _as_list(n.document.get("endorsement"))]
+        references = [e for n in nodes for e in values.as_list(n.document.get("endorsement"))]
         if not references:
             return
         if len(references) > MAX_ENDORSEMENTS:
@@ -889,61 +889,57 @@ class _Run:
 
 
 def _fill_assertion(metadata: Metadata, assertion: dict[str, Any]) -> None:
-    metadata.credential_id = _text(assertion.get("id"))
+    metadata.credential_id = values.text(assertion.get("id"))
     metadata.issued = _parse_datetime(assertion.get("issuedOn"))
     metadata.expires = _parse_datetime(assertion.get("expires"))
     recipient = assertion.get("recipient")
     if isinstance(recipient, dict):
         metadata.recipient = {
-            "type": _text(recipient.get("type")),
-            "identity": _text(recipient.get("identity")),
+            "type": values.text(recipient.get("type")),
+            "identity": values.text(recipient.get("identity")),
             "hashed": recipient.get("hashed") is True,
-            "salt": _text(recipient.get("salt")),
+            "salt": values.text(recipient.get("salt")),
         }
-    metadata.evidence = [_evidence(e) for e in _as_list(assertion.get("evidence")) if isinstance(e, (str, dict))]
+    metadata.evidence = [_evidence(e) for e in values.as_list(assertion.get("evidence")) if isinstance(e, (str, dict))]
 
 
 def _fill_badge(metadata: Metadata, badge: dict[str, Any], assertion: dict[str, Any]) -> None:
-    metadata.achievement_id = _text(badge.get("id"))
-    metadata.name = _text(badge.get("name"))
-    metadata.description = _text(badge.get("description"))
+    metadata.achievement_id = values.text(badge.get("id"))
+    metadata.name = values.text(badge.get("name"))
+    metadata.description = values.text(badge.get("description"))
     metadata.image = _image(badge.get("image")) or _image(assertion.get("image"))
     criteria = badge.get("criteria")
     if isinstance(criteria, str):
         metadata.criteria_url = criteria
     elif isinstance(criteria, dict):
-        metadata.criteria_narrative = _text(criteria.get("narrative"))
+        metadata.criteria_narrative = values.text(criteria.get("narrative"))
         metadata.criteria_url = criteria.get("id") if _is_http_url(criteria.get("id")) else None
     metadata.alignments = [
-        {"name": _text(a.get("targetName")), "url": _text(a.get("targetUrl")),
-         "framework": _text(a.get("targetFramework")), "code": _text(a.get("targetCode")),
-         "description": _text(a.get("targetDescription"))}
-        for a in _as_list(badge.get("alignment")) if isinstance(a, dict)
+        {"name": values.text(a.get("targetName")), "url": values.text(a.get("targetUrl")),
+         "framework": values.text(a.get("targetFramework")), "code": values.text(a.get("targetCode")),
+         "description": values.text(a.get("targetDescription"))}
+        for a in values.as_list(badge.get("alignment")) if isinstance(a, dict)
     ]
-    metadata.tags = [t for t in _as_list(badge.get("tags")) if isinstance(t, str)]
+    metadata.tags = [t for t in values.as_list(badge.get("tags")) if isinstance(t, str)]
 
 
 def _fill_issuer(metadata: Metadata, issuer: dict[str, Any]) -> None:
-    metadata.issuer_id = _text(issuer.get("id"))
-    metadata.issuer_name = _text(issuer.get("name"))
-    metadata.issuer_url = _text(issuer.get("url"))
-    metadata.issuer_email = _text(issuer.get("email"))
+    metadata.issuer_id = values.text(issuer.get("id"))
+    metadata.issuer_name = values.text(issuer.get("name"))
+    metadata.issuer_url = values.text(issuer.get("url"))
+    metadata.issuer_email = values.text(issuer.get("email"))
     metadata.issuer_image = _image(issuer.get("image"))
 
 
 def _evidence(value: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(value, str):
         return {"id": value}
-    return {k: _text(value.get(k)) for k in ("id", "name", "description", "narrative", "genre")}
+    return {k: values.text(value.get(k)) for k in ("id", "name", "description", "narrative", "genre")}
 
 
 def _image(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
-    return value if isinstance(value, str) else None
-
-
-def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -957,7 +953,7 @@ def _verification_of(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _verification_kind(verification: dict[str, Any], vocabulary: _Vocabulary) -> str | None:
-    types = {vocabulary.expand(t) for t in _as_list(verification.get("type")) if isinstance(t, str)}
+    types = {vocabulary.expand(t) for t in values.as_list(verification.get("type")) if isinstance(t, str)}
     if _HOSTED in types:
         return "hosted"
     if _SIGNED in types:
@@ -976,7 +972,7 @@ def _claim(document: dict[str, Any], name: str) -> Any:
         verification = _verification_of(document)
         return (_verification_kind(verification, _base_vocabulary()), verification.get("creator"))
     if name in ("type", "evidence"):
-        return _as_list(value)
+        return values.as_list(value)
     return value
 
 
@@ -1023,9 +1019,3 @@ def _host(url: Any) -> str:
         return urlsplit(url).hostname or ""
     except ValueError:  # e.g. an unclosed IPv6 bracket
         return ""
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
