@@ -37,7 +37,7 @@ from pyld.canon import URDNA2015
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from wallet.services.verification.errors import JsonLdProblem
-from wallet.services.verification.caches import MB, ByteLRU, estimate_size
+from wallet.services.verification.caches import MB, REGISTRY, ByteLRU, estimate_size
 
 # B3 bounds. A large CLR with dozens of achievements is well under these.
 MAX_DOCUMENT_CHARS = 1_000_000
@@ -171,6 +171,7 @@ def _context_entry_size(entry: tuple[Any, Any]) -> int:
 
 
 PROCESSED_CONTEXTS: ByteLRU[tuple[Any, Any]] = ByteLRU(_CONTEXT_MEMO_BYTES, size_of=_context_entry_size)
+REGISTRY.on_clear(pyld._resolved_context_cache.clear)
 
 
 def _options() -> dict[str, Any]:
