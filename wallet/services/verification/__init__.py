@@ -13,9 +13,9 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from wallet.services.verification.errors import FetchError, NoCredentialError, WalletError
 from wallet.services.verification import clr, extract, jsonld, memo, ob2, ob3, status, vc, vp
 from wallet.services.verification.context import Context
+from wallet.services.verification.errors import FetchError, NoCredentialError, WalletError
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.fetching import Fetch, offline_fetch
 from wallet.services.verification.result import Check, Status, VerificationResult

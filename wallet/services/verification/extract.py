@@ -21,9 +21,9 @@ import defusedxml.ElementTree as SafeET
 import rfc8785
 from defusedxml.common import DefusedXmlException
 
-from wallet.services.verification.errors import ImportRejectedError, NoCredentialError, TooLargeError
 from wallet.services.verification import jose
 from wallet.services.verification.context import Context
+from wallet.services.verification.errors import ImportRejectedError, NoCredentialError, TooLargeError
 from wallet.services.verification.jsonutil import loads_strict
 
 Container = Literal["json", "jwt", "png", "svg", "url"]

@@ -17,7 +17,10 @@ from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
 from wallet.services.verification.errors import (
-    DuplicateKeyError, JoseError, MalformedJSONError, UnsupportedAlgorithmError,
+    DuplicateKeyError,
+    JoseError,
+    MalformedJSONError,
+    UnsupportedAlgorithmError,
 )
 from wallet.services.verification.jsonutil import loads_strict
 

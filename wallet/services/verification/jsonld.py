@@ -36,8 +36,8 @@ from pyld import jsonld as pyld
 from pyld.canon import URDNA2015
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
-from wallet.services.verification.errors import JsonLdProblem
 from wallet.services.verification.caches import MB, REGISTRY, ByteLRU, estimate_size
+from wallet.services.verification.errors import JsonLdProblem
 
 # B3 bounds. A large CLR with dozens of achievements is well under these.
 MAX_DOCUMENT_CHARS = 1_000_000

@@ -31,10 +31,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
-from wallet.services.verification.errors import KeyResolutionError, MalformedJSONError, MultibaseError, WalletError
 from wallet.services.verification import multibase, values
 from wallet.services.verification.caches import MB, memoize
 from wallet.services.verification.context import Context
+from wallet.services.verification.errors import KeyResolutionError, MalformedJSONError, MultibaseError, WalletError
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import Status
 

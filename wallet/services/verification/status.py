@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wallet.services.verification.errors import FetchError, MalformedJSONError, StatusListError
 from wallet.services.verification import dates, jose, keys, securing, values
 from wallet.services.verification.caches import MB, ByteLRU
 from wallet.services.verification.context import Context
+from wallet.services.verification.errors import FetchError, MalformedJSONError, StatusListError
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import Check, CheckStatus, Status
 

@@ -18,7 +18,12 @@ from wallet.services.verification.errors import DuplicateKeyError, FetchError, J
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.result import Check, Metadata, Status, VerificationResult
 from wallet.services.verification.securing import (
-    VC_V1_CONTEXT, VC_V2_CONTEXT, Secured, secure_document, secure_jwt, vc_claim_credential,
+    VC_V1_CONTEXT,
+    VC_V2_CONTEXT,
+    Secured,
+    secure_document,
+    secure_jwt,
+    vc_claim_credential,
 )
 from wallet.services.verification.values import as_list, first_subject, image_url, text, types_of
 
