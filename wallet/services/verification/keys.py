@@ -15,6 +15,9 @@ answered here and reported as a `KeyBinding` (security.md D7, D8, D15, D16):
 
 DIDs: did:key and did:jwk resolve offline; did:web over https through the context's fetcher
 (no redirects); every other method is reported as unsupported without any network call (B5).
+
+Kept whole (about 550 lines): every kind of verification method ends in the same `_Key` and the
+same binding rules, and one reader checking D7/D8/D15 should find all of them in one place.
 """
 from __future__ import annotations
 
