@@ -1,7 +1,9 @@
 """The verification core: bytes or a URL in, a VerificationResult out.
 
-Imports neither flask nor wallet.models. Outbound requests go through the `fetch` callable the
-caller passes (the app passes services/http.py's guarded fetcher).
+Imports nothing from the wallet outside this package: not flask, wallet.models nor another service.
+Its exceptions are in errors.py (services/errors.py re-exports the kinds it shares), its caches in
+caches.REGISTRY. Outbound requests go through the `fetch` callable the caller passes (the app
+passes services/http.py's guarded fetcher).
 
 Pipeline: extract (JSON, JWT, baked PNG/SVG, URL) -> pick the format module from FORMATS by its
 `detect` -> the module's `verify` -> result. A failed check is a result; exceptions are for
