@@ -24,6 +24,7 @@ from wallet import create_app
 from wallet.db import Base, get_engine, get_session, make_engine, utcnow
 from wallet.schema import upgrade_database
 from wallet.services import ratelimit
+from wallet.services.verification.caches import REGISTRY as CACHES
 from tests.support.servers import DocumentServer
 
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL")
@@ -273,3 +274,9 @@ def rate_clock(app, manual_clock: ManualClock) -> ManualClock:
     """Make the app's rate limits read `manual_clock`, and return it."""
     ratelimit.limiters(app.extensions).clock = manual_clock
     return manual_clock
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches() -> None:
+    """Start every test with every in-process cache empty, so no test sees what another left."""
+    CACHES.clear_all()

@@ -16,7 +16,8 @@ from flask import Request, json, request
 from werkzeug.routing import IntegerConverter
 
 from wallet.services.errors import ValidationError
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.jsonutil import loads_strict
 
 
 class StrictJSON:

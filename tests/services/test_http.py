@@ -31,7 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tests.support.servers import DocumentServer, Response
 from wallet.services.errors import FetchError, TooLargeError, UnsafeURLError
 from wallet.services.http import ACCEPT, MB, REFUSED_MESSAGE, GuardedFetcher, fetcher_from_config
-from wallet.services.verification.fetching import RemoteError
+from wallet.services.verification.errors import RemoteError
 
 PUBLIC_IP = "93.184.215.14"
 PUBLIC_IP6 = "2606:2800:21f:cb07:6820:80da:af6b:8b2c"

@@ -1,6 +1,7 @@
 """Every in-process cache is bounded by the bytes it holds (caches.py; security.md A10, A13)."""
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from tests.verification.test_status import LIST_URL, bitstring_entry, bitstring_
 from tests.verification.test_vc import WEB_HOST, Signer, Site, b64url, generic_vc, verify
 from wallet.services import pathway_rules
 from wallet.services.verification import configure_caches, jsonld, memo, status
-from wallet.services.verification.caches import ByteLRU, cache_short_strings, estimate_size, memoize
+from wallet.services.verification.caches import REGISTRY, ByteLRU, cache_short_strings, estimate_size, memoize
 from wallet.services.verification.result import Status
 
 KB = 1024
@@ -185,3 +186,42 @@ def test_pathway_rules_long_names_from_credentials_are_not_kept() -> None:
         pathway_rules._fold(f"{number} " + "word " * 20_000)
         pathway_rules.normalize_identifier(f"https://issuer.example/{number}/" + "x" * 100_000)
     assert pathway_rules._fold.cache_info().currsize == before  # type: ignore[attr-defined]
+
+
+# --- one registry ----------------------------------------------------------------------------------
+
+
+def test_registry_clear_all_empties_every_kind_of_cache() -> None:
+    @memoize(1 * MB)
+    def double(number: int) -> int:
+        return number * 2
+
+    @cache_short_strings(maxsize=4, max_chars=10)
+    def fold(text: str | None) -> str:
+        return (text or "").casefold()
+
+    own: ByteLRU[bytes] = ByteLRU(1 * MB)
+    own.put("a", b"x")
+    double(21)
+    fold("Robotics")
+    memo.RESULTS.put("a result", b"x", size=1)
+    status.CACHE.put("a list", b"x", size=1)  # type: ignore[arg-type]
+    jsonld.canonize(generic_vc(Signer().did))
+    assert all(len(cache) for cache in (own, double.cache, memo.RESULTS, status.CACHE,  # type: ignore[attr-defined]
+                                        jsonld.CANONICAL_FORMS, jsonld.PROCESSED_CONTEXTS))
+    assert fold.cache_info().currsize == 1  # type: ignore[attr-defined]
+
+    REGISTRY.clear_all()
+
+    assert not any(len(cache) for cache in (own, double.cache, memo.RESULTS, status.CACHE,  # type: ignore[attr-defined]
+                                            jsonld.CANONICAL_FORMS, jsonld.PROCESSED_CONTEXTS))
+    assert fold.cache_info().currsize == 0  # type: ignore[attr-defined]
+
+
+def test_registry_refuses_what_cannot_be_cleared_and_lets_a_cache_go_with_its_owner() -> None:
+    with pytest.raises(TypeError):
+        REGISTRY.add(object())
+    before = len(REGISTRY)
+    ByteLRU(1 * MB)  # belongs to nothing: not kept alive by the registry
+    gc.collect()
+    assert len(REGISTRY) == before

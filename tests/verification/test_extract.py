@@ -12,6 +12,7 @@ from jwcrypto.jwk import JWK
 from wallet.services.errors import FetchError, ImportRejectedError, TooLargeError
 from wallet.services.verification import make_context
 from wallet.services.verification.context import Context
+from wallet.services.verification.errors import MalformedJSONError
 from wallet.services.verification.extract import (
     MAX_CREDENTIAL_BYTES,
     MAX_INPUT_BYTES,
@@ -22,7 +23,6 @@ from wallet.services.verification.extract import (
 )
 from wallet.services.verification.fetching import Fetched, Kind
 from wallet.services.verification.jose import sign_compact
-from wallet.services.verification.jsonutil import MalformedJSONError
 
 ASSERTION_URL = "https://issuer.example/assertions/1.json"
 ASSERTION = {"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": ASSERTION_URL}

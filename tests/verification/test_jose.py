@@ -18,7 +18,7 @@ from wallet.services.verification.jose import (
     sign_compact,
     verify_signature,
 )
-from wallet.services.verification.jsonutil import DuplicateKeyError
+from wallet.services.verification.errors import DuplicateKeyError
 from wallet.services.verification.result import Status
 
 PAYLOAD = {"iss": "did:example:issuer", "vc": {"type": ["VerifiableCredential"]}}

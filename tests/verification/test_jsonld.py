@@ -14,7 +14,7 @@ from pyld.jsonld import JsonLdError
 
 from tests.support.servers import DocumentServer, Response
 from wallet.services.verification import jsonld
-from wallet.services.verification.jsonld import JsonLdProblem
+from wallet.services.verification.errors import JsonLdProblem
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "conformance" / "1edtech"
 CONTEXTS = Path(jsonld.__file__).with_name("contexts")

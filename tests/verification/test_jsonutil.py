@@ -6,7 +6,8 @@ import re
 import pytest
 
 from wallet.services.errors import ImportRejectedError
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.jsonutil import loads_strict
 
 
 def test_loads_strict_plain_object_is_parsed() -> None:

@@ -16,7 +16,8 @@ from wallet.services.http import GuardedFetcher
 from wallet.services.verification import keys, multibase
 from wallet.services.verification.context import Context
 from wallet.services.verification.dataintegrity import did_key_for
-from wallet.services.verification.keys import KeyBinding, KeyResolutionError
+from wallet.services.verification.errors import KeyResolutionError, MultibaseError
+from wallet.services.verification.keys import KeyBinding
 from wallet.services.verification.result import Status
 
 ISSUER_SITE = "https://issuer.example"
@@ -505,7 +506,7 @@ def test_multibase_base64url_round_trip() -> None:
 
 @pytest.mark.parametrize("value", ["zAAAA", "uAA+A", "uA", "u AAA", ""])
 def test_multibase_base64url_malformed_is_refused(value: str) -> None:
-    with pytest.raises(multibase.MultibaseError):
+    with pytest.raises(MultibaseError):
         multibase.base64url_decode(value)
 
 
@@ -515,10 +516,10 @@ def test_multibase_base58btc_round_trip_keeps_leading_zeros() -> None:
 
 
 def test_multibase_multikey_of_unknown_codec_is_refused() -> None:
-    with pytest.raises(multibase.MultibaseError, match="not supported"):
+    with pytest.raises(MultibaseError, match="not supported"):
         multibase.decode_multikey(multibase.base58btc_encode(b"\xe7\x01" + bytes(33)))
 
 
 def test_multibase_p256_key_must_be_compressed() -> None:
-    with pytest.raises(multibase.MultibaseError, match="compressed"):
+    with pytest.raises(MultibaseError, match="compressed"):
         multibase.decode_multikey(multibase.base58btc_encode(b"\x80\x24\x04" + bytes(32)))

@@ -18,9 +18,10 @@ from tests.verification.test_vc import (
     NOW, VC_V1, WEB_HOST, Signer, Site, b64url, check, generic_vc, report, stamp, verify,
 )
 from wallet.services.verification import make_context, status
+from wallet.services.verification.errors import StatusListError
 from wallet.services.verification.jose import sign_compact
 from wallet.services.verification.result import CheckStatus, Status
-from wallet.services.verification.status import MAX_DECODED_BYTES, StatusListError, decode_list, read_status
+from wallet.services.verification.status import MAX_DECODED_BYTES, decode_list, read_status
 
 LIST_URL = f"{WEB_HOST}/status/1"
 STATUS_2021_CONTEXT = "https://w3id.org/vc/status-list/2021/v1"

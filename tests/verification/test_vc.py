@@ -23,12 +23,12 @@ from tests.support.servers import DocumentServer, Response
 from wallet.services.http import GuardedFetcher
 from wallet.services.verification import make_context, status, verify_bytes, verify_presented
 from wallet.services.verification.dataintegrity import ED25519_SIGNATURE_2020, did_key_for, sign_document
+from wallet.services.verification.dates import parse_datetime
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.fetching import Fetch
 from wallet.services.verification.jose import sign_compact
 from wallet.services.verification.multibase import encode_multikey
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
-from wallet.services.verification.vc import parse_datetime
 
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
 VC_V2 = "https://www.w3.org/ns/credentials/v2"

@@ -1,8 +1,16 @@
-"""Domain exceptions. Messages are safe to show to the person who caused them."""
+"""Domain exceptions. Messages are safe to show to the person who caused them.
 
+The root (WalletError) and the kinds the verification core raises too (ImportRejectedError,
+TooLargeError, FetchError) live in verification/errors.py, which imports nothing from the wallet;
+they are re-exported here, so this module names every kind wallet/errors.py maps to HTTP.
+"""
+from wallet.services.verification.errors import FetchError, ImportRejectedError, TooLargeError, WalletError
 
-class WalletError(Exception):
-    """Base for failures the user can understand; str(error) is shown to them."""
+__all__ = [
+    "AuthenticationError", "ConflictError", "FetchError", "ImportRejectedError", "ImportTimeoutError",
+    "NotFoundError", "PermissionDeniedError", "QuotaExceededError", "RateLimitedError", "TooLargeError",
+    "UnsafeURLError", "ValidationError", "WalletError",
+]
 
 
 class NotFoundError(WalletError):
@@ -37,20 +45,8 @@ class QuotaExceededError(WalletError):
     """The learner's wallet is full: the most credentials or evidence bytes it may hold."""
 
 
-class ImportRejectedError(WalletError):
-    """Not a credential we can read."""
-
-
 class UnsafeURLError(ImportRejectedError):
     """Private address, not http(s), bad redirect."""
-
-
-class TooLargeError(ImportRejectedError):
-    """A file or response is over the size limit."""
-
-
-class FetchError(WalletError):
-    """A remote server failed, refused or timed out."""
 
 
 class ImportTimeoutError(FetchError):

@@ -32,7 +32,8 @@ from urllib3.util import parse_url
 
 from wallet.services.errors import FetchError, ImportTimeoutError, TooLargeError, UnsafeURLError
 from wallet.services.verification.caches import ByteLRU
-from wallet.services.verification.fetching import Fetch, Fetched, Kind, RemoteError
+from wallet.services.verification.errors import RemoteError
+from wallet.services.verification.fetching import Fetch, Fetched, Kind
 
 log = logging.getLogger(__name__)
 

@@ -59,6 +59,7 @@ from wallet.services.http import ImportDeadline
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.sanitize import clean_text
 # DUPLICATE, KEPT and REPLACED are ImportItem states as well.
+from wallet.services.verification.errors import RemoteError
 from wallet.services.versions import (
     ALREADY_HELD,
     DUPLICATE,
@@ -70,7 +71,7 @@ from wallet.services.versions import (
     version_key,
 )
 from wallet.services.verification import make_context, verify_bytes
-from wallet.services.verification.fetching import Fetch, Fetched, Kind, RemoteError
+from wallet.services.verification.fetching import Fetch, Fetched, Kind
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 

@@ -30,7 +30,9 @@ from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError, ValidationError
 from wallet.services.presentations import Presentation
 from wallet.services.sanitize import clean_text
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification import values
+from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.jsonutil import loads_strict
 
 VPR = "vpr"
 PRESENTATION_EXCHANGE = "presentation-exchange"
@@ -116,10 +118,10 @@ def _vpr(request: dict[str, Any]) -> PresentationRequest:
     asks_for: list[str] = []
     reasons: list[str] = []
     # VP Request Spec §3: "query" is one query or a list; QueryByExample holds credentialQuery entries.
-    for query in _as_list(request.get("query")):
+    for query in values.as_list(request.get("query")):
         if not isinstance(query, dict):
             continue
-        for credential_query in _as_list(query.get("credentialQuery")):
+        for credential_query in values.as_list(query.get("credentialQuery")):
             if not isinstance(credential_query, dict):
                 continue
             example = credential_query.get("example")
@@ -135,7 +137,7 @@ def _presentation_exchange(data: dict[str, Any]) -> PresentationRequest:
     asks_for: list[str] = []
     reasons = _words_list(definition.get("purpose"))
     # DIF Presentation Exchange 2.0 §5: each input descriptor names what it wants and why.
-    for descriptor in _as_list(definition.get("input_descriptors")):
+    for descriptor in values.as_list(definition.get("input_descriptors")):
         if isinstance(descriptor, dict):
             asks_for += _words_list(descriptor.get("name")) or _words_list(descriptor.get("id"))
             reasons += _words_list(descriptor.get("purpose"))
@@ -144,14 +146,8 @@ def _presentation_exchange(data: dict[str, Any]) -> PresentationRequest:
     return _request(challenge, domain, PRESENTATION_EXCHANGE, asks_for, reasons)
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _words_list(value: Any) -> list[str]:
-    words = [clean_text(v, limit=_MAX_WORDS) for v in _as_list(value) if isinstance(v, str)]
+    words = [clean_text(v, limit=_MAX_WORDS) for v in values.as_list(value) if isinstance(v, str)]
     return [w for w in words if w]
 
 

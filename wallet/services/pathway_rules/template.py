@@ -25,7 +25,8 @@ from wallet.services.pathway_rules.rules import (
     Step,
     steps_to_json,
 )
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.jsonutil import loads_strict
 
 FORMAT_NAME = "wallet-pathway"
 FORMAT_VERSION = 1

@@ -13,7 +13,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from wallet.services.errors import ImportRejectedError
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.jsonutil import loads_strict
 
 FORMAT_NAME = "wallet-export"
 FORMAT_VERSION = 1

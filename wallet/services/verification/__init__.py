@@ -1,7 +1,9 @@
 """The verification core: bytes or a URL in, a VerificationResult out.
 
-Imports neither flask nor wallet.models. Outbound requests go through the `fetch` callable the
-caller passes (the app passes services/http.py's guarded fetcher).
+Imports nothing from the wallet outside this package: not flask, wallet.models nor another service.
+Its exceptions are in errors.py (services/errors.py re-exports the kinds it shares), its caches in
+caches.REGISTRY. Outbound requests go through the `fetch` callable the caller passes (the app
+passes services/http.py's guarded fetcher).
 
 Pipeline: extract (JSON, JWT, baked PNG/SVG, URL) -> pick the format module from FORMATS by its
 `detect` -> the module's `verify` -> result. A failed check is a result; exceptions are for
@@ -13,9 +15,9 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from wallet.services.errors import FetchError, WalletError
 from wallet.services.verification import clr, extract, jsonld, memo, ob2, ob3, status, vc, vp
 from wallet.services.verification.context import Context
+from wallet.services.verification.errors import FetchError, NoCredentialError, WalletError
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.fetching import Fetch, offline_fetch
 from wallet.services.verification.result import Check, Status, VerificationResult
@@ -76,7 +78,7 @@ def _verify_bytes(data: bytes, *, content_type: str | None, filename: str | None
     try:
         presented = extract.extract(data, content_type=content_type, filename=filename,
                                     source_url=source_url, context=context)
-    except extract.NoCredentialError as error:
+    except NoCredentialError as error:
         return _no_credential(str(error))
     except FetchError as error:  # a baked image pointing to an issuer that cannot be reached now
         return _failure(Status.UNVERIFIABLE, "fetch", f"Could not fetch the credential: {error}")

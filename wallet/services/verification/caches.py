@@ -15,16 +15,21 @@ entries are costly to walk may size them another way (memo.py: a result's pickle
 The budgets: fetched documents 32 MB (http.py), decoded status lists 64 MB (status.py), whole
 results 32 MB (memo.py), canonical forms 16 MB and processed contexts 16 MB (jsonld.py), decoded
 keys 4 MB (keys.py), signatures 1 MB (dataintegrity.py); the first four are settings (config.py).
+
+Every cache is in `REGISTRY`: a ByteLRU (and so every `memoize`d function) and a
+`cache_short_strings` function add themselves; a module keeping another cache (functools.cache on
+pinned data, pyld's own) adds it. `REGISTRY.clear_all()` empties them all at once.
 """
 from __future__ import annotations
 
 import functools
 import sys
 import threading
-from collections.abc import Callable, Hashable, Mapping
+import weakref
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import fields, is_dataclass
 from enum import Enum
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from cachetools import LRUCache
 
@@ -34,6 +39,57 @@ MB = 1024 * 1024
 ENTRY_OVERHEAD = 200
 _V = TypeVar("_V")
 _P = ParamSpec("_P")
+_C = TypeVar("_C")
+
+
+class _Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
+class Registry:
+    """Every in-process cache, so that all of them can be emptied at once (between tests, say).
+
+    A cache is held weakly (one that belongs to an object, like a fetcher's, goes with it); a
+    clearing function given to `on_clear` is held for good.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._caches: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._functions: list[Callable[[], None]] = []
+
+    def add(self, cache: _C) -> _C:
+        """Register a cache: anything with `clear()`, or a functools cache with `cache_clear()`."""
+        if not callable(getattr(cache, "clear", None)) and not callable(getattr(cache, "cache_clear", None)):
+            raise TypeError("a registered cache needs clear() or cache_clear()")
+        with self._lock:
+            self._caches.add(cache)
+        return cache
+
+    def on_clear(self, function: Callable[[], None]) -> None:
+        """Register a function that empties a cache this module cannot hold (a library's own)."""
+        with self._lock:
+            self._functions.append(function)
+
+    def clear_all(self) -> None:
+        """Empty every registered cache."""
+        with self._lock:
+            caches, functions = list(self._caches), list(self._functions)
+        for cache in caches:
+            clear = getattr(cache, "clear", None)
+            (clear if callable(clear) else cache.cache_clear)()
+        for function in functions:
+            function()
+
+    def __iter__(self) -> Iterator[Any]:
+        with self._lock:
+            return iter(list(self._caches))
+
+    def __len__(self) -> int:
+        return len(self._caches)
+
+
+REGISTRY = Registry()
 
 
 class ByteLRU(Generic[_V]):
@@ -45,6 +101,7 @@ class ByteLRU(Generic[_V]):
         self._size_of = size_of or estimate_size
         self._lock = threading.Lock()
         self._entries: LRUCache[Hashable, tuple[_V, int]] = self._new(max_bytes)
+        REGISTRY.add(self)
 
     @property
     def max_bytes(self) -> int:
@@ -155,6 +212,7 @@ def cache_short_strings(maxsize: int, max_chars: int) -> Callable[[Callable[[str
             return cached(text)
 
         wrapper.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        REGISTRY.add(cached)
         return wrapper
     return decorate
 

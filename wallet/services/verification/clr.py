@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wallet.services.verification import ob3, vc
+from wallet.services.verification import ob3, values, vc
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.result import Check, CheckStatus, Status, VerificationResult
@@ -23,14 +23,14 @@ MAX_MEMBERS = 500
 
 def detect(presented: Presented) -> bool:
     """Tell whether the document is a CLR 2.0 ClrCredential."""
-    return CLR_TYPE in vc.types_of(vc.credential_of(presented).get("type"))
+    return CLR_TYPE in values.types_of(vc.credential_of(presented).get("type"))
 
 
 def verify(presented: Presented, context: Context) -> VerificationResult:
     """Verify a CLR and each credential in it."""
     verified = vc.verify_credential(presented, context, format_id=FORMAT_ID, structure=structure_problems)
-    subject = vc.first_subject(verified.credential) or {}
-    items = vc.as_list(subject.get("verifiableCredential"))
+    subject = values.first_subject(verified.credential) or {}
+    items = values.as_list(subject.get("verifiableCredential"))
     if len(items) > MAX_MEMBERS:
         verified.result.add(ob3.too_many_check("nested", len(items), "credentials", MAX_MEMBERS))
         return vc.finish(verified)
@@ -52,9 +52,9 @@ def structure_problems(credential: dict[str, Any]) -> list[str]:
     subject = credential.get("credentialSubject")
     if not isinstance(subject, dict):
         return [*problems, "credentialSubject must be one object"]
-    if "ClrSubject" not in vc.types_of(subject.get("type")):
+    if "ClrSubject" not in values.types_of(subject.get("type")):
         problems.append('credentialSubject.type must include "ClrSubject"')
-    if not vc.as_list(subject.get("verifiableCredential")):
+    if not values.as_list(subject.get("verifiableCredential")):
         problems.append("credentialSubject.verifiableCredential must hold at least one credential")
     return problems
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from wallet.services.errors import FetchError
+from wallet.services.verification.errors import FetchError
 from wallet.services.verification.fetching import Fetch, Fetched, Kind, offline_fetch
 
 # security.md A13: a bound on the documents one verification may fetch, and on nesting.

@@ -19,10 +19,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from wallet.services.verification import jsonld, multibase
+from wallet.services.verification import jsonld, multibase, values
 from wallet.services.verification.caches import MB, ByteLRU, memoize
 from wallet.services.verification.context import Context
-from wallet.services.verification.keys import KeyBinding, KeyResolutionError, ResolvedKey, resolve_verification_method
+from wallet.services.verification.errors import JsonLdProblem, KeyResolutionError, MultibaseError
+from wallet.services.verification.keys import KeyBinding, ResolvedKey, resolve_verification_method
 from wallet.services.verification.result import Check, CheckStatus, Status
 
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
@@ -69,7 +70,7 @@ def verify_document_proofs(
     # fixed, no signature can tell anything, and nothing is fetched.
     try:
         document_nquads = jsonld.canonize(unsecured)
-    except jsonld.JsonLdProblem as error:
+    except JsonLdProblem as error:
         outcome.checks.append(_contexts_check(doc, error))
         return outcome
     per_proof: list[tuple[list[Check], bool]] = []
@@ -139,7 +140,7 @@ def did_key_for(public_key: Ed25519PublicKey) -> str:
 
 # --- one proof --------------------------------------------------------------------------------------
 
-def _contexts_check(doc: dict[str, Any], error: jsonld.JsonLdProblem) -> Check:
+def _contexts_check(doc: dict[str, Any], error: JsonLdProblem) -> Check:
     unknown = jsonld.unknown_contexts(doc)
     if unknown:
         # B1: never fetched, since a context from elsewhere can change what the signed data means.
@@ -204,7 +205,7 @@ def _unsupported(proof: dict[str, Any], unsecured: dict[str, Any], securing: str
     name = securing or "(no type)"
     try:
         jsonld.canonize(_proof_config(proof, unsecured))
-    except jsonld.JsonLdProblem as error:
+    except JsonLdProblem as error:
         # An undefined proof type is a malformed document, not merely a suite Wallet lacks.
         return Check.failed("proof", f"{label}The proof of type {name[:80]} is not valid: {error}", **detail)
     return Check.failed("proof", f"{label}Wallet cannot check proofs of type {name[:80]} (not supported).",
@@ -242,7 +243,7 @@ def _signature_check(proof: dict[str, Any], signature: bytes, key: ResolvedKey, 
                             **detail)
     try:
         config_nquads = jsonld.canonize(_proof_config(proof, unsecured))
-    except jsonld.JsonLdProblem as error:
+    except JsonLdProblem as error:
         return Check.failed("proof", f"{label}The proof is not valid JSON-LD: {error}", **detail)
     public = base64.urlsafe_b64decode(key.jwk["x"] + "=" * (-len(key.jwk["x"]) % 4))
     if not _ed25519_verifies(public, signature, _hash_data_from_nquads(config_nquads, document_nquads)):
@@ -288,7 +289,7 @@ def _signature_bytes(proof_value: str) -> bytes | None:
     """Decode a base58btc Ed25519 proof value (pure Python base58 is slow, so results are cached)."""
     try:
         signature = multibase.base58btc_decode(proof_value)
-    except multibase.MultibaseError:
+    except MultibaseError:
         return None
     return signature if len(signature) == 64 else None
 
@@ -308,8 +309,7 @@ def _ed25519_verifies(public: bytes, signature: bytes, message: bytes) -> bool:
 
 
 def _contexts(doc: dict[str, Any]) -> list[Any]:
-    value = doc.get("@context")
-    return list(value) if isinstance(value, list) else [] if value is None else [value]
+    return list(values.as_list(doc.get("@context")))
 
 
 def _words(purpose: Any) -> str:

@@ -21,9 +21,9 @@ import defusedxml.ElementTree as SafeET
 import rfc8785
 from defusedxml.common import DefusedXmlException
 
-from wallet.services.errors import ImportRejectedError, TooLargeError
 from wallet.services.verification import jose
 from wallet.services.verification.context import Context
+from wallet.services.verification.errors import ImportRejectedError, NoCredentialError, TooLargeError
 from wallet.services.verification.jsonutil import loads_strict
 
 Container = Literal["json", "jwt", "png", "svg", "url"]
@@ -52,10 +52,6 @@ _SERIALISE_LOCK = threading.Lock()
 
 _NO_BADGE = "This image has no badge baked into it."
 _AMBIGUOUS = "This image carries two different badges, so Wallet cannot tell which one is meant."
-
-
-class NoCredentialError(ImportRejectedError):
-    """The input was read, but holds no credential."""
 
 
 @dataclass

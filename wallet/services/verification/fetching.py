@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from wallet.services.errors import FetchError
+from wallet.services.verification.errors import FetchError
 
 # What the caller expects; picks the Accept header and the size cap.
 Kind = Literal["json", "jwt", "image", "any"]
@@ -33,18 +33,6 @@ class Fetched:
 
 class Fetch(Protocol):
     def __call__(self, url: str, *, kind: Kind = "json") -> Fetched: ...
-
-
-class RemoteError(FetchError):
-    """A remote server answered with an HTTP error status."""
-
-    def __init__(self, message: str, *, url: str, status_code: int, body: bytes | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status_code = status_code
-        # What the answer carried, kept only for 410 Gone (OB 2.0: the issuer revoked it; it may send
-        # the revoked assertion along). Never shown to anyone: fetched bodies are not echoed.
-        self.body = body
 
 
 def offline_fetch(url: str, *, kind: Kind = "json") -> Fetched:

@@ -16,9 +16,13 @@ from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
-from wallet.services.errors import WalletError
-from wallet.services.verification.jsonutil import DuplicateKeyError, MalformedJSONError, loads_strict
-from wallet.services.verification.result import Status
+from wallet.services.verification.errors import (
+    DuplicateKeyError,
+    JoseError,
+    MalformedJSONError,
+    UnsupportedAlgorithmError,
+)
+from wallet.services.verification.jsonutil import loads_strict
 
 # D12: refuse before decoding anything, so a 500 MB token costs nothing.
 MAX_TOKEN_LENGTH = 256 * 1024
@@ -35,18 +39,6 @@ _COMPACT = re.compile(rf"{_SEGMENT}+\.{_SEGMENT}*\.{_SEGMENT}*")
 # A header is a JSON object, so its base64url encoding starts with '{' + a quote or whitespace.
 _LOOKS_LIKE = re.compile(rf"\s*eyJ{_SEGMENT}*\.{_SEGMENT}*\.{_SEGMENT}*\s*")
 _HEADER_MAX_DEPTH = 8
-
-
-class JoseError(WalletError):
-    """A token that is malformed, refused, or whose signature does not match."""
-
-    outcome = Status.INVALID
-
-
-class UnsupportedAlgorithmError(JoseError):
-    """A token signed with an algorithm Wallet cannot check (ES256K, Ed448...): not shown to be forged."""
-
-    outcome = Status.UNVERIFIABLE
 
 
 @dataclass(frozen=True)

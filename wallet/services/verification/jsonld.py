@@ -36,8 +36,8 @@ from pyld import jsonld as pyld
 from pyld.canon import URDNA2015
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
-from wallet.services.errors import WalletError
-from wallet.services.verification.caches import MB, ByteLRU, estimate_size
+from wallet.services.verification.caches import MB, REGISTRY, ByteLRU, estimate_size
+from wallet.services.verification.errors import JsonLdProblem
 
 # B3 bounds. A large CLR with dozens of achievements is well under these.
 MAX_DOCUMENT_CHARS = 1_000_000
@@ -53,10 +53,6 @@ MAX_CANON_SECONDS = 5.0
 CANONICAL_BYTES = 16 * MB
 _CONTEXT_MEMO_BYTES = 16 * MB
 _V = TypeVar("_V")
-
-
-class JsonLdProblem(WalletError):
-    """A document that cannot be processed as JSON-LD safely; the message says why."""
 
 
 class _PinnedContexts(Mapping[str, dict[str, Any]]):
@@ -175,6 +171,7 @@ def _context_entry_size(entry: tuple[Any, Any]) -> int:
 
 
 PROCESSED_CONTEXTS: ByteLRU[tuple[Any, Any]] = ByteLRU(_CONTEXT_MEMO_BYTES, size_of=_context_entry_size)
+REGISTRY.on_clear(pyld._resolved_context_cache.clear)
 
 
 def _options() -> dict[str, Any]:

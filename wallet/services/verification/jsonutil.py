@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any, NoReturn
 
-from wallet.services.errors import ImportRejectedError
+from wallet.services.verification.errors import DuplicateKeyError, MalformedJSONError
 
 MAX_DEPTH = 64
 # RFC 7493 §2.2 (I-JSON): integers beyond ±(2^53 - 1) are read differently by other parsers, and
@@ -22,18 +22,6 @@ _BOM = "\ufeff"
 # A JSON string literal (unrolled loop: linear time, no catastrophic backtracking).
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
-
-
-class MalformedJSONError(ImportRejectedError):
-    """The text is not strict JSON; the message says what is wrong."""
-
-
-class DuplicateKeyError(MalformedJSONError):
-    """An object has the same key twice (RFC 8259 §4: names SHOULD be unique; docs/importing.md).
-
-    Not a sign of forgery but of ambiguity: whatever carries it (a credential, a token, a member of
-    a record) is refused whole, never verified as one reading or the other.
-    """
 
 
 def loads_strict(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:

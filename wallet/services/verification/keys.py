@@ -15,6 +15,9 @@ answered here and reported as a `KeyBinding` (security.md D7, D8, D15, D16):
 
 DIDs: did:key and did:jwk resolve offline; did:web over https through the context's fetcher
 (no redirects); every other method is reported as unsupported without any network call (B5).
+
+Kept whole (about 550 lines): every kind of verification method ends in the same `_Key` and the
+same binding rules, and one reader checking D7/D8/D15 should find all of them in one place.
 """
 from __future__ import annotations
 
@@ -31,11 +34,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
-from wallet.services.errors import WalletError
-from wallet.services.verification import multibase
+from wallet.services.verification import multibase, values
 from wallet.services.verification.caches import MB, memoize
 from wallet.services.verification.context import Context
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import KeyResolutionError, MalformedJSONError, MultibaseError, WalletError
+from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import Status
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
@@ -78,14 +81,6 @@ class ResolvedKey:
     source: str  # "did:key" | "did:jwk" | "did:web" | "controller-document" | "fragment" | "jose-header"
     purposes: frozenset[str]  # verification relationships it is listed under
     explanation: str  # plain words for the report
-
-
-class KeyResolutionError(WalletError):
-    """The key could not be obtained; `outcome` is INVALID for malformed or wrong keys, else UNVERIFIABLE."""
-
-    def __init__(self, message: str, outcome: Status = Status.UNVERIFIABLE) -> None:
-        super().__init__(message)
-        self.outcome = outcome
 
 
 @dataclass(frozen=True)
@@ -190,7 +185,7 @@ def assertion_keys(
     else:
         document = resolve_did(did, context)
         references = [entry if isinstance(entry, str) else entry.get("id") if isinstance(entry, dict) else None
-                      for entry in _as_list(document.get(purpose))]
+                      for entry in values.as_list(document.get(purpose))]
         found = []
         for reference in references:
             vm = _absolute(reference, did)
@@ -260,7 +255,7 @@ def _did_key_key(did: str) -> _Key:
     value = did[len("did:key:"):]
     try:
         key_type, raw = multibase.decode_multikey(value)
-    except multibase.MultibaseError as error:
+    except MultibaseError as error:
         raise KeyResolutionError(f"{_short(did)} is not a valid did:key: {error}", Status.INVALID) from error
     # did:key spec §3.1.2: the single key is listed under every verification relationship.
     return _Key(f"{did}#{value}", did, _jwk_from_raw(key_type, raw), key_type,
@@ -413,7 +408,7 @@ def _fragment_key(vm: str, fragment: str) -> _Key | None:
         return None
     try:
         key_type, raw = multibase.decode_multikey(fragment)
-    except multibase.MultibaseError as error:
+    except MultibaseError as error:
         raise KeyResolutionError(f"The key in {_short(vm)} is malformed: {error}", Status.INVALID) from error
     return _Key(vm, None, _jwk_from_raw(key_type, raw), key_type, frozenset())
 
@@ -449,7 +444,7 @@ def _find_key_or_none(document: dict[str, Any], vm: str, *, base: str) -> _Key |
         relationship for relationship in RELATIONSHIPS
         if any(_absolute(entry if isinstance(entry, str) else entry.get("id") if isinstance(entry, dict) else None,
                          doc_id) == vm
-               for entry in _as_list(document.get(relationship)))
+               for entry in values.as_list(document.get(relationship)))
     )
     controller = method.get("controller")
     if not isinstance(controller, str):
@@ -474,17 +469,13 @@ def _key_material(method: dict[str, Any], vm: str) -> tuple[JWK, str]:
             return _jwk_from_raw("Ed25519", raw), "Ed25519"
         if kind in ("JsonWebKey2020", "JsonWebKey") and isinstance(method.get("publicKeyJwk"), dict):
             return _public_jwk(method["publicKeyJwk"])
-    except multibase.MultibaseError as error:
+    except MultibaseError as error:
         raise KeyResolutionError(f"Key {_short(vm)} is malformed: {error}", Status.INVALID) from error
     raise KeyResolutionError(f"Key {_short(vm)} is of a type Wallet does not support ({_short(str(kind))}).")
 
 
 def _is_key_object(value: dict[str, Any]) -> bool:
     return any(field in value for field in ("publicKeyMultibase", "publicKeyJwk", "publicKeyBase58"))
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _absolute(reference: Any, base: str) -> str | None:
@@ -563,4 +554,3 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def _short(text: str, limit: int = 90) -> str:
     """Shorten an identifier for a message (keys and DIDs can be hundreds of characters long)."""
     return text if len(text) <= limit else text[: limit - 20] + "…" + text[-12:]
-

@@ -12,7 +12,7 @@ import re
 
 import base58
 
-from wallet.services.errors import WalletError
+from wallet.services.verification.errors import MultibaseError
 
 # Multicodec table (https://github.com/multiformats/multicodec/blob/master/table.csv),
 # as unsigned varints: 0xed -> ed 01, 0x1200 -> 80 24.
@@ -21,10 +21,6 @@ P256_PUB = b"\x80\x24"
 ED25519_KEY_LENGTH = 32
 P256_COMPRESSED_LENGTH = 33
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-class MultibaseError(WalletError):
-    """A multibase string or multicodec key that cannot be decoded."""
 
 
 def base58btc_encode(data: bytes) -> str:

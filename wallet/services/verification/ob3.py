@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wallet.services.verification import vc
+from wallet.services.verification import values, vc
 from wallet.services.verification.context import Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.result import Check, Metadata, Status, VerificationResult
@@ -26,12 +26,12 @@ MAX_ENDORSEMENTS = 100
 def detect(presented: Presented) -> bool:
     """Tell whether the document is an OB 3.0 credential (by its type, or by the OB 3.0 context)."""
     credential = vc.credential_of(presented)
-    types = vc.types_of(credential.get("type"))
+    types = values.types_of(credential.get("type"))
     if any(t in types for t in (*ACHIEVEMENT_TYPES, ENDORSEMENT_TYPE)):
         return True
     # A credential that uses the OB 3.0 vocabulary but lacks its type is an OB 3.0 credential with
     # an error, and is best reported as one.
-    contexts = vc.as_list(credential.get("@context"))
+    contexts = values.as_list(credential.get("@context"))
     return "VerifiableCredential" in types and any(
         isinstance(c, str) and c.startswith(OB3_CONTEXT_PREFIX) for c in contexts)
 
@@ -62,7 +62,7 @@ def too_many_check(check_id: str, count: int, noun: str, limit: int) -> Check:
 def structure_problems(credential: dict[str, Any]) -> list[str]:
     """List what OB 3.0 requires of the credential and finds missing or mistyped, by path."""
     problems: list[str] = []
-    types = vc.types_of(credential.get("type"))
+    types = values.types_of(credential.get("type"))
     is_endorsement = ENDORSEMENT_TYPE in types
     if not is_endorsement and not any(t in types for t in ACHIEVEMENT_TYPES):
         problems.append('type must include "OpenBadgeCredential" (or "AchievementCredential")')
@@ -80,7 +80,7 @@ def structure_problems(credential: dict[str, Any]) -> list[str]:
             problems.append("credentialSubject.id must name what is endorsed")
     else:
         problems += _achievement_subject_problems(subject)
-    for i, evidence in enumerate(vc.as_list(credential.get("evidence"))):
+    for i, evidence in enumerate(values.as_list(credential.get("evidence"))):
         problems += _require_type(evidence, "Evidence", f"evidence[{i}]")
     return problems
 
@@ -94,7 +94,7 @@ def profile_problems(profile: Any, path: str) -> list[str]:
         problems.append(f"{path}.id is required")
     if "parentOrg" in profile:
         problems += profile_problems(profile["parentOrg"], f"{path}.parentOrg")
-    for i, entry in enumerate(vc.as_list(profile.get("otherIdentifier"))):
+    for i, entry in enumerate(values.as_list(profile.get("otherIdentifier"))):
         problems += _require_type(entry, "IdentifierEntry", f"{path}.otherIdentifier[{i}]")
     if "address" in profile:
         problems += _require_type(profile["address"], "Address", f"{path}.address")
@@ -104,14 +104,14 @@ def profile_problems(profile: Any, path: str) -> list[str]:
 def endorsement_items(credential: dict[str, Any]) -> list[Any]:
     """Return the embedded endorsements: of the credential, its issuer and its achievement (JSON or JWS)."""
     holders: list[Any] = [credential, credential.get("issuer")]
-    subject = vc.first_subject(credential)
+    subject = values.first_subject(credential)
     if subject is not None:
         achievement = subject.get("achievement")
         holders += [achievement, achievement.get("creator") if isinstance(achievement, dict) else None]
     items: list[Any] = []
     for holder in holders:
         if isinstance(holder, dict):
-            items += vc.as_list(holder.get("endorsement")) + vc.as_list(holder.get("endorsementJwt"))
+            items += values.as_list(holder.get("endorsement")) + values.as_list(holder.get("endorsementJwt"))
     return items
 
 
@@ -120,7 +120,7 @@ def _achievement_subject_problems(subject: dict[str, Any]) -> list[str]:
     # OB 3.0 §B.1.1: the subject is identified by an id, an identifier, or both.
     if not isinstance(subject.get("id"), str) and not subject.get("identifier"):
         problems.append("credentialSubject needs an id or an identifier")
-    for i, identifier in enumerate(vc.as_list(subject.get("identifier"))):
+    for i, identifier in enumerate(values.as_list(subject.get("identifier"))):
         path = f"credentialSubject.identifier[{i}]"
         problems += _require_type(identifier, "IdentityObject", path)
         if isinstance(identifier, dict):
@@ -134,7 +134,7 @@ def _achievement_subject_problems(subject: dict[str, Any]) -> list[str]:
         problems.append("credentialSubject.achievement is required")
     else:
         problems += _achievement_problems(achievement, "credentialSubject.achievement")
-    for i, result in enumerate(vc.as_list(subject.get("result"))):
+    for i, result in enumerate(values.as_list(subject.get("result"))):
         problems += _require_type(result, "Result", f"credentialSubject.result[{i}]")
     if "source" in subject:
         problems += profile_problems(subject["source"], "credentialSubject.source")
@@ -151,9 +151,9 @@ def _achievement_problems(achievement: Any, path: str) -> list[str]:
     criteria = achievement.get("criteria")
     if not isinstance(criteria, dict) or not (criteria.get("id") or criteria.get("narrative")):
         problems.append(f"{path}.criteria needs an id or a narrative")
-    for i, description in enumerate(vc.as_list(achievement.get("resultDescription"))):
+    for i, description in enumerate(values.as_list(achievement.get("resultDescription"))):
         problems += _require_type(description, "ResultDescription", f"{path}.resultDescription[{i}]")
-    for i, alignment in enumerate(vc.as_list(achievement.get("alignment"))):
+    for i, alignment in enumerate(values.as_list(achievement.get("alignment"))):
         problems += _require_type(alignment, "Alignment", f"{path}.alignment[{i}]")
     if "creator" in achievement:
         problems += profile_problems(achievement["creator"], f"{path}.creator")
@@ -163,41 +163,41 @@ def _achievement_problems(achievement: Any, path: str) -> list[str]:
 def _require_type(value: Any, expected: str, path: str) -> list[str]:
     if not isinstance(value, dict):
         return [f'{path} must be an object of type "{expected}"']
-    if expected not in vc.types_of(value.get("type")):
+    if expected not in values.types_of(value.get("type")):
         return [f'{path}.type must include "{expected}"']
     return []
 
 
 def _fill_achievement_metadata(metadata: Metadata, credential: dict[str, Any]) -> None:
-    subject = vc.first_subject(credential) or {}
+    subject = values.first_subject(credential) or {}
     achievement = subject.get("achievement")
     if not isinstance(achievement, dict):
         return
     # Badges often name and picture the achievement rather than the credential.
-    metadata.name = metadata.name or _text(achievement.get("name"))
-    metadata.description = metadata.description or _text(achievement.get("description"))
-    metadata.image = metadata.image or vc.image_url(achievement.get("image"))
-    metadata.achievement_id = _text(achievement.get("id"))
-    metadata.achievement_type = _text(achievement.get("achievementType"))
+    metadata.name = metadata.name or values.text(achievement.get("name"))
+    metadata.description = metadata.description or values.text(achievement.get("description"))
+    metadata.image = metadata.image or values.image_url(achievement.get("image"))
+    metadata.achievement_id = values.text(achievement.get("id"))
+    metadata.achievement_type = values.text(achievement.get("achievementType"))
     criteria = achievement.get("criteria")
     if isinstance(criteria, dict):
-        metadata.criteria_narrative = _text(criteria.get("narrative"))
-        metadata.criteria_url = _text(criteria.get("id"))
-    metadata.tags = [t for t in vc.as_list(achievement.get("tag")) if isinstance(t, str)]
-    alignments = vc.as_list(achievement.get("alignment"))
-    for description in vc.as_list(achievement.get("resultDescription")):
+        metadata.criteria_narrative = values.text(criteria.get("narrative"))
+        metadata.criteria_url = values.text(criteria.get("id"))
+    metadata.tags = [t for t in values.as_list(achievement.get("tag")) if isinstance(t, str)]
+    alignments = values.as_list(achievement.get("alignment"))
+    for description in values.as_list(achievement.get("resultDescription")):
         if isinstance(description, dict):
-            alignments += vc.as_list(description.get("alignment"))
+            alignments += values.as_list(description.get("alignment"))
     seen: set[tuple[Any, ...]] = set()
     for alignment in alignments:
         if not isinstance(alignment, dict):
             continue
         entry = {
-            "name": _text(alignment.get("targetName")),
-            "url": _text(alignment.get("targetUrl")),
-            "framework": _text(alignment.get("targetFramework")),
-            "code": _text(alignment.get("targetCode")),
-            "description": _text(alignment.get("targetDescription")),
+            "name": values.text(alignment.get("targetName")),
+            "url": values.text(alignment.get("targetUrl")),
+            "framework": values.text(alignment.get("targetFramework")),
+            "code": values.text(alignment.get("targetCode")),
+            "description": values.text(alignment.get("targetDescription")),
         }
         key = tuple(entry.values())
         if key not in seen:
@@ -218,7 +218,3 @@ def _endorsements_check(endorsements: list[VerificationResult]) -> Check:
 
 def _verify_endorsement(presented: Presented, context: Context) -> VerificationResult:
     return verify(presented, context) if detect(presented) else vc.verify(presented, context)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

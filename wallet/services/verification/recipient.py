@@ -10,6 +10,7 @@ import hmac
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from wallet.services.verification import values
 from wallet.services.verification.result import Check, CheckStatus
 
 CHECK_ID = "recipient"
@@ -47,7 +48,7 @@ def match_ob3_identifiers(subject: dict[str, Any], recipients: Sequence[str]) ->
     if not recipients:
         return Check.skipped(CHECK_ID, _NOTHING_TO_COMPARE)
     subject_id = subject.get("id")
-    identifiers = [i for i in _as_list(subject.get("identifier")) if isinstance(i, dict)]
+    identifiers = [i for i in values.as_list(subject.get("identifier")) if isinstance(i, dict)]
     if not isinstance(subject_id, str) and not identifiers:
         return Check.skipped(CHECK_ID, "The credential does not say who it was issued to.")
     # OB 3.0 §verification "Recipient": the subject id (a DID or URL) is compared as it is.
@@ -115,9 +116,3 @@ def _mismatch(**detail: Any) -> Check:
 def _unknown_hash_message(identity: str) -> str:
     algorithm = identity.partition("$")[0][:20]
     return f"The recipient is hashed with {algorithm or 'an unnamed method'}, which Wallet cannot compare."
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wallet.services.errors import FetchError
-from wallet.services.verification import jose, keys, vc
+from wallet.services.verification import dates, jose, keys, securing, values
 from wallet.services.verification.caches import MB, ByteLRU
 from wallet.services.verification.context import Context
-from wallet.services.verification.jsonutil import MalformedJSONError, loads_strict
+from wallet.services.verification.errors import FetchError, MalformedJSONError, StatusListError
+from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import Check, CheckStatus, Status
 
 # Bitstring Status List §6.1: a list has at least 131,072 entries, so that no one stands out in it.
@@ -62,21 +62,17 @@ class StatusList:
         return len(self.bits) * 8
 
 
-class StatusListError(Exception):
-    """The status list could not be used; the message says why, in plain words."""
-
-
 CACHE: ByteLRU[StatusList] = ByteLRU(CACHE_BYTES)
 
 
 def check_status(credential: dict[str, Any], *, issuer_id: str, context: Context) -> list[Check]:
     """Check every `credentialStatus` entry of a credential whose signature is already confirmed."""
-    entries = vc.as_list(credential.get("credentialStatus"))
+    entries = values.as_list(credential.get("credentialStatus"))
     if not entries:
         return [Check.skipped("status", "The issuer publishes no revocation status for this credential.")]
     checks: list[Check] = []
     for entry in entries:
-        entry_type = vc.types_of(entry.get("type")) if isinstance(entry, dict) else []
+        entry_type = values.types_of(entry.get("type")) if isinstance(entry, dict) else []
         kind = next((_KINDS[t] for t in entry_type if t in _KINDS), None)
         if kind is not None:
             checks += _check_bitstring_entry(entry, kind, issuer_id, context)
@@ -181,7 +177,7 @@ def _status_from_value(entry: dict[str, Any], purpose: str, value: int, detail: 
 
 
 def _status_message(entry: dict[str, Any], value: int) -> str | None:
-    for item in vc.as_list(entry.get("statusMessage")):
+    for item in values.as_list(entry.get("statusMessage")):
         if not isinstance(item, dict) or not isinstance(item.get("message"), str):
             continue
         try:
@@ -213,13 +209,13 @@ def _verify_list(body: bytes, kind: ListKind, context: Context) -> StatusList:
         failed = next((c for c in secured.checks if c.status is CheckStatus.FAILED), None)
         reason = f" ({failed.message.rstrip('.')})" if failed is not None else ""
         raise StatusListError(f"the status list's signature could not be confirmed{reason}")
-    if kind.credential_type not in vc.types_of(document.get("type")):
+    if kind.credential_type not in values.types_of(document.get("type")):
         raise StatusListError(f"the status list is not a {kind.credential_type}")
-    subject = vc.first_subject(document) or {}
-    if kind.subject_type not in vc.types_of(subject.get("type")):
+    subject = values.first_subject(document) or {}
+    if kind.subject_type not in values.types_of(subject.get("type")):
         raise StatusListError(f"the status list's subject is not a {kind.subject_type}")
-    purposes = tuple(p.lower() for p in vc.as_list(subject.get("statusPurpose")) if isinstance(p, str))
-    valid_from, valid_until = vc.validity_period(document)
+    purposes = tuple(p.lower() for p in values.as_list(subject.get("statusPurpose")) if isinstance(p, str))
+    valid_from, valid_until = dates.validity_period(document)
     return StatusList(
         issuer_id=keys.issuer_of(document) or "",
         purposes=purposes,
@@ -229,13 +225,13 @@ def _verify_list(body: bytes, kind: ListKind, context: Context) -> StatusList:
     )
 
 
-def _secure(body: bytes, context: Context) -> tuple[dict[str, Any], vc.Secured]:
+def _secure(body: bytes, context: Context) -> tuple[dict[str, Any], securing.Secured]:
     try:
         text = body.decode("utf-8").strip()
     except UnicodeDecodeError as error:
         raise StatusListError("the status list is not text") from error
     if jose.looks_like_compact_jws(text):
-        document, secured = vc.secure_jwt(text, context)
+        document, secured = securing.secure_jwt(text, context)
         if document is None:
             raise StatusListError("the status list is not a readable signed token")
         return document, secured
@@ -245,7 +241,7 @@ def _secure(body: bytes, context: Context) -> tuple[dict[str, Any], vc.Secured]:
         raise StatusListError("the status list is not valid JSON") from error
     if not isinstance(document, dict):
         raise StatusListError("the status list is not a JSON object")
-    return document, vc.secure_document(document, context)
+    return document, securing.secure_document(document, context)
 
 
 def _check_list_fits(status_list: StatusList, *, issuer_id: str, purpose: str, now: datetime) -> None:
@@ -254,7 +250,7 @@ def _check_list_fits(status_list: StatusList, *, issuer_id: str, purpose: str, n
         # security.md D20: only the credential's issuer may say it is revoked or not.
         raise StatusListError(f"the status list was issued by {status_list.issuer_id[:100] or 'no one'}, "
                               "not by the credential's issuer")
-    period = vc.period_status(status_list.valid_from, status_list.valid_until, now)
+    period = dates.period_status(status_list.valid_from, status_list.valid_until, now)
     if period is Status.EXPIRED:
         raise StatusListError("the issuer's status list has expired")
     if period is Status.NOT_YET_VALID:

@@ -14,7 +14,7 @@ import dataclasses
 from typing import Any
 from urllib.parse import unquote
 
-from wallet.services.verification import dataintegrity, vc
+from wallet.services.verification import dataintegrity, values, vc
 from wallet.services.verification.context import Budget, Context
 from wallet.services.verification.extract import Presented
 from wallet.services.verification.result import STATUS_PRECEDENCE, Check, Status, VerificationResult
@@ -31,7 +31,7 @@ MAX_CREDENTIALS = 500
 
 def detect(presented: Presented) -> bool:
     """Tell whether the document is a W3C Verifiable Presentation."""
-    return PRESENTATION_TYPE in vc.types_of(presented.document.get("type"))
+    return PRESENTATION_TYPE in values.types_of(presented.document.get("type"))
 
 
 def verify(presented: Presented, context: Context) -> VerificationResult:
@@ -42,7 +42,7 @@ def verify(presented: Presented, context: Context) -> VerificationResult:
     result.metadata.name = "Verifiable Presentation"
     result.metadata.credential_id = document.get("id") if isinstance(document.get("id"), str) else None
     result.metadata.issuer_id = holder
-    items = vc.as_list(document.get("verifiableCredential"))
+    items = values.as_list(document.get("verifiableCredential"))
     problems = _structure_problems(document, items)
     if problems:
         result.add(Check.failed("structure", "The presentation is malformed: " + "; ".join(problems) + "."))
@@ -84,7 +84,7 @@ def _holder(document: dict[str, Any]) -> str | None:
 
 def _structure_problems(document: dict[str, Any], items: list[Any]) -> list[str]:
     problems = []
-    contexts = vc.as_list(document.get("@context"))
+    contexts = values.as_list(document.get("@context"))
     if not contexts or contexts[0] not in (vc.VC_V2_CONTEXT, vc.VC_V1_CONTEXT):
         problems.append("its first @context must be the W3C credentials context")
     if not items:
@@ -95,7 +95,7 @@ def _structure_problems(document: dict[str, Any], items: list[Any]) -> list[str]
 
 
 def _proofs(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in vc.as_list(document.get("proof")) if isinstance(p, dict)]
+    return [p for p in values.as_list(document.get("proof")) if isinstance(p, dict)]
 
 
 def _purpose(document: dict[str, Any]) -> str:
@@ -133,7 +133,7 @@ def _holder_words(check: Check) -> Check:
 
 
 def _verify_item(item: Any, context: Context) -> VerificationResult:
-    if isinstance(item, dict) and ENVELOPED_TYPE in vc.types_of(item.get("type")):
+    if isinstance(item, dict) and ENVELOPED_TYPE in values.types_of(item.get("type")):
         envelope = item.get("id")
         if not isinstance(envelope, str) or not envelope.startswith(VC_JWT_DATA_PREFIX):
             failed = VerificationResult(format=None, status=Status.UNVERIFIABLE)
