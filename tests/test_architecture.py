@@ -49,18 +49,6 @@ KNOWN: set[tuple[str, str]] = {
     ("wallet.routes.present", "wallet.routes.credentials"),
     ("wallet.routes.settings", "wallet.routes.auth"),
     ("wallet.routes.settings", "wallet.routes.links"),
-    ("wallet.services.verification", "wallet.services.errors"),
-    ("wallet.services.verification.context", "wallet.services.errors"),
-    ("wallet.services.verification.extract", "wallet.services.errors"),
-    ("wallet.services.verification.fetching", "wallet.services.errors"),
-    ("wallet.services.verification.jose", "wallet.services.errors"),
-    ("wallet.services.verification.jsonld", "wallet.services.errors"),
-    ("wallet.services.verification.jsonutil", "wallet.services.errors"),
-    ("wallet.services.verification.keys", "wallet.services.errors"),
-    ("wallet.services.verification.multibase", "wallet.services.errors"),
-    ("wallet.services.verification.ob2", "wallet.services.errors"),
-    ("wallet.services.verification.status", "wallet.services.errors"),
-    ("wallet.services.verification.vc", "wallet.services.errors"),
 }
 
 
