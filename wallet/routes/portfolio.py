@@ -22,20 +22,18 @@ from markupsafe import Markup
 from wallet.db import get_session, utcnow
 from wallet.headers import CONTENT_SECURITY_POLICY
 from wallet.models.portfolio import LISTED, UNLISTED, VISIBILITIES, Portfolio
-from wallet.routes.credentials import blob_store, send_bytes
-from wallet.routes.links import external_url
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import pathways as pathway_service
 from wallet.services import portfolios as service
 from wallet.services import originals, presentations, sharing
-from wallet.services.accounts import FailureWindow
 from wallet.services.credentials import baked_image
 from wallet.services.errors import NotFoundError, RateLimitedError, ValidationError
-from wallet.services.http import fetcher_from_config
 from wallet.services.images import PNG, SVG, SVG_HEADERS
 from wallet.services.portfolios import PublicCredential
 from wallet.services.sanitize import clean_text, external_link, render_markdown
+from wallet.web import external_url, send_bytes
+from wallet.wiring import collaborators
 
 bp = Blueprint("portfolio", __name__)
 bp.add_app_template_filter(clean_text, "clean_text")
@@ -68,37 +66,31 @@ def _client_key() -> str:
     return hmac.new(secret, (request.remote_addr or "-").encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
-def _window(name: str, limit_key: str, default_limit: int, window_seconds: int) -> FailureWindow:
-    extensions = current_app.extensions
-    key = f"wallet.portfolio.{name}"
-    if key not in extensions:
-        extensions[key] = FailureWindow(limit=int(current_app.config.get(limit_key, default_limit)),
-                                        window_seconds=window_seconds)
-    return extensions[key]
+_LIMIT_MESSAGES = {
+    "verify-now": "Too many checks from here in a short time. Try again in a few minutes.",
+    "presentations": "Too many presentations were made from here in a short time. Try again in a few minutes.",
+}
 
 
-def _misses() -> FailureWindow:
-    return _window("misses", "PUBLIC_LINK_MISSES_PER_CLIENT", 60, 600)
-
-
-def _take(name: str, limit_key: str, default_limit: int, message: str) -> None:
+def _take(name: str) -> None:
     """Count one use of an expensive public action by this client; RateLimitedError past the limit."""
-    window = _window(name, limit_key, default_limit, 600)
+    window = collaborators().limiter(name)
     client = _client_key()
     if window.is_blocked(client):
-        raise RateLimitedError(message)
+        raise RateLimitedError(_LIMIT_MESSAGES[name])
     window.record(client)
 
 
 def _public(lookup: Any, *args: Any) -> Any:
     """Run a public lookup; count misses per client and refuse a client that keeps missing."""
     client = _client_key()
-    if _misses().is_blocked(client):
+    misses = collaborators().limiter("link-misses")
+    if misses.is_blocked(client):
         raise RateLimitedError("Too many links that do not exist were tried. Wait a few minutes and try again.")
     try:
         return lookup(get_session(), *args)
     except NotFoundError:
-        _misses().record(client)
+        misses.record(client)
         raise
 
 
@@ -167,7 +159,7 @@ def edit(portfolio_id: int):
         photo = request.files.get("photo")
         if photo is not None and photo.filename:
             data = photo.stream.read(service.MAX_PHOTO_BYTES + 1)
-            service.set_photo(session, current_user.id, portfolio_id, data, blob_store())
+            service.set_photo(session, current_user.id, portfolio_id, data, collaborators().blobs)
         elif _checked("remove_photo"):
             service.remove_photo(session, current_user.id, portfolio_id)
         session.commit()
@@ -405,7 +397,7 @@ def _portfolio_page(view: service.PortfolioView, *, preview: bool = False) -> Re
 
 
 def _preview_image(endpoint: str, values: dict[str, Any], sha256: str, *, alt: str) -> sharing.PreviewImage:
-    size = sharing.png_size(blob_store().get(sha256)[:64])
+    size = sharing.png_size(collaborators().blobs.get(sha256)[:64])
     return sharing.PreviewImage(external_url(endpoint, **values), *(size or (None, None)), alt=alt)
 
 
@@ -485,12 +477,12 @@ def _state_sentence(status: str) -> str:
 def verify_now(slug: str, credential_id: int | None):
     """Re-verify the credential on the server now (a recent result is reused; limited per client)."""
     target = _resolve(slug, credential_id)
-    _take("verify", "VERIFY_NOW_PER_CLIENT", 20, "Too many checks from here in a short time. Try again in a few minutes.")
+    _take("verify-now")
     session = get_session()
     reuse = timedelta(seconds=float(current_app.config.get("VERIFY_NOW_REUSE_SECONDS",
                                                           service.DEFAULT_VERIFY_REUSE.total_seconds())))
-    outcome = service.verify_now(session, target, fetch=fetcher_from_config(current_app.config).revalidating(),
-                                 blobs=blob_store(),
+    outcome = service.verify_now(session, target, fetch=collaborators().revalidating_fetch(),
+                                 blobs=collaborators().blobs,
                                  reuse_within=reuse)
     session.commit()
     if not outcome.rechecked:
@@ -519,7 +511,7 @@ def _offered_original(slug: str, credential_id: int | None) -> Any:
 def public_original(slug: str, credential_id: int | None):
     """Download the credential exactly as it was issued, to check it with any verifier."""
     credential = _offered_original(slug, credential_id)
-    data = blob_store().get(credential.original_sha256)
+    data = collaborators().blobs.get(credential.original_sha256)
     extension = _EXTENSIONS.get(credential.original_type, "bin")
     return send_bytes(data, _media_type(credential) if extension != "jwt" else "application/vc+jwt",
                       sharing.download_name(credential.name, extension))
@@ -530,7 +522,7 @@ def public_original(slug: str, credential_id: int | None):
 def public_baked(slug: str, credential_id: int | None):
     """Download the badge image with the credential baked in."""
     credential = _offered_original(slug, credential_id)
-    data, content_type = baked_image(credential, blob_store())
+    data, content_type = baked_image(credential, collaborators().blobs)
     return send_bytes(data, content_type, sharing.download_name(credential.name, "svg" if content_type == SVG else "png"),
                       extra=SVG_HEADERS)
 
@@ -546,7 +538,7 @@ def public_image(slug: str, credential_id: int | None):
     baked_original = credential.image_sha256 == credential.original_sha256
     if not credential.image_sha256 or (baked_original and not target.show_originals):
         return redirect(url_for("static", filename="img/badge-placeholder.svg"))
-    response = Response(blob_store().get(credential.image_sha256), mimetype=credential.image_type or PNG)
+    response = Response(collaborators().blobs.get(credential.image_sha256), mimetype=credential.image_type or PNG)
     response.headers.update(SVG_HEADERS)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -560,7 +552,7 @@ def public_evidence(slug: str, credential_id: int | None, evidence_id: int):
     if not target.include_evidence:
         raise NotFoundError("There is no such file.")
     credential = target.credential
-    file = evidence_service.evidence_file(get_session(), credential.owner_id, credential.id, evidence_id, blob_store())
+    file = evidence_service.evidence_file(get_session(), credential.owner_id, credential.id, evidence_id, collaborators().blobs)
     return send_bytes(file.data, file.content_type, file.filename, attachment=not file.inline,
                       extra=evidence_service.FILE_HEADERS)
 
@@ -596,7 +588,7 @@ def public_photo(slug: str):
 def _photo_response(portfolio: Portfolio) -> Response:
     if not portfolio.photo_sha256:
         raise NotFoundError("There is no photo.")
-    response = Response(blob_store().get(portfolio.photo_sha256), mimetype=PNG)
+    response = Response(collaborators().blobs.get(portfolio.photo_sha256), mimetype=PNG)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -612,13 +604,12 @@ def presentation(slug: str):
     portfolio = _public(service.public_portfolio, slug)
     if not portfolio.show_originals:
         raise NotFoundError("This portfolio does not offer its credentials for download.")
-    _take("presentation", "PRESENTATIONS_PER_CLIENT", 30,
-          "Too many presentations were made from here in a short time. Try again in a few minutes.")
+    _take("presentations")
     session = get_session()
     view = service.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, portfolio.owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
-        blobs=blob_store())
+        blobs=collaborators().blobs)
     session.commit()
     response = Response(json.dumps(signed.document, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{sharing.download_name(portfolio.title, "vp.json")}"'

@@ -11,11 +11,11 @@ from wallet.inputs import is_id
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.routes.api import api_user, bp, require_token
-from wallet.routes.credentials import blob_store
-from wallet.routes.links import external_url
 from wallet.services import portfolios as service
 from wallet.services import originals, presentations, sharing
 from wallet.services.errors import ValidationError
+from wallet.web import external_url
+from wallet.wiring import collaborators
 
 _TEXT_FIELDS = ("title", "headline", "about", "contact_email", "contact_url")
 _PORTFOLIO_FIELDS = frozenset({*_TEXT_FIELDS, "show_contact", "show_originals", "visibility", "expires_at", "credentials",
@@ -215,7 +215,7 @@ def portfolio_presentation(portfolio_id: int) -> Response:
     view = service.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
-        blobs=blob_store())
+        blobs=collaborators().blobs)
     session.commit()
     return current_app.json.response({"presentation": signed.document, "holder": signed.holder,
                                       "left_out": [{"credential_id": c.id, "reason": r} for c, r in signed.left_out]})
