@@ -188,11 +188,11 @@ def demo_command(base_url: str) -> None:
     # The links are built as a request to the served app would build them.
     with current_app.test_request_context("/", base_url=base_url):
         if is_public(showcase.portfolio):
-            click.echo(f"Demo portfolio: {external_url('portfolio.public', slug=showcase.portfolio.slug)}")
+            click.echo(f"Demo portfolio: {external_url('public.portfolio', slug=showcase.portfolio.slug)}")
         else:
             click.echo("Demo portfolio: not published now (publish it again from the Portfolios page).")
         if is_share_public(showcase.share):
-            click.echo(f"Demo shared credential: {external_url('portfolio.shared', slug=showcase.share.slug)}")
+            click.echo(f"Demo shared credential: {external_url('public.shared', slug=showcase.share.slug)}")
     click.echo(f"Demo learner: log in as {DEMO_EMAIL} with the password {password}")
 
 

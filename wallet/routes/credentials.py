@@ -23,7 +23,6 @@ from wallet.services import evidence as evidence_service
 from wallet.services import importing
 from wallet.services.errors import ValidationError
 from wallet.services.images import SVG, SVG_HEADERS
-from wallet.services.sanitize import clean_text, external_link, render_markdown, short_identifier
 from wallet.web import download_name, read_upload, send_bytes, slug, version_download_name
 from wallet.wiring import collaborators
 
@@ -43,13 +42,6 @@ def item_json(item: importing.ImportItem) -> dict[str, Any]:
         data["error"] = item.error
     return data
 
-
-# Templates render untrusted text only through the sanitiser (never `|safe`).
-bp.add_app_template_global(render_markdown, "markdown")
-bp.add_app_template_global(external_link, "external_link")
-bp.add_app_template_filter(clean_text, "clean_text")
-bp.add_app_template_filter(short_identifier, "short_identifier")
-bp.add_app_template_filter(importing.describe_size, "describe_size")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from wallet.services.pathway_rules import (
     StepProgress,
     TemplateError,
 )
-from wallet.templating import format_date
+from wallet.formatting import format_date
 
 MAX_PATHWAYS = 100
 TEMPLATE_PACKAGE = "wallet"

@@ -46,7 +46,7 @@ from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError, ValidationError
 from wallet.services.sanitize import clean_text, safe_url
 from wallet.services.verification.fetching import Fetch
-from wallet.templating import time_ago
+from wallet.formatting import time_ago
 
 MAX_PORTFOLIOS = 50
 MAX_ITEMS = 200

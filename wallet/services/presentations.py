@@ -47,7 +47,7 @@ from wallet.models.portfolio import LearnerKey
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import ValidationError, WalletError
 from wallet.services.verification import dataintegrity, extract, make_context
-from wallet.templating import format_date
+from wallet.formatting import format_date
 
 CREDENTIALS_V2 = dataintegrity.CREDENTIALS_V2
 ENVELOPED_TYPE = "EnvelopedVerifiableCredential"

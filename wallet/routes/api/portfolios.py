@@ -116,7 +116,7 @@ def _portfolio(portfolio: Portfolio) -> dict[str, Any]:
         "headline": portfolio.headline,
         "about": portfolio.about,
         "visibility": portfolio.visibility,
-        "url": external_url("portfolio.public", slug=portfolio.slug),
+        "url": external_url("public.portfolio", slug=portfolio.slug),
         "link_works": public,
         "expires_at": _iso(portfolio.slug_expires_at),
         "link_revoked_at": _iso(portfolio.link_revoked_at),
@@ -223,7 +223,7 @@ def portfolio_presentation(portfolio_id: int) -> Response:
 
 def _share(share: CredentialShare) -> dict[str, Any]:
     credential = share.credential
-    url = external_url("portfolio.shared", slug=share.slug)
+    url = external_url("public.shared", slug=share.slug)
     links = sharing.share_links(url, title=credential.name, text=credential.name)
     return {
         "credential_id": share.credential_id,
@@ -235,8 +235,8 @@ def _share(share: CredentialShare) -> dict[str, Any]:
         "expires_at": _iso(share.expires_at),
         "revoked_at": _iso(share.revoked_at),
         "view_count": share.view_count,
-        "qr_svg_url": external_url("portfolio.credential_qr", slug=share.slug),
-        "embed_html": sharing.embed_snippet(external_url("portfolio.embed", slug=share.slug), credential.name),
+        "qr_svg_url": external_url("public.credential_qr", slug=share.slug),
+        "embed_html": sharing.embed_snippet(external_url("public.embed", slug=share.slug), credential.name),
         "linkedin_add_to_profile": sharing.linkedin_add_to_profile_url(
             name=credential.name, organization_name=credential.issuer_name or credential.verified_issuer or "",
             issued_at=credential.issued_at or credential.valid_from, expires_at=credential.expires_at,

@@ -1,0 +1,32 @@
+"""Dates and times in words, for pages and for the sentences services write; plain Python, no Flask.
+
+Templates use them as the `time_ago` and `format_date` filters (registered in templating.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def time_ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """Say how long ago `moment` was, in words ("3 min ago")."""
+    if moment is None:
+        return "never"
+    now = now or datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    seconds = int((now - moment).total_seconds())
+    if seconds < 0:
+        return "just now"
+    for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds >= size:
+            count = seconds // size
+            plural = "s" if count > 1 and unit != "min" else ""
+            return f"{count} {unit}{plural} ago"
+    return "just now"
+
+
+def format_date(moment: datetime | None) -> str:
+    """Format a date for people: 5 March 2026."""
+    if moment is None:
+        return ""
+    return f"{moment.day} {moment:%B %Y}"
