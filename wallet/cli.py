@@ -170,7 +170,8 @@ def demo_command(base_url: str) -> None:
         ensure_demo_showcase,
     )
     from wallet.services.pathways import pathway_progress
-    from wallet.services.portfolios import is_public, is_share_public
+    from wallet.services.portfolios import is_public
+    from wallet.services.share_links import is_share_public
     from wallet.web import external_url
     from wallet.wiring import collaborators
 

@@ -12,10 +12,10 @@ from flask import Response, render_template
 
 from wallet.models.portfolio import LISTED, Portfolio
 from wallet.services import originals, sharing
-from wallet.services import portfolios as service
+from wallet.services import public_view
 from wallet.services.errors import NotFoundError
 from wallet.services.images import PNG
-from wallet.services.portfolios import PublicCredential
+from wallet.services.public_view import PublicCredential
 from wallet.web import external_url
 from wallet.wiring import collaborators
 
@@ -38,7 +38,7 @@ def share_links(credential: Any, url: str) -> sharing.ShareLinks:
     return sharing.share_links(url, title=credential.name, text=f"{credential.name}, from {issuer}. Verified on Wallet.")
 
 
-def portfolio_page(view: service.PortfolioView, *, preview: bool = False) -> Response:
+def portfolio_page(view: public_view.PortfolioView, *, preview: bool = False) -> Response:
     """Render a portfolio as the public sees it (or as its learner previews it)."""
     portfolio = view.portfolio
     url = external_url("public.portfolio", slug=portfolio.slug)

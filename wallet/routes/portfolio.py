@@ -17,6 +17,8 @@ from wallet.public_pages import photo_response, portfolio_page, share_links
 from wallet.services import credentials as credential_service
 from wallet.services import pathways as pathway_service
 from wallet.services import portfolios as service
+from wallet.services import public_view
+from wallet.services import share_links as share_service
 from wallet.services import originals, presentations, sharing
 from wallet.services.errors import ValidationError
 from wallet.web import external_url
@@ -40,9 +42,9 @@ def index():
     portfolios = service.list_portfolios(session, current_user.id)
     profile = service.profile_for(session, current_user.id) if any(p.visibility == LISTED for p in portfolios) else None
     session.commit()
-    return render_template("portfolio/index.html", portfolios=portfolios, shares=service.list_shares(session, current_user.id),
+    return render_template("portfolio/index.html", portfolios=portfolios, shares=share_service.list_shares(session, current_user.id),
                            profile=profile, wallet_key=key, is_public=service.is_public, labels=VISIBILITY_LABELS,
-                           is_share_public=service.is_share_public,
+                           is_share_public=share_service.is_share_public,
                            shareable=service.shareable_credentials(session, current_user.id))
 
 
@@ -91,7 +93,7 @@ def edit(portfolio_id: int):
         return redirect(url_for("portfolio.edit", portfolio_id=portfolio_id))
     portfolio = service.get_portfolio(session, current_user.id, portfolio_id)
     chosen = {item.credential_id: item for item in portfolio.credential_items}
-    shown = [e.credential for e in service.portfolio_view(session, portfolio).entries]
+    shown = [e.credential for e in public_view.portfolio_view(session, portfolio).entries]
     return render_template(
         "portfolio/edit.html", portfolio=portfolio, chosen=chosen, disclosure=originals.disclosure(shown),
         not_verified=[(c, presentations.not_presentable_reason(c)) for c in shown if not presentations.is_presentable(c)],
@@ -118,7 +120,7 @@ def preview(portfolio_id: int):
     """Show the portfolio exactly as the public will see it (nothing is counted)."""
     session = get_session()
     portfolio = service.get_portfolio(session, current_user.id, portfolio_id)
-    return portfolio_page(service.portfolio_view(session, portfolio), preview=True)
+    return portfolio_page(public_view.portfolio_view(session, portfolio), preview=True)
 
 
 @bp.post("/portfolios/<int:portfolio_id>/publish")
@@ -239,11 +241,11 @@ def credential_share(credential_id: int):
     """Show a credential's share link, with LinkedIn, social links, QR code and embed snippet."""
     session = get_session()
     credential = credential_service.get_credential(session, current_user.id, credential_id)
-    share = service.get_share(session, current_user.id, credential_id)
+    share = share_service.get_share(session, current_user.id, credential_id)
     context: dict[str, Any] = {
         "credential": credential, "share": share, "live": False, "disclosure": originals.disclosure([credential]),
         "not_verified": None if presentations.is_presentable(credential) else presentations.state_words(credential)}
-    if share is not None and service.is_share_public(share):
+    if share is not None and share_service.is_share_public(share):
         url = external_url("public.shared", slug=share.slug)
         context.update(
             live=True, url=url, links=share_links(credential, url),
@@ -260,7 +262,7 @@ def credential_share(credential_id: int):
 def share_credential(credential_id: int):
     """Create (or update) the credential's public page."""
     session = get_session()
-    service.share_credential(session, current_user.id, credential_id, include_evidence=_checked("include_evidence"),
+    share_service.share_credential(session, current_user.id, credential_id, include_evidence=_checked("include_evidence"),
                              expires_at=parse_expiry(request.form.get("expires")),
                              show_originals=_checked("show_originals"))
     session.commit()
@@ -273,7 +275,7 @@ def share_credential(credential_id: int):
 def regenerate_share(credential_id: int):
     """Give the credential's public page a new link."""
     session = get_session()
-    service.regenerate_share(session, current_user.id, credential_id)
+    share_service.regenerate_share(session, current_user.id, credential_id)
     session.commit()
     flash("The credential's page has a new link. The old link no longer works.", "success")
     return redirect(url_for("portfolio.credential_share", credential_id=credential_id))
@@ -284,7 +286,7 @@ def regenerate_share(credential_id: int):
 def revoke_share(credential_id: int):
     """Withdraw the credential's public page."""
     session = get_session()
-    service.revoke_share(session, current_user.id, credential_id)
+    share_service.revoke_share(session, current_user.id, credential_id)
     session.commit()
     flash("The credential's public page is withdrawn.", "success")
     return redirect(url_for("portfolio.credential_share", credential_id=credential_id))

@@ -27,12 +27,12 @@ from wallet.public_pages import (
     share_links,
 )
 from wallet.services import evidence as evidence_service
-from wallet.services import portfolios as service
+from wallet.services import public_view
 from wallet.services import presentations, sharing
 from wallet.services.credentials import baked_image
 from wallet.services.errors import NotFoundError, RateLimitedError
 from wallet.services.images import PNG, SVG, SVG_HEADERS
-from wallet.services.portfolios import PublicCredential
+from wallet.services.public_view import PublicCredential
 from wallet.web import external_url, send_bytes
 from wallet.wiring import collaborators
 
@@ -87,10 +87,10 @@ def _public(lookup: Any, *args: Any) -> Any:
 @bp.get("/p/<slug>")
 def portfolio(slug: str):
     """Show a published portfolio to anyone with its link, and count the view."""
-    portfolio = _public(service.public_portfolio, slug)
+    portfolio = _public(public_view.public_portfolio, slug)
     session = get_session()
-    _count(service.count_portfolio_view, portfolio)
-    return portfolio_page(service.portfolio_view(session, portfolio))
+    _count(public_view.count_portfolio_view, portfolio)
+    return portfolio_page(public_view.portfolio_view(session, portfolio))
 
 
 def _count(counter: Any, target: Any) -> None:
@@ -105,21 +105,21 @@ def _count(counter: Any, target: Any) -> None:
 @bp.get("/p/<slug>/credentials/<int:credential_id>")
 def credential(slug: str, credential_id: int):
     """Show one credential of a published portfolio."""
-    return _credential_page(_public(service.portfolio_credential, slug, credential_id))
+    return _credential_page(_public(public_view.portfolio_credential, slug, credential_id))
 
 
 @bp.get("/c/<slug>")
 def shared(slug: str):
     """Show a credential the learner shared on its own (the target of social posts), and count the view."""
-    target = _public(service.shared_credential, slug)
-    _count(service.count_share_view, target.share)
+    target = _public(public_view.shared_credential, slug)
+    _count(public_view.count_share_view, target.share)
     return _credential_page(target)
 
 
 def _resolve(slug: str, credential_id: int | None) -> PublicCredential:
     if credential_id is None:
-        return _public(service.shared_credential, slug)
-    return _public(service.portfolio_credential, slug, credential_id)
+        return _public(public_view.shared_credential, slug)
+    return _public(public_view.portfolio_credential, slug, credential_id)
 
 
 def _credential_page(target: PublicCredential) -> Response:
@@ -150,8 +150,8 @@ def verify_now(slug: str, credential_id: int | None):
     _take("verify-now")
     session = get_session()
     reuse = timedelta(seconds=float(current_app.config.get("VERIFY_NOW_REUSE_SECONDS",
-                                                          service.DEFAULT_VERIFY_REUSE.total_seconds())))
-    outcome = service.verify_now(session, target, fetch=collaborators().revalidating_fetch(),
+                                                          public_view.DEFAULT_VERIFY_REUSE.total_seconds())))
+    outcome = public_view.verify_now(session, target, fetch=collaborators().revalidating_fetch(),
                                  blobs=collaborators().blobs,
                                  reuse_within=reuse)
     session.commit()
@@ -239,7 +239,7 @@ def credential_qr(slug: str, credential_id: int | None):
 @bp.get("/p/<slug>/qr.svg")
 def portfolio_qr(slug: str):
     """Serve a QR code (SVG) of the portfolio's link."""
-    portfolio = _public(service.public_portfolio, slug)
+    portfolio = _public(public_view.public_portfolio, slug)
     return _svg(sharing.qr_svg(external_url("public.portfolio", slug=portfolio.slug)))
 
 
@@ -252,7 +252,7 @@ def _svg(data: bytes) -> Response:
 @bp.get("/p/<slug>/photo")
 def photo(slug: str):
     """Serve the portfolio's photo."""
-    return photo_response(_public(service.public_portfolio, slug))
+    return photo_response(_public(public_view.public_portfolio, slug))
 
 
 @bp.get("/p/<slug>/presentation.json")
@@ -263,12 +263,12 @@ def presentation(slug: str):
     domain is signed (a challenge is answered only by the learner, on /present). Only credentials
     that verify go in. With the originals kept back, there is no presentation: it is made of them.
     """
-    portfolio = _public(service.public_portfolio, slug)
+    portfolio = _public(public_view.public_portfolio, slug)
     if not portfolio.show_originals:
         raise NotFoundError("This portfolio does not offer its credentials for download.")
     _take("presentations")
     session = get_session()
-    view = service.portfolio_view(session, portfolio)
+    view = public_view.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, portfolio.owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
         blobs=collaborators().blobs)
@@ -282,7 +282,7 @@ def presentation(slug: str):
 @bp.get("/u/<handle>")
 def profile(handle: str):
     """Show a learner's public profile: their listed portfolios."""
-    view = _public(service.public_profile, handle)
+    view = _public(public_view.public_profile, handle)
     url = external_url("public.profile", handle=view.profile.handle)
     tags = sharing.preview_tags(title=view.owner.display_name, description=f"Portfolios of {view.owner.display_name}",
                                 url=url, image=None, kind="profile")
@@ -293,7 +293,7 @@ def profile(handle: str):
 @bp.get("/embed/c/<slug>")
 def embed(slug: str):
     """Show a read-only credential card meant to be framed by other sites."""
-    target = _public(service.shared_credential, slug)
+    target = _public(public_view.shared_credential, slug)
     response = Response(render_template("portfolio/embed.html", target=target,
                                         url=external_url("public.shared", slug=slug)))
     response.headers["Content-Security-Policy"] = EMBED_CSP
@@ -313,7 +313,7 @@ def oembed():
     if (parts.scheme, parts.netloc) != (own.scheme, own.netloc) or not (
             (len(segments) == 2 and segments[0] == "c") or (len(segments) == 3 and segments[:2] == ["embed", "c"])):
         raise NotFoundError("Wallet can embed only credential pages it serves.")
-    target = _public(service.shared_credential, segments[-1])
+    target = _public(public_view.shared_credential, segments[-1])
     credential = target.credential
     document = sharing.oembed_document(
         title=credential.name, author_name=target.owner.display_name, author_url=None,

@@ -12,6 +12,8 @@ from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.routes.api import api_user, bp, require_token
 from wallet.services import portfolios as service
+from wallet.services import public_view
+from wallet.services import share_links
 from wallet.services import originals, presentations, sharing
 from wallet.services.errors import ValidationError
 from wallet.web import external_url
@@ -212,7 +214,7 @@ def portfolio_presentation(portfolio_id: int) -> Response:
     """
     session, owner_id = get_session(), api_user().id
     portfolio = service.get_portfolio(session, owner_id, portfolio_id)
-    view = service.portfolio_view(session, portfolio)
+    view = public_view.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
         blobs=collaborators().blobs)
@@ -228,7 +230,7 @@ def _share(share: CredentialShare) -> dict[str, Any]:
     return {
         "credential_id": share.credential_id,
         "url": url,
-        "link_works": service.is_share_public(share),
+        "link_works": share_links.is_share_public(share),
         "include_evidence": share.include_evidence,
         "show_originals": share.show_originals,
         **_publishing_notes([credential]),
@@ -249,7 +251,7 @@ def _share(share: CredentialShare) -> dict[str, Any]:
 @require_token
 def list_shares() -> dict[str, Any]:
     """List the token owner's credential share links."""
-    return {"shares": [_share(s) for s in service.list_shares(get_session(), api_user().id)]}
+    return {"shares": [_share(s) for s in share_links.list_shares(get_session(), api_user().id)]}
 
 
 @bp.put("/shares/<int:credential_id>")
@@ -261,7 +263,7 @@ def put_share(credential_id: int) -> dict[str, Any]:
         if not isinstance(body.get(name, False), bool):
             raise ValidationError(f'"{name}" must be true or false.')
     session = get_session()
-    share = service.share_credential(session, api_user().id, credential_id,
+    share = share_links.share_credential(session, api_user().id, credential_id,
                                      include_evidence=body.get("include_evidence", False),
                                      expires_at=_expiry(body.get("expires_at")),
                                      show_originals=body.get("show_originals"))
@@ -274,7 +276,7 @@ def put_share(credential_id: int) -> dict[str, Any]:
 def regenerate_share(credential_id: int) -> dict[str, Any]:
     """Give the credential's public page a new link."""
     session = get_session()
-    share = service.regenerate_share(session, api_user().id, credential_id)
+    share = share_links.regenerate_share(session, api_user().id, credential_id)
     session.commit()
     return _share(share)
 
@@ -284,7 +286,7 @@ def regenerate_share(credential_id: int) -> dict[str, Any]:
 def revoke_share(credential_id: int) -> tuple[str, int]:
     """Withdraw the credential's public page."""
     session = get_session()
-    service.revoke_share(session, api_user().id, credential_id)
+    share_links.revoke_share(session, api_user().id, credential_id)
     session.commit()
     return "", 204
 
