@@ -1,6 +1,6 @@
-"""Dates and times in words, for pages and for the sentences services write; plain Python, no Flask.
+"""Dates, times and sizes in words, for pages and for the sentences services write; plain Python, no Flask.
 
-Templates use them as the `time_ago` and `format_date` filters (registered in templating.py).
+Templates use them as the `time_ago`, `format_date` and `describe_size` filters (registered in templating.py).
 """
 from __future__ import annotations
 
@@ -30,3 +30,10 @@ def format_date(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return f"{moment.day} {moment:%B %Y}"
+
+
+def describe_size(size: int) -> str:
+    """Say a size limit in plain words: "10 MB", "200 KB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    return f"{max(size // 1024, 1)} KB"

@@ -7,10 +7,9 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from wallet.db import get_session, utcnow
-from wallet.formatting import format_date, time_ago
+from wallet.formatting import describe_size, format_date, time_ago
 from wallet.models.portfolio import VISIBILITIES
 from wallet.services import pathways as pathway_service
-from wallet.services.importing import describe_size
 from wallet.services.sanitize import clean_text, external_link, render_markdown, short_identifier
 
 # Main navigation, in order; an entry shows once its blueprint is registered.

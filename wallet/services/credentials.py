@@ -25,7 +25,7 @@ from wallet.models.user import User
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError, ValidationError
 from wallet.services.images import PNG, SVG
-from wallet.services.importing import RecordingFetch, apply_metadata, recipient_state, record_for
+from wallet.services.results import RecordingFetch, apply_metadata, recipient_state, record_for
 from wallet.services.sanitize import clean_text
 from wallet.services.verification import make_context, verify_bytes
 from wallet.services.verification.extract import OB2_KEYWORD, OB3_KEYWORD, bake_png, bake_svg

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wallet.formatting import describe_size
 from wallet.models.credential import EVIDENCE_FILE, EVIDENCE_LINK, EVIDENCE_TEXT, Evidence
+from wallet.services.accounts import lock_owner
 from wallet.services.blobs import BlobStore, sha256_hex
 from wallet.services.credentials import get_credential
 from wallet.services.errors import NotFoundError, QuotaExceededError, TooLargeError, ValidationError
 from wallet.services.images import sniff_image_type
-from wallet.services.importing import describe_size, lock_owner, safe_filename
-from wallet.services.sanitize import clean_text, safe_url
+from wallet.services.sanitize import clean_text, safe_filename, safe_url
 
 MAX_ITEMS_PER_CREDENTIAL = 50
 MAX_TEXT = 20_000

@@ -112,3 +112,10 @@ def short_identifier(value: str | None, limit: int = 36) -> str:
         return text
     tail = 8
     return text[: limit - tail - 1] + "…" + text[-tail:]
+
+
+def safe_filename(name: str | None, *, default: str = "file") -> str:
+    """Return a display name for an uploaded file: no path, no control or bidi characters, bounded."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = clean_text(base, limit=120).replace("\x00", "").strip(". ")
+    return base or default
