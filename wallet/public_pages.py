@@ -11,8 +11,7 @@ from typing import Any
 from flask import Response, render_template
 
 from wallet.models.portfolio import LISTED, Portfolio
-from wallet.services import originals, sharing
-from wallet.services import public_view
+from wallet.services import originals, public_view, sharing
 from wallet.services.errors import NotFoundError
 from wallet.services.images import PNG
 from wallet.services.public_view import PublicCredential

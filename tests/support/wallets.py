@@ -11,10 +11,9 @@ from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png
 from wallet.models import User
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
-from wallet.services import importing
+from wallet.services import importing, share_links
 from wallet.services import pathways as pathway_service
 from wallet.services import portfolios as portfolio_service
-from wallet.services import share_links
 from wallet.services.blobs import blob_store_from_config
 from wallet.services.http import fetcher_from_config
 

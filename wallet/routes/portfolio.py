@@ -17,9 +17,8 @@ from wallet.public_pages import photo_response, portfolio_page, share_links
 from wallet.services import credentials as credential_service
 from wallet.services import pathways as pathway_service
 from wallet.services import portfolios as service
-from wallet.services import public_view
 from wallet.services import share_links as share_service
-from wallet.services import originals, presentations, sharing
+from wallet.services import originals, presentations, public_view, sharing
 from wallet.services.errors import ValidationError
 from wallet.web import external_url
 from wallet.wiring import collaborators

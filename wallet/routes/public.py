@@ -27,8 +27,7 @@ from wallet.public_pages import (
     share_links,
 )
 from wallet.services import evidence as evidence_service
-from wallet.services import public_view
-from wallet.services import presentations, sharing
+from wallet.services import presentations, public_view, sharing
 from wallet.services.credentials import baked_image
 from wallet.services.errors import NotFoundError, RateLimitedError
 from wallet.services.images import PNG, SVG, SVG_HEADERS

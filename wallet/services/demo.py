@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from wallet.models import Credential, User
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import UNLISTED, CredentialShare, Portfolio
-from wallet.services import accounts, evidence, pathways, portfolios
-from wallet.services import share_links
+from wallet.services import accounts, evidence, pathways, portfolios, share_links
 from wallet.services.blobs import BlobStore
 from wallet.services.importing import ImportItem, Importer, Upload, import_upload
 from wallet.services.verification.dataintegrity import did_key_for, sign_document

@@ -12,9 +12,7 @@ from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.routes.api import api_user, bp, require_token
 from wallet.services import portfolios as service
-from wallet.services import public_view
-from wallet.services import share_links
-from wallet.services import originals, presentations, sharing
+from wallet.services import originals, presentations, public_view, share_links, sharing
 from wallet.services.errors import ValidationError
 from wallet.web import external_url
 from wallet.wiring import collaborators
