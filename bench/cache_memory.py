@@ -18,6 +18,7 @@ import gzip
 import json
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.servers import DocumentServer, Response  # noqa: E402
 from tests.verification.test_vc import NOW, WEB_HOST, Signer, b64url, generic_vc, stamp  # noqa: E402
-from wallet.services.http import GuardedFetcher  # noqa: E402
+from wallet.wiring import Collaborators  # noqa: E402
 from wallet.services.verification import make_context, status, verify_bytes  # noqa: E402
 
 MB = 1024 * 1024
@@ -52,7 +53,9 @@ def main() -> None:
     args = parser.parse_args()
 
     server = DocumentServer()
-    fetch = GuardedFetcher(allow_private_network=True, url_rewrite={f"{WEB_HOST}/": server.url("/")})
+    # The app's fetcher for a config that lets it reach the loopback server (no blob is written).
+    fetch = Collaborators({"ALLOW_PRIVATE_NETWORK": True, "URL_REWRITE": {f"{WEB_HOST}/": server.url("/")}},
+                          tempfile.gettempdir()).fetcher
     signer = Signer()
     credentials = []
     bits = bytes(args.list_mb * MB)

@@ -37,8 +37,7 @@ from wallet import create_app  # noqa: E402
 from wallet.db import get_engine, get_session  # noqa: E402
 from wallet.schema import upgrade_database  # noqa: E402
 from wallet.services import accounts, credentials, evidence, importing, pathways, portability, portfolios  # noqa: E402
-from wallet.services.blobs import blob_store_from_config  # noqa: E402
-from wallet.services.http import fetcher_from_config  # noqa: E402
+from wallet.wiring import collaborators  # noqa: E402
 
 PDF_HEAD = b"%PDF-1.4\n"
 
@@ -73,8 +72,8 @@ def make_instance(folder: Path, database_url: str | None, name: str):
 
 
 def importer(app, user) -> importing.Importer:
-    return importing.Importer(fetch=fetcher_from_config(app.config),
-                              blobs=blob_store_from_config(app.config, app.instance_path),
+    return importing.Importer(fetch=collaborators(app).fetcher,
+                              blobs=collaborators(app).blobs,
                               owner_id=user.id, recipients=user.verified_addresses,
                               max_credentials=app.config["MAX_CREDENTIALS_PER_USER"])
 
@@ -140,7 +139,7 @@ def main() -> None:
     print(f"built a wallet of {args.credentials} credentials with evidence in {time.perf_counter() - started:.1f} s "
           f"({'PostgreSQL' if args.database_url else 'SQLite'})")
 
-    blobs = blob_store_from_config(source.config, source.instance_path)
+    blobs = collaborators(source).blobs
     factory = source.extensions["wallet.sessionmaker"]
     exports = Path(source.instance_path) / "exports"
     exports.mkdir(parents=True, exist_ok=True)

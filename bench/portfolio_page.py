@@ -36,10 +36,9 @@ from tests.support.credentials import HostedIssuer, JwtIssuer  # noqa: E402
 from tests.support.servers import DocumentServer  # noqa: E402
 from wallet import create_app  # noqa: E402
 from wallet.db import get_session, make_engine  # noqa: E402
-from wallet.routes.credentials import blob_store  # noqa: E402
 from wallet.schema import upgrade_database  # noqa: E402
 from wallet.services import accounts, evidence, importing, portfolios  # noqa: E402
-from wallet.services.http import fetcher_from_config  # noqa: E402
+from wallet.wiring import collaborators  # noqa: E402
 
 SECRET = "bench-secret-key-not-for-production"
 EMAIL = "learner@example.org"
@@ -54,7 +53,7 @@ def build(config: dict[str, object], count: int, issuer: HostedIssuer) -> str:
         user = accounts.register(session, display_name="Bench Learner", email=EMAIL,
                                  password="correct horse battery staple", verified=True)
         session.commit()
-        importer = importing.Importer(fetch=fetcher_from_config(app.config), blobs=blob_store(), owner_id=user.id,
+        importer = importing.Importer(fetch=collaborators(app).fetcher, blobs=collaborators(app).blobs, owner_id=user.id,
                                       recipients=[EMAIL])
         jwt_issuers = [JwtIssuer(name=f"College {n}") for n in range(5)]
         ids = []

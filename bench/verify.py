@@ -18,6 +18,7 @@ import base64
 import gzip
 import json
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from jwcrypto.jwk import JWK  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from tests.support.servers import DocumentServer, Response  # noqa: E402
-from wallet.services.http import GuardedFetcher  # noqa: E402
+from wallet.wiring import Collaborators  # noqa: E402
 from wallet.services.verification import dataintegrity, extract, jose, jsonld, make_context, memo, verify_bytes  # noqa: E402
 
 OB3_CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -73,6 +74,11 @@ def ob3(issuer: str, number: int, contexts: list[str] = OB3_CONTEXTS) -> dict[st
             },
         },
     }
+
+
+def loopback_fetcher(rewrite: dict[str, str]) -> Any:
+    """Return the app's fetcher for a config that reaches the loopback servers (no blob is written)."""
+    return Collaborators({"ALLOW_PRIVATE_NETWORK": True, "URL_REWRITE": rewrite}, tempfile.gettempdir()).fetcher
 
 
 def rate(operation: Callable[[int], None], count: int, repeat: int) -> float:
@@ -139,8 +145,7 @@ def main() -> None:
     list_server = DocumentServer()
     try:
         list_url = "https://status.example/lists/1"
-        status_fetch = GuardedFetcher(allow_private_network=True,
-                                      url_rewrite={"https://status.example/": list_server.url("/")})
+        status_fetch = loopback_fetcher({"https://status.example/": list_server.url("/")})
         bits = base64.urlsafe_b64encode(gzip.compress(bytes(131_072 // 8), mtime=0)).rstrip(b"=").decode()
         status_list = dataintegrity.sign_document({
             "@context": ["https://www.w3.org/ns/credentials/v2"], "id": list_url,
@@ -210,7 +215,7 @@ def main() -> None:
     server = DocumentServer()
     try:
         origin = "https://issuer.example/"
-        fetch = GuardedFetcher(allow_private_network=True, url_rewrite={origin: server.url("/")})
+        fetch = loopback_fetcher({origin: server.url("/")})
         rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = rsa_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
         issuer = {"@context": OB2_CONTEXT, "id": origin + "issuer", "type": "Issuer", "name": "Example Academy",

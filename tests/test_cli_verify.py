@@ -57,11 +57,13 @@ def test_verify_recipient_option_checks_the_recipient(app, tmp_path: Path) -> No
     assert {c["id"]: c["status"] for c in other["checks"]}["recipient"] == "failed"
 
 
-def test_verify_url_source_goes_through_the_guarded_fetcher(app, tmp_path: Path) -> None:
+def test_verify_url_source_goes_through_the_guarded_fetcher(app_config, request, tmp_path: Path) -> None:
     server = DocumentServer()
     try:
         server.routes["/badge.jwt"] = Response(JwtIssuer().jwt().encode(), content_type="text/plain")
-        app.config.update(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE={"https://provider.example/": server.url("/")})
+        # The app builds its fetcher from its config when it starts.
+        app_config.update(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE={"https://provider.example/": server.url("/")})
+        app = request.getfixturevalue("app")
         result = app.test_cli_runner().invoke(args=["verify", "--json", "https://provider.example/badge.jwt"])
         line = json.loads(result.output)
         assert (line["source"], line["status"]) == ("https://provider.example/badge.jwt", "valid")

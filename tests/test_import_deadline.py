@@ -1,4 +1,4 @@
-"""One import has one deadline for all its fetches (security.md A12, §2.6), not only one per fetch.
+"""One import has one deadline for all its fetches (docs/security.md A12, §2.6), not only one per fetch.
 
 The issuer is a real HTTP server on 127.0.0.1 that answers each request slowly: every single
 fetch stays well within its own limit, but together they pass the import's deadline.

@@ -14,12 +14,14 @@ from sqlalchemy import func, select
 
 from tests.support.credentials import HostedIssuer, JwtIssuer, LdIssuer, bake_png_jwt, png_image, tampered_jwt
 from tests.support.servers import Response
+from wallet.formatting import describe_size
 from wallet.models import Credential, VerificationRecord
 from wallet.services import importing, versions
 from wallet.services.blobs import blob_store_from_config
 from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError
 from wallet.services.http import fetcher_from_config
 from wallet.services.importing import DUPLICATE, IMPORTED, KEPT, REJECTED, REPLACED, Upload
+from wallet.services.sanitize import safe_filename
 
 
 @pytest.fixture
@@ -298,7 +300,7 @@ def test_discover_alternate_javascript_href_is_ignored():
     ("x" * 500, "x" * 119 + "…"), ("", "file"), ("..", "file"),
 ])
 def test_safe_filename_paths_and_controls_are_removed(name, expected):
-    assert importing.safe_filename(name) == expected
+    assert safe_filename(name) == expected
 
 
 def test_dedupe_key_same_jwt_same_key_different_bytes_elsewhere(issuer):
@@ -315,7 +317,7 @@ def test_dedupe_key_same_jwt_same_key_different_bytes_elsewhere(issuer):
 @pytest.mark.parametrize("size, words", [(10 * 1024 * 1024, "10 MB"), (200 * 1024, "200 KB"), (100, "1 KB"),
                                          (int(2.5 * 1024 * 1024), "2.5 MB")])
 def test_describe_size_says_limits_in_plain_words(size, words):
-    assert importing.describe_size(size) == words
+    assert describe_size(size) == words
 
 
 def test_import_files_oversized_zip_is_reported_too_large(session, importer, issuer):

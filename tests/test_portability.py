@@ -227,7 +227,7 @@ def test_round_trip_into_fresh_instance_keeps_originals_evidence_and_words(clien
         assert counts == [4, 5, 1, 1, 1]
 
 
-# --- Import: the ZIP is untrusted input (security.md C12) ---------------------------------------
+# --- Import: the ZIP is untrusted input (docs/security.md C12) ---------------------------------------
 
 
 def make_export(app, session, user) -> bytes:

@@ -1,4 +1,4 @@
-"""Privacy of portfolios and shares (security.md F3-F5, D18): another learner and anonymous visitors
+"""Privacy of portfolios and shares (docs/security.md F3-F5, D18): another learner and anonymous visitors
 get 404 for anything private, withdrawn, expired or unshared, guessing ids and slugs finds nothing,
 and public pages never show hashed emails, salts or the recipient check."""
 from __future__ import annotations
@@ -168,7 +168,7 @@ def test_expired_or_revoked_links_give_404_with_no_data(client, setup, session):
     assert not re.search(r'<meta property="og:', body)
 
 
-# --- originals: what they reveal, and turning them off (security.md F5) --------------------------------
+# --- originals: what they reveal, and turning them off (docs/security.md F5) --------------------------------
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from tests.support.portfolios import (
 from tests.support.servers import Response
 from wallet.models import Credential, Portfolio, VerificationRecord
 from wallet.services import portfolios as service
+from wallet.services import public_view
 from wallet.services.errors import ValidationError
 
 
@@ -95,8 +96,8 @@ def test_public_page_summary_counts_each_state(client, learner, session, issuers
 def test_summary_all_verified_earlier_says_when():
     now = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
     credential = Credential(id=1, status="valid", checked_at=now - timedelta(days=3), issuer_id="did:example:1")
-    assert service.summarise([credential], now).text == "1 credential from 1 provider · all verified, the oldest check 3 days ago"
-    assert service.summarise([], now).text == "No credentials yet"
+    assert public_view.summarise([credential], now).text == "1 credential from 1 provider · all verified, the oldest check 3 days ago"
+    assert public_view.summarise([], now).text == "No credentials yet"
 
 
 def test_public_page_offers_originals_as_link_alternates_and_preview_tags(client, learner, session, two_credentials):

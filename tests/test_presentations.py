@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.support.credentials import HostedIssuer, JwtIssuer
 from tests.support.portfolios import add_credential, add_url, ld_credential, published_portfolio
 from wallet.models import Credential, LearnerKey
-from wallet.routes.credentials import blob_store
+from wallet.wiring import collaborators
 from wallet.services import presentations
 from wallet.services.errors import ValidationError
 from wallet.services.verification import dataintegrity, make_context, verify_bytes, vp
@@ -147,7 +147,7 @@ def test_presentation_leaves_out_an_expired_credential_with_the_reason(client, s
            add_credential(client, issuer.jwt(name="Old", valid_from=datetime(2020, 1, 1, tzinfo=timezone.utc),
                                              valid_until=datetime(2021, 1, 1, tzinfo=timezone.utc)))]
     signed = presentations.build_presentation(session, learner.id, [session.get(Credential, i) for i in ids],
-                                              secret_key=SECRET, blobs=blob_store())
+                                              secret_key=SECRET, blobs=collaborators().blobs)
     assert [c.id for c in signed.included] == [ids[0]]
     assert [(c.id, reason) for c, reason in signed.left_out] == [
         (ids[1], "Expired on 1 January 2021: only credentials that verify are signed into a presentation.")]
@@ -166,7 +166,7 @@ def test_tampered_credential_is_stored_as_invalid_and_never_signed(client, sessi
     tampered = add_credential(client, tampered_ld_credential())
     assert session.get(Credential, tampered).status == "invalid"
     signed = presentations.build_presentation(session, learner.id, [session.get(Credential, i) for i in (genuine, tampered)],
-                                              secret_key=SECRET, blobs=blob_store())
+                                              secret_key=SECRET, blobs=collaborators().blobs)
     assert [c.id for c in signed.included] == [genuine]
     assert signed.left_out[0][0].id == tampered and signed.left_out[0][1].startswith("Not genuine")
     assert "Tampered Badge" not in json.dumps(signed.document)
@@ -224,7 +224,7 @@ def test_ob2_badges_are_left_out_with_a_reason(hosted, client, learner, session)
     ob2_id = add_url(client, hosted.assertion())
     ob3_id = add_credential(client, JwtIssuer().jwt())
     credentials = [session.get(Credential, ob2_id), session.get(Credential, ob3_id)]
-    signed = presentations.build_presentation(session, learner.id, credentials, secret_key=SECRET, blobs=blob_store())
+    signed = presentations.build_presentation(session, learner.id, credentials, secret_key=SECRET, blobs=collaborators().blobs)
     assert [c.id for c in signed.included] == [ob3_id]
     assert [(c.id, "not Verifiable Credentials" in reason) for c, reason in signed.left_out] == [(ob2_id, True)]
     assert len(signed.document["verifiableCredential"]) == 1
@@ -241,7 +241,7 @@ def test_vc11_json_credential_is_left_out(client, learner, session):
                                             cryptosuite="Ed25519Signature2020")
     credential_id = add_credential(client, json.dumps(signed_vc))
     signed = presentations.build_presentation(session, learner.id, [session.get(Credential, credential_id)],
-                                              secret_key=SECRET, blobs=blob_store())
+                                              secret_key=SECRET, blobs=collaborators().blobs)
     assert signed.included == [] and "VC 1.1" in signed.left_out[0][1]
 
 
@@ -250,7 +250,7 @@ def test_another_learners_credential_cannot_be_presented(client, learner, sessio
     other = make_user()
     with pytest.raises(ValidationError, match="your own credentials"):
         presentations.build_presentation(session, other.id, [session.get(Credential, credential_id)],
-                                         secret_key=SECRET, blobs=blob_store())
+                                         secret_key=SECRET, blobs=collaborators().blobs)
 
 
 def test_unsigned_presentation_is_not_verified(client, learner, portfolio):

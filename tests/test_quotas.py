@@ -1,4 +1,4 @@
-"""Per-learner quotas (security.md C11): credentials kept and evidence bytes, checked in the insert transaction."""
+"""Per-learner quotas (docs/security.md C11): credentials kept and evidence bytes, checked in the insert transaction."""
 from __future__ import annotations
 
 import io

@@ -24,7 +24,7 @@ def query(url: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(url).query, keep_blank_values=True)
 
 
-# --- share URL formats (standards.md §3) ---------------------------------------------------------
+# --- share URL formats (docs/sharing.md) ---------------------------------------------------------
 
 
 def test_linkedin_add_to_profile_has_exact_parameters_in_order():

@@ -17,6 +17,7 @@ from wallet.extensions import csrf, login_manager
 from wallet.headers import register_security_headers
 from wallet.services.verification import configure_caches
 from wallet.templating import register_templating
+from wallet.wiring import init_app as build_collaborators
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -48,17 +49,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
                      canonical_bytes=int(app.config["CANONICAL_CACHE_BYTES"]))
 
     db.init_app(app)
+    build_collaborators(app)  # fetcher, blob store, limiters, importers: once, from the config
     login_manager.init_app(app)
     csrf.init_app(app)
     register_error_handlers(app)
     register_security_headers(app)
     register_templating(app)
 
-    from wallet.routes import (api, auth, credentials, dev, main, pathways, portability, portfolio, present,
+    from wallet.routes import (api, auth, credentials, dev, main, pathways, portability, portfolio, present, public,
                                settings, skills)
 
     for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, portfolio.bp,
-                      present.bp, portability.bp, api.bp):
+                      public.bp, present.bp, portability.bp, api.bp):
         app.register_blueprint(blueprint)
     from wallet import cli
 

@@ -51,10 +51,10 @@ def verify_command(sources: tuple[str, ...], as_json: bool, recipients: tuple[st
     import sys
     from pathlib import Path
 
-    from wallet.services.http import fetcher_from_config
     from wallet.services.verification import make_context, verify_bytes, verify_url
+    from wallet.wiring import collaborators
 
-    fetch = fetcher_from_config(current_app.config)
+    fetch = collaborators().fetcher
     all_valid = True
     for source in sources:
         context = make_context(fetch, recipients=recipients)
@@ -163,8 +163,6 @@ def demo_command(base_url: str) -> None:
     """Create the demo learner (once) with credentials, a pathway, a portfolio and a share link; print the links."""
     from pathlib import Path
 
-    from wallet.routes.links import external_url
-    from wallet.services.blobs import blob_store_from_config
     from wallet.services.demo import (
         DEMO_EMAIL,
         DEMO_KEYS_FILE,
@@ -173,12 +171,15 @@ def demo_command(base_url: str) -> None:
         ensure_demo_showcase,
     )
     from wallet.services.pathways import pathway_progress
-    from wallet.services.portfolios import is_public, is_share_public
+    from wallet.services.portfolios import is_public
+    from wallet.services.share_links import is_share_public
+    from wallet.web import external_url
+    from wallet.wiring import collaborators
 
     session = db.get_session()
     user, password = ensure_demo_learner(session)
     session.flush()
-    blobs = blob_store_from_config(current_app.config, current_app.instance_path)
+    blobs = collaborators().blobs
     items = ensure_demo_credentials(session, user, blobs=blobs, keys_path=Path(current_app.instance_path) / DEMO_KEYS_FILE)
     showcase = ensure_demo_showcase(session, user, items)
     session.commit()
@@ -189,11 +190,11 @@ def demo_command(base_url: str) -> None:
     # The links are built as a request to the served app would build them.
     with current_app.test_request_context("/", base_url=base_url):
         if is_public(showcase.portfolio):
-            click.echo(f"Demo portfolio: {external_url('portfolio.public', slug=showcase.portfolio.slug)}")
+            click.echo(f"Demo portfolio: {external_url('public.portfolio', slug=showcase.portfolio.slug)}")
         else:
             click.echo("Demo portfolio: not published now (publish it again from the Portfolios page).")
         if is_share_public(showcase.share):
-            click.echo(f"Demo shared credential: {external_url('portfolio.shared', slug=showcase.share.slug)}")
+            click.echo(f"Demo shared credential: {external_url('public.shared', slug=showcase.share.slug)}")
     click.echo(f"Demo learner: log in as {DEMO_EMAIL} with the password {password}")
 
 
@@ -205,15 +206,13 @@ def reverify_command(stale_after: float) -> None:
     """Re-verify stored credentials; an unreachable issuer keeps the last result, marked as such."""
     from datetime import timedelta
 
-    from wallet.services.blobs import blob_store_from_config
     from wallet.services.credentials import reverify_stale
-    from wallet.services.http import fetcher_from_config
+    from wallet.wiring import collaborators
 
     session = db.get_session()
     counts = {"changed": 0, "unchanged": 0, "unreachable": 0}
     for recheck in reverify_stale(session, stale_after=timedelta(hours=stale_after),
-                                  fetch=fetcher_from_config(current_app.config).revalidating(),
-                                  blobs=blob_store_from_config(current_app.config, current_app.instance_path)):
+                                  fetch=collaborators().revalidating_fetch(), blobs=collaborators().blobs):
         session.commit()  # one credential at a time: a crash keeps what was already re-checked
         if not recheck.conclusive:
             counts["unreachable"] += 1
@@ -233,11 +232,11 @@ def reverify_command(stale_after: float) -> None:
 def backup_command(directory: str) -> None:
     """Back up the database (a consistent snapshot) and then the blob store into DIRECTORY (new or empty)."""
     from wallet.services.backup import BackupError, take_backup
-    from wallet.services.blobs import blob_store_from_config
+    from wallet.wiring import collaborators
 
     try:
         manifest = take_backup(db.get_engine(current_app),
-                               blob_store_from_config(current_app.config, current_app.instance_path), directory)
+                               collaborators().blobs, directory)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
     database = manifest["database"]
@@ -257,11 +256,11 @@ def backup_command(directory: str) -> None:
 def restore_command(directory: str) -> None:
     """Restore a backup from DIRECTORY into this instance, whose database must be empty."""
     from wallet.services.backup import BackupError, restore_backup
-    from wallet.services.blobs import blob_store_from_config
+    from wallet.wiring import collaborators
 
     try:
         outcome = restore_backup(db.get_engine(current_app),
-                                 blob_store_from_config(current_app.config, current_app.instance_path), directory)
+                                 collaborators().blobs, directory)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
     counts = outcome["counts"]

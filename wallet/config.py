@@ -29,7 +29,7 @@ class Defaults:
     FETCH_READ_TIMEOUT = 10.0
     FETCH_TOTAL_TIMEOUT = 20.0
     FETCH_MAX_BYTES = 5 * 1024 * 1024
-    # security.md A12, §2.6: one import (a link, a file, a paste), every fetch included, stops after this.
+    # docs/security.md A12, §2.6: one import (a link, a file, a paste), every fetch included, stops after this.
     IMPORT_DEADLINE_SECONDS = 45.0
     # In-memory caches, each bounded by the bytes it holds (services/verification/caches.py):
     # fetched documents, decoded status lists, whole verification results, canonical forms.
@@ -69,7 +69,7 @@ class Defaults:
     MAX_CREDENTIALS_PER_USER = 5000
     MAX_EVIDENCE_BYTES_PER_USER = 200 * 1024 * 1024
     # A wallet export uploaded to Settings → Import or POST /api/v1/import (only there), and how much
-    # its entries may unpack to (security.md C12).
+    # its entries may unpack to (docs/security.md C12).
     MAX_IMPORT_BYTES = 1024 * 1024 * 1024
     MAX_IMPORT_UNPACKED_BYTES = 4 * 1024 * 1024 * 1024
     # A19: imports (each URL, paste, file and file inside a ZIP) per learner within the window,

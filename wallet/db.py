@@ -56,7 +56,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # security.md §2.7: in WAL mode a transaction that read first cannot upgrade to a write once
+        # docs/reliability.md §7: in WAL mode a transaction that read first cannot upgrade to a write once
         # another connection has written; SQLite then fails at once ("database is locked"), ignoring
         # the busy timeout. A request that may write (POST, PUT, PATCH, DELETE) therefore takes the
         # write lock when it begins and waits its turn; reads (GET) stay concurrent.

@@ -1,10 +1,16 @@
-"""Template helpers shared by every page."""
+"""Template helpers shared by every page; the one place filters, globals and context are registered."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, current_app
+from flask_login import current_user
+
+from wallet.db import get_session, utcnow
+from wallet.formatting import describe_size, format_date, time_ago
+from wallet.models.portfolio import VISIBILITIES
+from wallet.services import pathways as pathway_service
+from wallet.services.sanitize import clean_text, external_link, render_markdown, short_identifier
 
 from wallet.services.verification.states import STATES, state_label, state_of
 
@@ -30,35 +36,11 @@ def nav_items() -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label in NAV_ITEMS if has_endpoint(endpoint)]
 
 
-def time_ago(moment: datetime | None, now: datetime | None = None) -> str:
-    """Say how long ago `moment` was, in words ("3 min ago")."""
-    if moment is None:
-        return "never"
-    now = now or datetime.now(timezone.utc)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    seconds = int((now - moment).total_seconds())
-    if seconds < 0:
-        return "just now"
-    for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"), (3600, "hour"), (60, "min")):
-        if seconds >= size:
-            count = seconds // size
-            plural = "s" if count > 1 and unit != "min" else ""
-            return f"{count} {unit}{plural} ago"
-    return "just now"
-
-
-def format_date(moment: datetime | None) -> str:
-    """Format a date for people: 5 March 2026."""
-    if moment is None:
-        return ""
-    return f"{moment.day} {moment:%B %Y}"
-
-
-def credential_state(credential: Any) -> str:
-    """Say a stored credential's state in the product's words, dated where the state has a date."""
-    return state_label(credential.status, expires=format_date(credential.expires_at),
-                       valid_from=format_date(credential.valid_from or credential.issued_at))
+def pathway_cards() -> list[pathway_service.PathwayProgress]:
+    """Return the learner's pathway progress for the dashboard (read only when a template asks)."""
+    if not current_user.is_authenticated:
+        return []
+    return pathway_service.all_progress(get_session(), current_user.id)
 
 
 def state_words_json() -> dict[str, dict[str, Any]]:
@@ -69,5 +51,14 @@ def state_words_json() -> dict[str, dict[str, Any]]:
 def register_templating(app: Flask) -> None:
     """Expose the helpers to templates."""
     app.jinja_env.globals.update(has_endpoint=has_endpoint, nav_items=nav_items, state_of=state_of,
-                                 state_label=state_label, state_words_json=state_words_json)
-    app.jinja_env.filters.update(time_ago=time_ago, format_date=format_date)
+                                 state_label=state_label, state_words_json=state_words_json,
+                                 # Templates render untrusted text only through the sanitiser (never `|safe`).
+                                 markdown=render_markdown, external_link=external_link)
+    # Credential names and skill texts come from issuers: shown through the one text cleaner (docs/security.md E8, D17).
+    app.jinja_env.filters.update(time_ago=time_ago, format_date=format_date, clean_text=clean_text,
+                                 short_identifier=short_identifier, describe_size=describe_size)
+
+    @app.context_processor
+    def _page_context() -> dict[str, Any]:
+        # pathway_cards is a callable, so the dashboard reads pathways only when its template asks for the cards.
+        return {"pathway_cards": pathway_cards, "visibilities": VISIBILITIES, "now": utcnow}

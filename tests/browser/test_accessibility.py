@@ -1,5 +1,5 @@
 """axe-core, run in the browser, finds no serious or critical violation on the wallet, credential,
-pathway and portfolio pages (DESIGN.md quality bar: WCAG 2.2 AA)."""
+pathway and portfolio pages (docs/design.md quality bar: WCAG 2.2 AA)."""
 from __future__ import annotations
 
 import re

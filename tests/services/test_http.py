@@ -1,4 +1,4 @@
-"""The guarded fetcher against real servers on 127.0.0.1 (security.md A1-A16).
+"""The guarded fetcher against real servers on 127.0.0.1 (docs/security.md A1-A16).
 
 Happy paths run with `allow_private_network=True` so the fetcher may reach a loopback server.
 Guard rules run with the address rule on: `socket.getaddrinfo` is patched so test names resolve to

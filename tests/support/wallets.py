@@ -11,7 +11,7 @@ from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png
 from wallet.models import User
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
-from wallet.services import importing
+from wallet.services import importing, share_links
 from wallet.services import pathways as pathway_service
 from wallet.services import portfolios as portfolio_service
 from wallet.services.blobs import blob_store_from_config
@@ -77,6 +77,6 @@ def fill_wallet(app: Any, session: Session, user: User, *, hosted: HostedIssuer 
                                        contact_email=user.verified_addresses[0])
     portfolio_service.set_photo(session, user.id, portfolio.id, png_image("purple", (40, 40)), blobs)
     portfolio_service.publish(session, user.id, portfolio.id)
-    portfolio_service.share_credential(session, user.id, second, include_evidence=True)
+    share_links.share_credential(session, user.id, second, include_evidence=True)
     session.commit()
     return Wallet(user, ids, pathway.id, portfolio.id)

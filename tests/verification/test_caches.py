@@ -1,4 +1,4 @@
-"""Every in-process cache is bounded by the bytes it holds (caches.py; security.md A10, A13)."""
+"""Every in-process cache is bounded by the bytes it holds (caches.py; docs/security.md A10, A13)."""
 from __future__ import annotations
 
 import gc

@@ -15,17 +15,17 @@ _OB2_NOT_AWARDED = ("no_credential", "An OB 2.0 document that is not an assertio
                     "AlignmentObject...) is validated as the validator does (broken ones come out invalid), but it is "
                     "awarded to nobody, so Wallet says there is no credential rather than calling it verified.")
 _OB3_HEADER_JWK = ("unverifiable", "The VC-JWT's only key is the jwk in its own JOSE header, with an https issuer: "
-                   "the signature shows the credential is intact, not that the issuer made it (security.md D7).")
+                   "the signature shows the credential is intact, not that the issuer made it (docs/security.md D7).")
 DIFFERS: dict[str, tuple[str, str]] = {
     # Open Badges 2.0
     "ob20/simple-badge.png": ("unverifiable", "The baked assertion is hosted; Wallet always re-fetches a hosted "
-                              "assertion from its id (security.md D13), and this case's url_map does not serve "
+                              "assertion from its id (docs/security.md D13), and this case's url_map does not serve "
                               "https://example.org/beths-robotics-badge.json. test_ob2 verifies a served baked one."),
     "ob20/basic-assertion-expired-before-issued.json": (
         "invalid", "expires precedes issuedOn; contradictory dates are a failure, as in openbadges-validator-core, "
                    "and the manifest's reason allows reporting the inconsistency."),
     "ob20/warning-issuer-non-http.json": (
-        "unverifiable", "The issuer id is a urn:uuid; security.md D15: a non-http issuer cannot be tied to a "
+        "unverifiable", "The issuer id is a urn:uuid; docs/security.md D15: a non-http issuer cannot be tied to a "
                         "website, so the badge is not verified (the validator only warns)."),
     "ob20/assertion-with-extension-node-invalid.json": (
         "valid", "The failure needs the extension's remote JSON schema (needs_network); Wallet never fetches "

@@ -1,4 +1,4 @@
-"""Finding the credential in JSON, compact JWS text and baked PNG/SVG images (security.md C1-C7, D1-D4)."""
+"""Finding the credential in JSON, compact JWS text and baked PNG/SVG images (docs/security.md C1-C7, D1-D4)."""
 from __future__ import annotations
 
 import json
@@ -189,7 +189,7 @@ def test_extract_png_impossible_chunk_length_is_refused() -> None:
 
 
 def test_extract_png_pixel_flood_header_reads_credential_without_decoding() -> None:
-    # security.md C1: 50,000 x 50,000 pixels would be 2.5 GB decoded; only the chunks are read.
+    # docs/security.md C1: 50,000 x 50,000 pixels would be 2.5 GB decoded; only the chunks are read.
     image = make_png(itxt("openbadges", json.dumps(ASSERTION)), width=50_000, height=50_000)
     assert len(image) < 1000
     assert extract(image, context=context()).document == ASSERTION

@@ -1,4 +1,4 @@
-"""Compact JWS parsing, refusals (security.md D5-D12) and real signature round trips."""
+"""Compact JWS parsing, refusals (docs/security.md D5-D12) and real signature round trips."""
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,4 @@
-"""Strict JSON reading (security.md D1-D4)."""
+"""Strict JSON reading (docs/security.md D1-D4)."""
 from __future__ import annotations
 
 import re

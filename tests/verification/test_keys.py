@@ -196,7 +196,7 @@ def test_resolve_did_web_server_down_is_unverifiable(sites: Sites) -> None:
 
 
 def test_resolve_did_web_redirect_is_refused(sites: Sites) -> None:
-    # security.md B4: a did:web document is served at its own URL, never through a redirect.
+    # docs/security.md B4: a did:web document is served at its own URL, never through a redirect.
     sites.server.routes["/issuer/.well-known/did.json"] = Response(
         b"", status=302, headers={"Location": sites.server.url("/issuer/elsewhere.json")})
     sites.publish(f"{ISSUER_SITE}/elsewhere.json",

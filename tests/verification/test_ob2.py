@@ -244,7 +244,7 @@ def test_verify_hosted_badge_issuer_error_status_is_unverifiable(issuer: Issuer)
 
 
 def test_verify_hosted_badge_on_another_host_is_invalid(issuer: Issuer) -> None:
-    # security.md D15 (backpack#1003): a badge hosted off the issuer's origin is not the issuer's.
+    # docs/security.md D15 (backpack#1003): a badge hosted off the issuer's origin is not the issuer's.
     document = issuer.publish_badge(assertion(id=f"{OTHER}/assertions/1.json"))
     result = issuer.verify(document)
     assert result.status is Status.INVALID, report(result)
@@ -490,13 +490,13 @@ def test_verify_signed_badge_revocation_list_down_is_unverifiable(issuer: Issuer
     publish_signer(issuer, rsa_key, revocation={})
     issuer.publish(LIST_URL, b"oops", status=500)
     result = issuer.verify(sign_compact(signed_assertion(), rsa_key, "RS256"))
-    # security.md D20: a list that cannot be read means "revocation unknown", never "not revoked".
+    # docs/security.md D20: a list that cannot be read means "revocation unknown", never "not revoked".
     assert result.status is Status.UNVERIFIABLE, report(result)
     assert check(result, "revocation").outcome is Status.UNVERIFIABLE
 
 
 def test_verify_signed_badge_given_as_plain_json_is_unverifiable(issuer: Issuer, rsa_key: JWK) -> None:
-    # security.md D13: the signature was stripped; the claims alone prove nothing.
+    # docs/security.md D13: the signature was stripped; the claims alone prove nothing.
     publish_signer(issuer, rsa_key)
     result = issuer.verify(signed_assertion())
     assert result.status is Status.UNVERIFIABLE, report(result)

@@ -1,4 +1,4 @@
-"""The recipient check: OB 2.0 identities (plain, sha256$, md5$) and OB 3.0 subjects (security.md D18)."""
+"""The recipient check: OB 2.0 identities (plain, sha256$, md5$) and OB 3.0 subjects (docs/security.md D18)."""
 from __future__ import annotations
 
 import hashlib

@@ -220,7 +220,7 @@ def test_vc_did_web_issuer_served_is_valid(site: Site) -> None:
 
 
 def test_vc_key_no_longer_published_by_the_issuer_is_unverifiable(site: Site) -> None:
-    # security.md D21: a rotated-away key is "cannot check any more", never "forged".
+    # docs/security.md D21: a rotated-away key is "cannot check any more", never "forged".
     signer, successor = Signer(did=WEB_DID), Signer(did=WEB_DID, fragment="key-2")
     site.publish("/.well-known/did.json", successor.did_document())
     result = verify(signer.sign_ld(generic_vc(WEB_DID)), site.fetch)
@@ -319,7 +319,7 @@ def test_vc_jwt_without_kid_uses_the_issuer_did_assertion_keys(site: Site) -> No
 
 
 def test_vc_jwt_header_jwk_with_famous_https_issuer_is_unverifiable() -> None:
-    # security.md D7: a self-signed token that claims a well-known issuer proves nothing about it.
+    # docs/security.md D7: a self-signed token that claims a well-known issuer proves nothing about it.
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key = JWK.from_pyca(private)
     credential = generic_vc("https://www.harvard.edu/issuers/1")
@@ -538,7 +538,7 @@ def test_vc_schema_and_refresh_service_are_reported_not_followed(site: Site) -> 
 
 
 def test_vc_status_list_is_not_fetched_before_the_signature_is_confirmed(site: Site) -> None:
-    # security.md A17: an unverified credential must not make Wallet fetch the URLs it names.
+    # docs/security.md A17: an unverified credential must not make Wallet fetch the URLs it names.
     signer = Signer()
     credential = generic_vc(signer.did, credentialStatus={
         "id": f"{WEB_HOST}/status/1#5", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",

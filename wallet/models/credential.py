@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.db import Base, UTCDateTime, utcnow
 
-# Recipient check outcomes (security.md D18): only "matched" ties a credential to the learner.
+# Recipient check outcomes (docs/security.md D18): only "matched" ties a credential to the learner.
 RECIPIENT_MATCHED = "matched"
 RECIPIENT_MISMATCH = "mismatch"
 RECIPIENT_UNKNOWN = "unknown"
@@ -21,7 +21,7 @@ RECIPIENT_UNKNOWN = "unknown"
 
 class Credential(Base):
     __tablename__ = "credentials"
-    # security.md §2.3: one credential per learner, whatever route it came by.
+    # docs/reliability.md §3: one credential per learner, whatever route it came by.
     __table_args__ = (UniqueConstraint("owner_id", "dedupe_key", name="uq_credentials_owner_id_dedupe_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,7 +57,7 @@ class Credential(Base):
     image_sha256: Mapped[str | None] = mapped_column(String(64))
     image_type: Mapped[str | None] = mapped_column(String(40))
 
-    # The current verification state: the last conclusive check (security.md §2.4-5).
+    # The current verification state: the last conclusive check (docs/reliability.md §4-5).
     status: Mapped[str] = mapped_column(String(20), index=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set when the last re-check could not reach the issuer; the status above is then older.

@@ -1,7 +1,7 @@
 """What a learner shows to others: portfolios, single-credential share links, the public profile
 handle, and the learner's own wallet key that signs presentations.
 
-Every public address is an unguessable slug (`secrets.token_urlsafe(32)`, security.md F4) that the
+Every public address is an unguessable slug (`secrets.token_urlsafe(32)`, docs/security.md F4) that the
 learner can revoke, regenerate or let expire; nothing public is reachable by a numeric id alone.
 """
 from __future__ import annotations

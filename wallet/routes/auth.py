@@ -2,58 +2,25 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired
-from wtforms.validators import ValidationError as FieldError
 
 from wallet.db import get_session
 from wallet.models import User
-from wallet.routes.links import external_url, mail_settings
 from wallet.extensions import session_max_idle
-from wallet.services import accounts, login_sessions, passwords, ratelimit
+from wallet.forms import checked_by, new_password_rule, refuse, same_as
+from wallet.services import accounts, login_sessions
 from wallet.services.errors import ConflictError, RateLimitedError, ValidationError
+from wallet.web import end_session, external_url, limited, logged_out_message, mail_settings, mail_throttle
+from wallet.wiring import collaborators
 
 bp = Blueprint("auth", __name__)
-
-
-def checked_by(rule: Callable[[str], object]) -> Callable[[FlaskForm, Field], None]:
-    """Make a form validator from a service rule, so a form and its service refuse the same input."""
-
-    def validator(_form: FlaskForm, field: Field) -> None:
-        try:
-            rule(field.data or "")
-        except ValidationError as error:
-            raise FieldError(str(error)) from error
-
-    return validator
-
-
-def new_password_rule(email_field: str | None = None) -> Callable[[FlaskForm, Field], None]:
-    """Validate a new password by the service's rules, against the address typed in `email_field`."""
-
-    def validator(form: FlaskForm, field: Field) -> None:
-        email = form[email_field].data if email_field else None
-        checked_by(lambda password: passwords.check_new_password(
-            password, email=email, min_length=int(current_app.config["PASSWORD_MIN_LENGTH"])))(form, field)
-
-    return validator
-
-
-def same_as(other: str) -> Callable[[FlaskForm, Field], None]:
-    """Validate that a confirmation field repeats `other`."""
-
-    def validator(form: FlaskForm, field: Field) -> None:
-        if field.data != form[other].data:
-            raise FieldError("The two passwords are not the same.")
-
-    return validator
 
 
 class RegisterForm(FlaskForm):
@@ -125,30 +92,6 @@ def _policy() -> accounts.LoginPolicy:
                                 password_min_length=int(config["PASSWORD_MIN_LENGTH"]))
 
 
-def _ip_failures() -> ratelimit.RateLimiter:
-    # In memory, per app (several processes each keep their own: a soft limit).
-    config = current_app.config
-    return ratelimit.limiters(current_app.extensions).get(
-        "login-client", int(config["LOGIN_IP_MAX_FAILURES"]), int(config["LOGIN_LOCKOUT_SECONDS"]))
-
-
-def mail_throttle() -> accounts.MailThrottle:
-    """Return the limits on account mail for this request's client (F6)."""
-    config = current_app.config
-    registry = ratelimit.limiters(current_app.extensions)
-    window = int(config["MAIL_RATE_WINDOW_SECONDS"])
-    return accounts.MailThrottle(
-        per_address=registry.get("mail-address", int(config["MAIL_RATE_LIMIT_PER_ADDRESS"]), window),
-        per_client=registry.get("mail-client", int(config["MAIL_RATE_LIMIT_PER_CLIENT"]), window),
-        client=request.remote_addr or "unknown")
-
-
-def limited(page: str | Response, error: RateLimitedError) -> ResponseReturnValue:
-    """Answer a refused request with its page, 429 and Retry-After (the page shows the error)."""
-    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
-    return page, 429, headers
-
-
 def start_session(user: User, remember: bool = False) -> None:
     """Log `user` in on a new, empty session recorded on the server (F7: nothing from before log-in survives).
 
@@ -162,34 +105,6 @@ def start_session(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
     # Flask-Login keeps the id in the session and the remember-me cookie: the session's secret, not the user's id.
     session["_user_id"] = secret
-
-
-def current_session_secret() -> str | None:
-    """Return the secret of this browser's log-in session, if it has one."""
-    return session.get("_user_id")
-
-
-def end_session() -> None:
-    """Log out: end the session on the server, forget the cookie, delete the remember-me cookie too (F7)."""
-    db = get_session()
-    login_sessions.end_session(db, current_session_secret())
-    db.commit()
-    session.clear()
-    # After the clear: logout_user leaves the mark that makes Flask-Login delete the remember cookie.
-    logout_user()
-
-
-def logged_out_message(logged_out: accounts.LoggedOut) -> str:
-    """Say what ending every session did, so the learner knows which programs need a new token."""
-    revoked = logged_out.tokens_revoked
-    tokens = (f"{revoked} access token was revoked" if revoked == 1 else f"{revoked} access tokens were revoked"
-              if revoked else "you had no access tokens to revoke")
-    return f"You are logged out everywhere, and {tokens}."
-
-
-def refuse(field: object, error: Exception) -> None:
-    """Show a service's refusal next to the form field it is about."""
-    field.errors = [*field.errors, str(error)]  # type: ignore[attr-defined]
 
 
 def _verify_link(raw: str) -> str:
@@ -242,7 +157,7 @@ def login() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         client = request.remote_addr or "unknown"
-        failures = _ip_failures()
+        failures = collaborators().limiter("login-client")  # in memory, per app (soft limit)
         if failures.is_blocked(client):
             form.form_errors.append("Too many failed log-ins from your network. Wait a few minutes and try again.")
             status = 429

@@ -1,78 +1,33 @@
 """The learner's wallet: add credentials, see them, check them again, enrich them with evidence."""
 from __future__ import annotations
 
-import io
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required
-from werkzeug.datastructures import FileStorage
 
 from wallet.db import get_session
-from wallet.models.credential import Credential, CredentialVersion
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
-from wallet.services import importing, ratelimit
-from wallet.services.blobs import BlobStore, blob_store_from_config
+from wallet.services import importing
 from wallet.services.errors import ValidationError
-from wallet.services.http import fetcher_from_config, import_fetch_from_config
 from wallet.services.images import SVG, SVG_HEADERS
-from wallet.services.sanitize import clean_text, external_link, render_markdown, short_identifier
+from wallet.web import download_name, read_upload, send_bytes, slug, version_download_name
+from wallet.wiring import collaborators
 
 bp = Blueprint("credentials", __name__, url_prefix="/credentials")
 NDJSON = "application/x-ndjson"
-
-
-# ---------------------------------------------------------------------------------------------
-# Wiring shared with the API: the guarded fetcher and the blob store come from the app's config.
-
-
-def blob_store() -> BlobStore:
-    """Return the app's blob store."""
-    return blob_store_from_config(current_app.config, current_app.instance_path)
-
-
-def importer_for(owner_id: int) -> importing.Importer:
-    """Return an Importer for `owner_id` with the app's fetcher, blob store, upload, rate and quota limits."""
-    config = current_app.config
-    return importing.Importer(
-        # security.md A12: one deadline for all the fetches of each import, not only for each fetch.
-        fetch=import_fetch_from_config(config),
-        blobs=blob_store(),
-        owner_id=owner_id,
-        recipients=credential_service.learner_identities(get_session(), owner_id),
-        max_file_bytes=config.get("MAX_UPLOAD_FILE_BYTES", importing.DEFAULT_MAX_FILE_BYTES),
-        # One count per learner for the page and the API together (A19).
-        rate=ratelimit.limiters(current_app.extensions).get(
-            "imports", int(config["IMPORT_RATE_LIMIT"]), int(config["IMPORT_RATE_WINDOW_SECONDS"])),
-        max_credentials=int(config["MAX_CREDENTIALS_PER_USER"]),
-    )
-
-
-def evidence_limits() -> dict[str, int]:
-    """Return the app's limits for one evidence file and for all of a learner's evidence files."""
-    config = current_app.config
-    return {"max_bytes": config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES),
-            "max_total_bytes": int(config["MAX_EVIDENCE_BYTES_PER_USER"])}
-
-
-def read_upload(storage: FileStorage, max_bytes: int) -> importing.Upload:
-    """Read an uploaded file up to one byte past `max_bytes` (the services refuse what is over)."""
-    return importing.Upload(storage.filename or "upload", storage.stream.read(max_bytes + 1), storage.mimetype or None)
 
 
 def item_json(item: importing.ImportItem) -> dict[str, Any]:
@@ -87,13 +42,6 @@ def item_json(item: importing.ImportItem) -> dict[str, Any]:
         data["error"] = item.error
     return data
 
-
-# Templates render untrusted text only through the sanitiser (never `|safe`).
-bp.add_app_template_global(render_markdown, "markdown")
-bp.add_app_template_global(external_link, "external_link")
-bp.add_app_template_filter(clean_text, "clean_text")
-bp.add_app_template_filter(short_identifier, "short_identifier")
-bp.add_app_template_filter(importing.describe_size, "describe_size")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +78,7 @@ def add():
 def add_url():
     """Import the credential at the link the learner gave."""
     session = get_session()
-    item = importing.import_url(session, importer_for(current_user.id), request.form.get("url", ""))
+    item = importing.import_url(session, collaborators().importer(session, current_user.id), request.form.get("url", ""))
     session.commit()
     return _after_single_import(item)
 
@@ -140,7 +88,7 @@ def add_url():
 def add_paste():
     """Import pasted credential JSON or a JWT."""
     session = get_session()
-    item = importing.import_paste(session, importer_for(current_user.id), request.form.get("credential", ""))
+    item = importing.import_paste(session, collaborators().importer(session, current_user.id), request.form.get("credential", ""))
     session.commit()
     return _after_single_import(item)
 
@@ -160,7 +108,7 @@ def add_files():
     files = [f for f in request.files.getlist("files") + request.files.getlist("file") if f and f.filename]
     if not files:
         raise ValidationError("Choose at least one file to upload.")
-    importer = importer_for(current_user.id)
+    importer = collaborators().importer(get_session(), current_user.id)
     importing.check_import_rate(importer)  # at the limit already: say so once, not once per file
     # Oversized files are read only up to the limit and reported as refused, one by one.
     uploads = [read_upload(f, importer.max_file_bytes) for f in files]
@@ -190,7 +138,7 @@ def show(credential_id: int):
     credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
     compact = None
     if credential.original_type == "application/jwt":
-        compact = blob_store().get(credential.original_sha256).decode("utf-8", "replace")
+        compact = collaborators().blobs.get(credential.original_sha256).decode("utf-8", "replace")
     return render_template("credentials/show.html", credential=credential, compact=compact,
                            raw_json=json.dumps(credential.document, indent=2, ensure_ascii=False)
                            if credential.document else None)
@@ -202,7 +150,7 @@ def verify(credential_id: int):
     """Check the credential again now."""
     session = get_session()
     recheck = credential_service.reverify_credential(
-        session, current_user.id, credential_id, fetch=fetcher_from_config(current_app.config).revalidating(), blobs=blob_store())
+        session, current_user.id, credential_id, fetch=collaborators().revalidating_fetch(), blobs=collaborators().blobs)
     session.commit()
     if recheck.conclusive:
         flash("Checked again just now.", "success")
@@ -216,7 +164,7 @@ def verify(credential_id: int):
 def download(credential_id: int):
     """Send the original bytes exactly as they were received."""
     credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
-    data = blob_store().get(credential.original_sha256)
+    data = collaborators().blobs.get(credential.original_sha256)
     return send_bytes(data, credential.original_type, download_name(credential))
 
 
@@ -225,7 +173,7 @@ def download(credential_id: int):
 def download_version(credential_id: int, version_id: int):
     """Send the original of one version from the credential's history, exactly as it was received."""
     version = credential_service.get_version(get_session(), current_user.id, credential_id, version_id)
-    return send_bytes(blob_store().get(version.original_sha256), version.original_type,
+    return send_bytes(collaborators().blobs.get(version.original_sha256), version.original_type,
                       version_download_name(version))
 
 
@@ -234,9 +182,9 @@ def download_version(credential_id: int, version_id: int):
 def baked(credential_id: int):
     """Send an image (PNG, or SVG when that is the badge image) with the credential baked in."""
     credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
-    data, content_type = credential_service.baked_image(credential, blob_store())
+    data, content_type = credential_service.baked_image(credential, collaborators().blobs)
     extension = "svg" if content_type == SVG else "png"
-    return send_bytes(data, content_type, f"{_slug(credential.name)}.{extension}", extra=SVG_HEADERS)
+    return send_bytes(data, content_type, f"{slug(credential.name)}.{extension}", extra=SVG_HEADERS)
 
 
 @bp.get("/<int:credential_id>/image")
@@ -246,7 +194,7 @@ def image(credential_id: int):
     credential = credential_service.get_credential(get_session(), current_user.id, credential_id)
     if not credential.image_sha256:
         return redirect(url_for("static", filename="img/badge-placeholder.svg"))
-    data = blob_store().get(credential.image_sha256)
+    data = collaborators().blobs.get(credential.image_sha256)
     response = Response(data, mimetype=credential.image_type or "image/png")
     response.headers.update(SVG_HEADERS)
     response.headers["Cache-Control"] = "private, max-age=86400"
@@ -307,10 +255,10 @@ def add_evidence(credential_id: int):
         storage = request.files.get("file")
         if storage is None or not storage.filename:
             raise ValidationError("Choose a file to upload.")
-        limits = evidence_limits()
+        limits = collaborators().evidence_limits()
         upload = read_upload(storage, limits["max_bytes"])
         evidence_service.add_file(session, current_user.id, credential_id, title=title, filename=upload.filename,
-                                  data=upload.data, blobs=blob_store(), **limits)
+                                  data=upload.data, blobs=collaborators().blobs, **limits)
     else:
         raise ValidationError("Choose what kind of evidence to add: text, a link or a file.")
     session.commit()
@@ -344,40 +292,6 @@ def delete_evidence(credential_id: int, evidence_id: int):
 @login_required
 def evidence_file(credential_id: int, evidence_id: int):
     """Send an evidence file with its detected type, nosniff and a sandboxing CSP."""
-    file = evidence_service.evidence_file(get_session(), current_user.id, credential_id, evidence_id, blob_store())
+    file = evidence_service.evidence_file(get_session(), current_user.id, credential_id, evidence_id, collaborators().blobs)
     return send_bytes(file.data, file.content_type, file.filename, attachment=not file.inline,
                  extra=evidence_service.FILE_HEADERS)
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def send_bytes(data: bytes, content_type: str, filename: str, *, attachment: bool = True,
-               extra: dict[str, str] | None = None) -> Response:
-    """Send stored bytes with their type, a safe file name (RFC 6266) and nosniff or the given headers."""
-    # send_file writes Content-Disposition per RFC 6266 (ASCII fallback + filename*).
-    response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=attachment,
-                         download_name=filename, max_age=0)
-    response.headers.update(extra or {"X-Content-Type-Options": "nosniff"})
-    return response
-
-
-_EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/jwt": "jwt", "application/json": "json"}
-
-
-def download_name(credential: Credential) -> str:
-    """Return the name to download the original under: its own file name, else one made from its name."""
-    # A file from a ZIP is labelled "batch.zip › badge.png"; download it under its own name.
-    name = (credential.original_filename or "").rsplit(" › ", 1)[-1]
-    return name or f"{_slug(credential.name)}.{_EXTENSIONS.get(credential.original_type, 'bin')}"
-
-
-def version_download_name(version: CredentialVersion) -> str:
-    """Return the name to download a version's original under: its own file name, else one with its id."""
-    name = (version.original_filename or "").rsplit(" › ", 1)[-1]
-    return name or f"{_slug(version.credential.name)}-{version.id}.{_EXTENSIONS.get(version.original_type, 'bin')}"
-
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", name or "").strip("-").lower()[:60]
-    return slug or "credential"

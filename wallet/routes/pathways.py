@@ -13,11 +13,8 @@ from wallet.services import pathway_rules as rules
 from wallet.services import pathways as service
 from wallet.services.errors import TooLargeError, ValidationError
 from wallet.services.pathway_rules import TemplateError
-from wallet.services.sanitize import clean_text
 
 bp = Blueprint("pathways", __name__, url_prefix="/pathways")
-# Credential names and skill texts come from issuers: shown through the one text cleaner (security.md E8, D17).
-bp.add_app_template_filter(clean_text, "clean_text")
 
 RULE_CHOICES = (
     ("achievement", "A specific achievement or badge (its id)"),
@@ -27,17 +24,6 @@ RULE_CHOICES = (
     ("name", "Text in the credential's name"),
     ("credential", "One credential from my wallet"),
 )
-
-
-@bp.app_context_processor
-def _dashboard_cards() -> dict[str, Any]:
-    # A callable, so the dashboard reads pathways only when its template asks for the cards.
-    def pathway_cards() -> list[service.PathwayProgress]:
-        if not current_user.is_authenticated:
-            return []
-        return service.all_progress(get_session(), current_user.id)
-
-    return {"pathway_cards": pathway_cards}
 
 
 @bp.get("/")

@@ -1,7 +1,6 @@
 """Settings → export my wallet (built in the background, with progress) and import a wallet export."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
@@ -9,51 +8,12 @@ from flask_login import current_user, login_required
 
 from wallet.db import get_session
 from wallet.extensions import csrf
-from wallet.routes.credentials import blob_store, importer_for
 from wallet.services import portability
-from wallet.services.errors import ImportRejectedError, QuotaExceededError, ValidationError
+from wallet.services.errors import ImportRejectedError, QuotaExceededError
+from wallet.web import read_export_upload
+from wallet.wiring import collaborators
 
 bp = Blueprint("portability", __name__, url_prefix="/settings")
-
-
-# ---------------------------------------------------------------------------------------------
-# Wiring shared with the API
-
-
-def exports_folder() -> Path:
-    """Return where export files are built: <instance>/exports (never served directly)."""
-    return Path(current_app.instance_path) / "exports"
-
-
-def imports_folder() -> Path:
-    """Return where uploaded exports wait while they are imported: <instance>/imports."""
-    return Path(current_app.instance_path) / "imports"
-
-
-def import_limits() -> portability.Limits:
-    """Return the receiving wallet's limits for an import, from the app's config."""
-    config = current_app.config
-    return portability.Limits(max_credentials=int(config["MAX_CREDENTIALS_PER_USER"]),
-                              max_evidence_bytes=int(config["MAX_EVIDENCE_BYTES_PER_USER"]),
-                              max_file_bytes=int(config["MAX_UPLOAD_FILE_BYTES"]),
-                              max_total_bytes=int(config["MAX_IMPORT_UNPACKED_BYTES"]))
-
-
-def read_export_upload(field: str = "file"):
-    """Return the uploaded export (spooled to disk by Werkzeug), allowing up to MAX_IMPORT_BYTES."""
-    # C8: the usual body limit is far smaller than a whole wallet; only these views raise it.
-    request.max_content_length = int(current_app.config["MAX_IMPORT_BYTES"])
-    storage = request.files.get(field)
-    if storage is None or not storage.filename:
-        raise ValidationError(f'Send the wallet export (a .zip file) in the field "{field}".')
-    return storage
-
-
-def run_import(owner_id: int, stream) -> portability.ImportReport:
-    """Import an export into `owner_id`'s wallet, committing as each item is whole."""
-    session = get_session()
-    return portability.import_export(session, importer_for(owner_id), stream, limits=import_limits(),
-                                     checkpoint=session.commit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,8 +24,8 @@ def run_import(owner_id: int, stream) -> portability.ImportReport:
 @login_required
 def start_export() -> ResponseReturnValue:
     """Start building the learner's export and show its progress page."""
-    job_id = portability.start_export(current_app.extensions["wallet.sessionmaker"], current_user.id, blob_store(),
-                                      exports_folder())
+    job_id = portability.start_export(current_app.extensions["wallet.sessionmaker"], current_user.id, collaborators().blobs,
+                                      collaborators().exports_folder)
     return redirect(url_for("portability.export_progress", job_id=job_id), 303)
 
 
@@ -73,7 +33,7 @@ def start_export() -> ResponseReturnValue:
 @login_required
 def export_progress(job_id: str) -> ResponseReturnValue:
     """Show how far the export is; offer the download when it is ready (refreshes itself without script)."""
-    state = portability.job_state(exports_folder(), job_id, current_user.id)
+    state = portability.job_state(collaborators().exports_folder, job_id, current_user.id)
     response = current_app.make_response(render_template("settings/export.html", job_id=job_id, job=state))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -83,7 +43,7 @@ def export_progress(job_id: str) -> ResponseReturnValue:
 @login_required
 def export_status(job_id: str) -> ResponseReturnValue:
     """Answer the export's state as JSON, for the progress page's script."""
-    state = portability.job_state(exports_folder(), job_id, current_user.id)
+    state = portability.job_state(collaborators().exports_folder, job_id, current_user.id)
     if state["state"] == "ready":
         state["download_url"] = url_for("portability.export_download", job_id=job_id)
     response = jsonify(state)
@@ -95,7 +55,7 @@ def export_status(job_id: str) -> ResponseReturnValue:
 @login_required
 def export_download(job_id: str) -> Response:
     """Send the finished export."""
-    path = portability.job_file(exports_folder(), job_id, current_user.id)
+    path = portability.job_file(collaborators().exports_folder, job_id, current_user.id)
     response = send_file(path, mimetype="application/zip", as_attachment=True,
                          download_name=portability.export_filename(), max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -122,11 +82,11 @@ def import_upload() -> ResponseReturnValue:
     storage = read_export_upload()
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
-    importer = importer_for(current_user.id)
+    importer = collaborators().importer(get_session(), current_user.id)
     get_session().commit()  # end this request's transaction: the import writes from its own thread
     try:
         job_id = portability.start_import(current_app.extensions["wallet.sessionmaker"], importer, storage.stream,
-                                          import_limits(), imports_folder())
+                                          collaborators().import_limits(), collaborators().imports_folder)
     except (ImportRejectedError, QuotaExceededError) as error:
         # A file refused as a whole: say why beside the file field, so another can be chosen.
         return render_template("settings/import.html", job=None, report=None, error=str(error)), 422
@@ -137,7 +97,7 @@ def import_upload() -> ResponseReturnValue:
 @login_required
 def import_progress(job_id: str) -> ResponseReturnValue:
     """Show how far the import is, then its report (refreshes itself without script)."""
-    state = portability.job_state(imports_folder(), job_id, current_user.id)
+    state = portability.job_state(collaborators().imports_folder, job_id, current_user.id)
     response = current_app.make_response(render_template("settings/import.html", job_id=job_id, job=state,
                                                          report=state["report"]))
     response.headers["Cache-Control"] = "no-store"
@@ -148,6 +108,6 @@ def import_progress(job_id: str) -> ResponseReturnValue:
 @login_required
 def import_status(job_id: str) -> ResponseReturnValue:
     """Answer the import's state as JSON (with its report when done), for the progress page's script."""
-    response = jsonify(portability.job_state(imports_folder(), job_id, current_user.id))
+    response = jsonify(portability.job_state(collaborators().imports_folder, job_id, current_user.id))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,10 +15,10 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from wallet.db import get_session
-from wallet.routes.credentials import blob_store
 from wallet.services import presentation_requests as service
 from wallet.services import sharing
 from wallet.services.errors import ValidationError
+from wallet.wiring import collaborators
 
 bp = Blueprint("present", __name__)
 
@@ -75,7 +75,7 @@ def sign():
     chosen = [int(v) for v in request.form.getlist("credential") if v.isdigit()]
     try:
         signed = service.answer(session, current_user.id, presentation_request, chosen,
-                                secret_key=current_app.config["SECRET_KEY"], blobs=blob_store())
+                                secret_key=current_app.config["SECRET_KEY"], blobs=collaborators().blobs)
     except ValidationError as error:
         # The refusal is shown beside the choice it concerns; nothing was signed or stored.
         session.rollback()

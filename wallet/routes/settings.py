@@ -13,21 +13,19 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from wallet.db import get_session, utcnow
 from wallet.extensions import session_max_idle
-from wallet.routes.auth import (
-    checked_by,
+from wallet.forms import checked_by, new_password_rule, refuse, same_as
+from wallet.services import accounts, login_sessions, presentations, tokens
+from wallet.services.errors import AuthenticationError, ConflictError, RateLimitedError, ValidationError
+from wallet.web import (
     current_session_secret,
     end_session,
+    external_url,
     limited,
     logged_out_message,
+    mail_settings,
     mail_throttle,
-    new_password_rule,
-    refuse,
-    same_as,
 )
-from wallet.routes.links import external_url, mail_settings
-from wallet.services import accounts, login_sessions, presentations, tokens
-from wallet.services.blobs import blob_store_from_config
-from wallet.services.errors import AuthenticationError, ConflictError, RateLimitedError, ValidationError
+from wallet.wiring import collaborators
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -312,7 +310,7 @@ def delete_account() -> ResponseReturnValue:
             refuse(form.password, error)
         else:
             db.commit()
-            accounts.remove_files(blob_store_from_config(current_app.config, current_app.instance_path), deletion)
+            accounts.remove_files(collaborators().blobs, deletion)
             end_session()
             flash("Your account and everything in it are deleted.", "info")
             return redirect(url_for("main.index"))

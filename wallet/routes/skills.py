@@ -8,12 +8,8 @@ from flask_login import current_user, login_required
 from wallet.db import get_session
 from wallet.services import pathways as pathway_service
 from wallet.services import skills as service
-from wallet.services.sanitize import clean_text, external_link
 
 bp = Blueprint("skills", __name__, url_prefix="/skills")
-# Skill names, codes and links come from issuers: cleaned text, and links only when they are http(s).
-bp.add_app_template_filter(clean_text, "clean_text")
-bp.add_app_template_global(external_link, "external_link")
 
 
 @bp.get("/")

@@ -503,3 +503,12 @@ def _is_control(char: str) -> bool:
 
 def _has_control_chars(text: str) -> bool:
     return any(_is_control(c) for c in text)
+
+
+def lock_owner(session: Session, owner_id: int) -> None:
+    """Lock the learner's row until the transaction ends, so concurrent quota checks take turns (§2.10).
+
+    PostgreSQL takes a row lock (SELECT ... FOR UPDATE). SQLite ignores it and needs none: it has
+    one writer at a time, and a transaction whose snapshot went stale is refused when it writes.
+    """
+    session.execute(select(User.id).where(User.id == owner_id).with_for_update())

@@ -1,6 +1,6 @@
 """A content-addressed store for original bytes: credentials, fetched documents, images, evidence.
 
-security.md §2.1-2: bytes are kept verbatim under their sha256, outside the web root
+docs/reliability.md §1-2: bytes are kept verbatim under their sha256, outside the web root
 (`<instance>/blobs/ab/abcdef…`), written to a temporary file, fsynced and renamed, so a blob is
 either whole or absent. A blob is removed only when the last row naming it goes with a deleted
 account (services/blob_references.py); an orphan (its import failed after the write) is harmless

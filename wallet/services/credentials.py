@@ -1,7 +1,7 @@
 """The learner's credentials: list, filter, show, edit, delete and re-verify (always owner-scoped).
 
 Every query filters by `owner_id`; another learner's id is indistinguishable from a missing one
-(NotFoundError -> 404, security.md F3).
+(NotFoundError -> 404, docs/security.md F3).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from wallet.models.user import User
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError, ValidationError
 from wallet.services.images import PNG, SVG
-from wallet.services.importing import RecordingFetch, apply_metadata, recipient_state, record_for
+from wallet.services.results import RecordingFetch, apply_metadata, recipient_state, record_for
 from wallet.services.sanitize import clean_text
 from wallet.services.verification import make_context, verify_bytes
 from wallet.services.verification.extract import OB2_KEYWORD, OB3_KEYWORD, bake_png, bake_svg
@@ -257,7 +257,7 @@ def reverify_credential(
 ) -> Recheck:
     """Verify the stored original of the current version again and record the result.
 
-    security.md §2.5 / ASVS 16.5.2: when an issuer resource cannot be reached and the new result is
+    docs/reliability.md §5 / ASVS 16.5.2: when an issuer resource cannot be reached and the new result is
     only "couldn't verify", the last state stays and is marked "could not re-check at TIME";
     revocation, expiry and signature failures do change it.
     """

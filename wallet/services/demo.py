@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wallet.models import Credential, User
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import UNLISTED, CredentialShare, Portfolio
-from wallet.services import accounts, evidence, pathways, portfolios
+from wallet.services import accounts, evidence, pathways, portfolios, share_links
 from wallet.services.blobs import BlobStore
 from wallet.services.importing import ImportItem, Importer, Upload, import_upload
 from wallet.services.verification.dataintegrity import did_key_for, sign_document
@@ -291,10 +291,10 @@ def ensure_demo_portfolio(session: Session, user: User, credentials: Mapping[str
 
 def ensure_demo_share(session: Session, user: User, credential: Credential) -> tuple[CredentialShare, bool]:
     """Return the credential's share link, sharing it with its evidence if it never was."""
-    existing = portfolios.get_share(session, user.id, credential.id)
+    existing = share_links.get_share(session, user.id, credential.id)
     if existing is not None:
         return existing, False
-    return portfolios.share_credential(session, user.id, credential.id, include_evidence=True), True
+    return share_links.share_credential(session, user.id, credential.id, include_evidence=True), True
 
 
 def ensure_demo_showcase(session: Session, user: User, items: Sequence[ImportItem]) -> DemoShowcase:

@@ -1,6 +1,6 @@
 """The learner's evidence for a credential: text, links and files, in the order the learner chooses.
 
-security.md A18, C9-C11, E3: links must be http(s) and are never fetched by the server; files are
+docs/security.md A18, C9-C11, E3: links must be http(s) and are never fetched by the server; files are
 checked by their bytes against an allowlist, stored content-addressed, and served with the type
 that was detected (never HTML), `nosniff` and a sandboxing CSP. The bytes of a learner's files
 are capped, each distinct file counted once, inside the transaction that adds one.
@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wallet.formatting import describe_size
 from wallet.models.credential import EVIDENCE_FILE, EVIDENCE_LINK, EVIDENCE_TEXT, Evidence
+from wallet.services.accounts import lock_owner
 from wallet.services.blobs import BlobStore, sha256_hex
 from wallet.services.credentials import get_credential
 from wallet.services.errors import NotFoundError, QuotaExceededError, TooLargeError, ValidationError
 from wallet.services.images import sniff_image_type
-from wallet.services.importing import describe_size, lock_owner, safe_filename
-from wallet.services.sanitize import clean_text, safe_url
+from wallet.services.sanitize import clean_text, safe_filename, safe_url
 
 MAX_ITEMS_PER_CREDENTIAL = 50
 MAX_TEXT = 20_000

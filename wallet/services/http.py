@@ -1,6 +1,6 @@
 """The one outbound HTTP client: every URL Wallet fetches goes through a `GuardedFetcher`.
 
-security.md A1-A16 and section 3 "SSRF-safe fetching". Each hop is parsed once (urllib3's parser,
+docs/security.md A1-A16 and section 3 "SSRF-safe fetching". Each hop is parsed once (urllib3's parser,
 IDNA through `idna`) and must be http(s) with no userinfo, whitespace or control characters, on port
 80 or 443, to a host whose every address is global unicast. The socket then goes to an address that
 was checked (no second DNS lookup, so no rebinding) while the Host header, TLS SNI and certificate
@@ -42,7 +42,7 @@ USER_AGENT = "Wallet/0.1 (Open Badges and Verifiable Credentials wallet)"
 REFUSED_MESSAGE = "This address is not allowed: Wallet only fetches public http(s) addresses."
 MAX_REDIRECTS = 5
 MAX_URL_LENGTH = 2048
-# security.md A10: caps on the decoded body, per kind of document.
+# docs/security.md A10: caps on the decoded body, per kind of document.
 SIZE_CAPS: dict[str, int] = {"json": 1 * MB, "jwt": 1 * MB, "image": 5 * MB, "any": 5 * MB}
 ACCEPT: dict[str, str] = {
     "json": "application/ld+json, application/json;q=0.9, */*;q=0.1",
@@ -284,7 +284,7 @@ class GuardedFetcher:
 
     def _fetch(self, url: str, kind: str, entry: _Entry | None, deadline: _Deadline) -> Fetched:
         current, previous = url, None
-        redirects, retried = 0, False  # security.md 6: one retry, only for connect errors and 502/503/504
+        redirects, retried = 0, False  # docs/reliability.md §6: one retry, only for connect errors and 502/503/504
         while True:
             # Every rule but the address one sees the URL as asked, before any rewrite.
             target = _parse(current)

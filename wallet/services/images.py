@@ -1,6 +1,6 @@
 """Badge images: fetched through the guarded fetcher, checked by magic bytes, re-encoded, stored.
 
-security.md C1, C3-C5, E4: images are never hot-linked. Raster images are decoded only under a
+docs/security.md C1, C3-C5, E4: images are never hot-linked. Raster images are decoded only under a
 pixel limit (DecompressionBombWarning is an error) and re-encoded to PNG, which also drops any
 baked credential chunks and polyglot tails. SVG is parsed with defusedxml (no DTD, no entities)
 and kept as is; it is only ever served with a sandboxing CSP (see `SVG_HEADERS`), and pages show
@@ -129,7 +129,7 @@ def load_badge_image(reference: str | dict | None, fetch: Fetch) -> StoredImage 
     """Fetch (guarded) or decode the image a credential names and normalise it; None if unusable.
 
     A missing or bad image never fails an import: the credential is kept and shown with a placeholder.
-    An import that runs out of time while fetching it does fail (ImportTimeoutError, security.md A12).
+    An import that runs out of time while fetching it does fail (ImportTimeoutError, docs/security.md A12).
     """
     if isinstance(reference, dict):  # OB 2.0/3.0 allow an Image object with an id
         reference = reference.get("id")

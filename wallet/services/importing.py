@@ -1,6 +1,6 @@
 """Import credentials into a learner's wallet: from a URL, uploaded files (and ZIPs of them), or a paste.
 
-security.md §2 "nothing lost": all network work (fetch, verify, badge image) happens first; then
+docs/reliability.md "nothing lost": all network work (fetch, verify, badge image) happens first; then
 blobs are written (temp + fsync + rename) and one savepoint writes the credential, its tags and its
 first verification record, so an import is whole or absent. Re-importing the same credential finds
 the existing row by a per-learner key (`dedupe_key`) that a unique constraint also enforces.
@@ -10,7 +10,7 @@ does): the same version is a duplicate; a copy that verifies better becomes the 
 one savepoint, the earlier one staying in the history; any other copy is not stored. The learner's
 words and evidence stay on the credential either way.
 
-Limits (security.md A19, C11): each import (a URL, a paste, a file, each file inside a ZIP) counts
+Limits (docs/security.md A19, C11): each import (a URL, a paste, a file, each file inside a ZIP) counts
 against the learner's import rate before any network work; the number of credentials a learner
 may keep is checked again inside the transaction that inserts one (§2.10).
 """
@@ -32,32 +32,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
-from wallet.models.credential import (
-    RECIPIENT_MATCHED,
-    RECIPIENT_MISMATCH,
-    RECIPIENT_UNKNOWN,
-    TAG_ISSUER,
-    TAG_SKILL,
-    Credential,
-    CredentialTag,
-    CredentialVersion,
-    VerificationRecord,
-)
-from wallet.models.user import User
+from wallet.formatting import describe_size
+from wallet.models.credential import Credential, CredentialVersion
 from wallet.services import images
+from wallet.services.accounts import lock_owner
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import (
     FetchError,
     ImportRejectedError,
-    ImportTimeoutError,
     QuotaExceededError,
     RateLimitedError,
     TooLargeError,
     WalletError,
 )
-from wallet.services.http import ImportDeadline
 from wallet.services.ratelimit import RateLimiter, describe_wait
-from wallet.services.sanitize import clean_text
+from wallet.services.results import RecordingFetch, apply_metadata, recipient_state, record_for
+from wallet.services.sanitize import safe_filename
 # DUPLICATE, KEPT and REPLACED are ImportItem states as well.
 from wallet.services.verification.errors import RemoteError
 from wallet.services.versions import (
@@ -71,7 +61,7 @@ from wallet.services.versions import (
     version_key,
 )
 from wallet.services.verification import make_context, verify_bytes
-from wallet.services.verification.fetching import Fetch, Fetched, Kind
+from wallet.services.verification.fetching import Fetch, Fetched
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 
@@ -143,30 +133,6 @@ class Importer:
     # A19: imports per learner over time (None: unlimited); C11: credentials a learner may keep.
     rate: RateLimiter | None = None
     max_credentials: int | None = None
-
-
-class RecordingFetch:
-    """Wrap the fetcher to keep every fetched body (to store verbatim) and note unreachable resources."""
-
-    def __init__(self, fetch: Fetch) -> None:
-        # security.md A12: one deadline for every fetch of this import, the badge image's included.
-        self._fetch = fetch.begin() if isinstance(fetch, ImportDeadline) else fetch
-        self.bodies: dict[str, bytes] = {}
-        self.unreachable: list[str] = []
-        self.timed_out: ImportTimeoutError | None = None
-
-    def __call__(self, url: str, *, kind: Kind = "json") -> Fetched:
-        try:
-            fetched = self._fetch(url, kind=kind)
-        except FetchError as error:
-            if isinstance(error, ImportTimeoutError):
-                self.timed_out = error
-            # OB 2.0: 410 Gone is the issuer's answer (revoked), not an unreachable server.
-            if getattr(error, "status_code", None) != 410:
-                self.unreachable.append(url)
-            raise
-        self.bodies[fetched.sha256] = fetched.body
-        return fetched
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,15 +290,6 @@ def _refuse_if_waiting(wait: int) -> None:
                                "then add the rest.", retry_after=wait)
 
 
-def lock_owner(session: Session, owner_id: int) -> None:
-    """Lock the learner's row until the transaction ends, so concurrent quota checks take turns (§2.10).
-
-    PostgreSQL takes a row lock (SELECT ... FOR UPDATE). SQLite ignores it and needs none: it has
-    one writer at a time, and a transaction whose snapshot went stale is refused when it writes.
-    """
-    session.execute(select(User.id).where(User.id == owner_id).with_for_update())
-
-
 def _ensure_room(session: Session, importer: Importer) -> None:
     if importer.max_credentials is None:
         return
@@ -417,7 +374,7 @@ def _refuse_unusable(result: VerificationResult, recorder: RecordingFetch) -> No
         raise ImportRejectedError(
             f"This is a presentation holding {len(result.nested)} credential(s), not a credential. "
             "Add each credential on its own (its file, link or text).")
-    # security.md §2.5: an unreachable hosted assertion fails with "try again", nothing half-done.
+    # docs/reliability.md §5: an unreachable hosted assertion fails with "try again", nothing half-done.
     if result.securing == "hosted" and result.status is Status.UNVERIFIABLE and recorder.unreachable:
         raise FetchError("The issuer's server could not be reached, so nothing was added. Please try again later.")
 
@@ -490,50 +447,6 @@ def _replace(session: Session, credential: Credential, version: CredentialVersio
         return ImportItem(DUPLICATE, _STATE_MESSAGES[DUPLICATE], filename=filename, credential=credential,
                           result=result)
     return ImportItem(REPLACED, message, filename=filename, credential=credential, result=result)
-
-
-def recipient_state(result: VerificationResult) -> str:
-    """Return whether the credential was issued to one of the learner's verified identities."""
-    check = next((c for c in result.checks if c.id == "recipient"), None)
-    if check is None or check.status is CheckStatus.SKIPPED:
-        return RECIPIENT_UNKNOWN
-    if check.status is CheckStatus.FAILED:
-        return RECIPIENT_MISMATCH
-    return RECIPIENT_MATCHED if check.status is CheckStatus.PASSED else RECIPIENT_UNKNOWN
-
-
-def record_for(result: VerificationResult, *, trigger: str, conclusive: bool = True) -> VerificationRecord:
-    """Return a dated verification record holding the whole report."""
-    return VerificationRecord(checked_at=result.checked_at, status=str(result.status), conclusive=conclusive,
-                              trigger=trigger, report=result.to_dict())
-
-
-def apply_metadata(credential: Credential, result: VerificationResult) -> None:
-    """Copy the normalised metadata of `result` onto the credential, with its issuer tags and skills."""
-    meta = result.metadata
-    credential.document = result.credential
-    credential.name = clean_text(meta.name, limit=500) or "Untitled credential"
-    credential.description = meta.description
-    credential.issuer_id = _cap(meta.issuer_id)
-    credential.issuer_name = clean_text(meta.issuer_name, limit=500) or None
-    credential.issuer_url = _cap(meta.issuer_url)
-    credential.verified_issuer = _cap(meta.verified_issuer)
-    credential.credential_uri = _cap(meta.credential_id)
-    credential.issued_at = meta.issued
-    credential.valid_from = meta.valid_from
-    credential.expires_at = meta.expires
-    credential.details = meta.to_dict()
-    wanted = {(TAG_ISSUER, clean_text(t, limit=200)) for t in meta.tags[:50] if isinstance(t, str)}
-    wanted |= {(TAG_SKILL, clean_text(a.get("name"), limit=200)) for a in meta.alignments[:100]
-               if isinstance(a, dict) and isinstance(a.get("name"), str)}
-    wanted = {(kind, name) for kind, name in wanted if name}
-    credential.tags = [t for t in credential.tags if t.kind not in (TAG_ISSUER, TAG_SKILL) or (t.kind, t.name) in wanted]
-    have = {(t.kind, t.name) for t in credential.tags}
-    credential.tags.extend(CredentialTag(kind=kind, name=name) for kind, name in sorted(wanted - have))
-
-
-def _cap(value: str | None, limit: int = 2048) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
 
 
 def _original_type(result: VerificationResult, content_type: str | None) -> str:
@@ -667,17 +580,3 @@ def _is_ignored(path: str) -> bool:
     # Archivers add metadata files that are never credentials (macOS resource forks, dotfiles).
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
     return path.startswith("__MACOSX/") or base.startswith(".") or not base
-
-
-def describe_size(size: int) -> str:
-    """Say a size limit in plain words: "10 MB", "200 KB"."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.3g} MB"
-    return f"{max(size // 1024, 1)} KB"
-
-
-def safe_filename(name: str | None, *, default: str = "file") -> str:
-    """Return a display name for an uploaded file: no path, no control or bidi characters, bounded."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = clean_text(base, limit=120).replace("\x00", "").strip(". ")
-    return base or default

@@ -2,7 +2,7 @@
 
 Progress is never stored: every view computes it from the learner's credentials as they verify now
 (pathway_rules.evaluate), so adding, re-verifying or deleting a credential shows at once. Every
-query is scoped to the acting learner (security.md F3): another learner's pathway is "not found".
+query is scoped to the acting learner (docs/security.md F3): another learner's pathway is "not found".
 """
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ from wallet.services.pathway_rules import (
     StepProgress,
     TemplateError,
 )
+from wallet.formatting import credential_state, format_date
 from wallet.services.verification.result import Status
 from wallet.services.verification.states import state_of
-from wallet.templating import credential_state, format_date
 
 MAX_PATHWAYS = 100
 TEMPLATE_PACKAGE = "wallet"

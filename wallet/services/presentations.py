@@ -47,8 +47,8 @@ from wallet.models.portfolio import LearnerKey
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import ValidationError, WalletError
 from wallet.services.verification import dataintegrity, extract, make_context
+from wallet.formatting import credential_state
 from wallet.services.verification.result import Status
-from wallet.templating import credential_state
 
 CREDENTIALS_V2 = dataintegrity.CREDENTIALS_V2
 ENVELOPED_TYPE = "EnvelopedVerifiableCredential"

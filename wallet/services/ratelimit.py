@@ -1,6 +1,6 @@
 """Sliding-window rate limits kept in this process's memory: log-ins, account mail, imports.
 
-One mechanism for every limit (security.md F6, A19). A limiter counts events per key over a
+One mechanism for every limit (docs/security.md F6, A19). A limiter counts events per key over a
 sliding window, is safe to share between threads, forgets the least recently used keys past a
 bound, and reads the time from a clock that tests replace instead of sleeping. Keys (client
 addresses, email addresses, account ids) are held only as hashes salted per limiter.

@@ -1,6 +1,6 @@
 """The one gate for untrusted text shown as HTML: Markdown, links and display strings.
 
-security.md E1-E3, E8: Markdown is rendered with raw HTML disabled, then cleaned by bleach with an
+docs/security.md E1-E3, E8: Markdown is rendered with raw HTML disabled, then cleaned by bleach with an
 allowlist (no script, no event handlers, no style, no images that would hot-link); links keep only
 http(s)/mailto targets and get rel="nofollow noopener noreferrer ugc". This module is the only
 caller of bleach, so the sanitiser can be replaced in one place.
@@ -112,3 +112,10 @@ def short_identifier(value: str | None, limit: int = 36) -> str:
         return text
     tail = 8
     return text[: limit - tail - 1] + "…" + text[-tail:]
+
+
+def safe_filename(name: str | None, *, default: str = "file") -> str:
+    """Return a display name for an uploaded file: no path, no control or bidi characters, bounded."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = clean_text(base, limit=120).replace("\x00", "").strip(". ")
+    return base or default

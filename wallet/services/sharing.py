@@ -1,7 +1,7 @@
 """Sharing a public page: social share links, LinkedIn "Add to profile", QR codes, embed snippets,
 link-preview (Open Graph / Twitter card) tags and oEmbed answers.
 
-Pure functions of plain values: no Flask, no database. URL formats follow standards.md §3; every
+Pure functions of plain values: no Flask, no database. URL formats follow docs/sharing.md; every
 query value is percent-encoded (RFC 3986, spaces as %20, as `encodeURIComponent` does).
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ def linkedin_add_to_profile_url(
     cert_url: str,
     cert_id: str | None,
 ) -> str:
-    """Return LinkedIn's "Add to profile" (certification) link, pre-filled (standards.md §3).
+    """Return LinkedIn's "Add to profile" (certification) link, pre-filled (docs/sharing.md).
 
     `certId` is left out when it is a `urn:uuid` (meaningless to people; LCW issue #201), and the
     expiry fields when the credential does not expire.
@@ -136,7 +136,7 @@ def preview_tags(
 ) -> list[tuple[str, str, str]]:
     """Return (attribute, name, content) triples for Open Graph and Twitter card <meta> tags.
 
-    standards.md §3: og:title, og:description, og:image (+ width/height), og:url and og:type,
+    docs/sharing.md: og:title, og:description, og:image (+ width/height), og:url and og:type,
     rendered on the server so that link previews need no script.
     """
     title = clean_text(title, limit=200)

@@ -3,25 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request, url_for
 
 from wallet.db import get_session
 from wallet.models.credential import Credential, CredentialVersion, Evidence
 from wallet.routes.api import api_user, bp, require_token
-from wallet.routes.credentials import (
-    blob_store,
-    download_name,
-    evidence_limits,
-    importer_for,
-    read_upload,
-    send_bytes,
-    version_download_name,
-)
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
 from wallet.services.errors import ValidationError
-from wallet.services.http import fetcher_from_config
+from wallet.web import download_name, read_upload, send_bytes, version_download_name
+from wallet.wiring import collaborators
 
 # F11: the only fields a learner may change; everything else is derived from the credential.
 PATCHABLE = frozenset({"description", "reflection", "tags"})
@@ -41,7 +33,7 @@ def list_credentials() -> dict[str, Any]:
 def create_credential() -> tuple[dict[str, Any], int]:
     """Import a credential from {"url"}, {"credential"} (JSON object or JWT string) or a multipart `file`."""
     session = get_session()
-    importer = importer_for(api_user().id)
+    importer = collaborators().importer(get_session(), api_user().id)
     if request.mimetype == "multipart/form-data":
         storage = request.files.get("file")
         if storage is None or not storage.filename:
@@ -118,7 +110,7 @@ def verify_credential(credential_id: int) -> dict[str, Any]:
     """Verify the stored original again now and return the credential with the new report."""
     session = get_session()
     recheck = credential_service.reverify_credential(
-        session, api_user().id, credential_id, fetch=fetcher_from_config(current_app.config).revalidating(), blobs=blob_store())
+        session, api_user().id, credential_id, fetch=collaborators().revalidating_fetch(), blobs=collaborators().blobs)
     session.commit()
     data = credential_detail(recheck.credential)
     data["conclusive"] = recheck.conclusive
@@ -130,7 +122,7 @@ def verify_credential(credential_id: int) -> dict[str, Any]:
 def download_original(credential_id: int) -> Response:
     """Return the credential's original bytes exactly as they were received."""
     credential = credential_service.get_credential(get_session(), api_user().id, credential_id)
-    return send_bytes(blob_store().get(credential.original_sha256), credential.original_type,
+    return send_bytes(collaborators().blobs.get(credential.original_sha256), credential.original_type,
                       download_name(credential))
 
 
@@ -139,7 +131,7 @@ def download_original(credential_id: int) -> Response:
 def download_version(credential_id: int, version_id: int) -> Response:
     """Return the original of one version from the credential's history, exactly as it was received."""
     version = credential_service.get_version(get_session(), api_user().id, credential_id, version_id)
-    return send_bytes(blob_store().get(version.original_sha256), version.original_type,
+    return send_bytes(collaborators().blobs.get(version.original_sha256), version.original_type,
                       version_download_name(version))
 
 
@@ -161,10 +153,10 @@ def add_evidence(credential_id: int) -> tuple[dict[str, Any], int]:
         storage = request.files.get("file")
         if storage is None or not storage.filename:
             raise ValidationError('Send the evidence file in the multipart field "file".')
-        limits = evidence_limits()
+        limits = collaborators().evidence_limits()
         upload = read_upload(storage, limits["max_bytes"])
         evidence = evidence_service.add_file(session, owner_id, credential_id, filename=upload.filename,
-                                             data=upload.data, blobs=blob_store(),
+                                             data=upload.data, blobs=collaborators().blobs,
                                              title=request.form.get("title", ""), **limits)
     else:
         body = _json_body()
@@ -208,7 +200,7 @@ def delete_evidence(credential_id: int, evidence_id: int) -> Response:
 @require_token
 def evidence_file(credential_id: int, evidence_id: int) -> Response:
     """Return an evidence file with its detected type and safe headers."""
-    file = evidence_service.evidence_file(get_session(), api_user().id, credential_id, evidence_id, blob_store())
+    file = evidence_service.evidence_file(get_session(), api_user().id, credential_id, evidence_id, collaborators().blobs)
     return send_bytes(file.data, file.content_type, file.filename, attachment=True,
                       extra=evidence_service.FILE_HEADERS)
 

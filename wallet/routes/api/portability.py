@@ -9,22 +9,22 @@ from typing import IO, Any
 from flask import Response, current_app
 
 from wallet.routes.api import api_user, bp, require_token
-from wallet.routes.credentials import blob_store
-from wallet.routes.portability import exports_folder, read_export_upload, run_import
 from wallet.services import portability
+from wallet.web import read_export_upload, run_import
+from wallet.wiring import collaborators
 
 
 @bp.get("/export")
 @require_token
 def export_wallet() -> Response:
     """Build the learner's export (docs/export-format.md) and stream it; it is spooled to disk, not memory."""
-    folder = exports_folder()
+    folder = collaborators().exports_folder
     folder.mkdir(parents=True, exist_ok=True)
     # An unnamed temporary file: it disappears when the response closes it.
     spool = tempfile.TemporaryFile(dir=folder)
     try:
         with portability.snapshot(current_app.extensions["wallet.sessionmaker"]) as session:
-            portability.write_export(session, api_user().id, blob_store(), spool, scratch_dir=folder)
+            portability.write_export(session, api_user().id, collaborators().blobs, spool, scratch_dir=folder)
         spool.seek(0)
     except BaseException:
         spool.close()

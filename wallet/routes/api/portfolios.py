@@ -11,11 +11,11 @@ from wallet.inputs import is_id
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential
 from wallet.models.portfolio import CredentialShare, Portfolio
 from wallet.routes.api import api_user, bp, require_token
-from wallet.routes.credentials import blob_store
-from wallet.routes.links import external_url
 from wallet.services import portfolios as service
-from wallet.services import originals, presentations, sharing
+from wallet.services import originals, presentations, public_view, share_links, sharing
 from wallet.services.errors import ValidationError
+from wallet.web import external_url
+from wallet.wiring import collaborators
 
 _TEXT_FIELDS = ("title", "headline", "about", "contact_email", "contact_url")
 _PORTFOLIO_FIELDS = frozenset({*_TEXT_FIELDS, "show_contact", "show_originals", "visibility", "expires_at", "credentials",
@@ -116,7 +116,7 @@ def _portfolio(portfolio: Portfolio) -> dict[str, Any]:
         "headline": portfolio.headline,
         "about": portfolio.about,
         "visibility": portfolio.visibility,
-        "url": external_url("portfolio.public", slug=portfolio.slug),
+        "url": external_url("public.portfolio", slug=portfolio.slug),
         "link_works": public,
         "expires_at": _iso(portfolio.slug_expires_at),
         "link_revoked_at": _iso(portfolio.link_revoked_at),
@@ -212,10 +212,10 @@ def portfolio_presentation(portfolio_id: int) -> Response:
     """
     session, owner_id = get_session(), api_user().id
     portfolio = service.get_portfolio(session, owner_id, portfolio_id)
-    view = service.portfolio_view(session, portfolio)
+    view = public_view.portfolio_view(session, portfolio)
     signed = presentations.build_presentation(
         session, owner_id, [e.credential for e in view.entries], secret_key=current_app.config["SECRET_KEY"],
-        blobs=blob_store())
+        blobs=collaborators().blobs)
     session.commit()
     return current_app.json.response({"presentation": signed.document, "holder": signed.holder,
                                       "left_out": [{"credential_id": c.id, "reason": r} for c, r in signed.left_out]})
@@ -223,20 +223,20 @@ def portfolio_presentation(portfolio_id: int) -> Response:
 
 def _share(share: CredentialShare) -> dict[str, Any]:
     credential = share.credential
-    url = external_url("portfolio.shared", slug=share.slug)
+    url = external_url("public.shared", slug=share.slug)
     links = sharing.share_links(url, title=credential.name, text=credential.name)
     return {
         "credential_id": share.credential_id,
         "url": url,
-        "link_works": service.is_share_public(share),
+        "link_works": share_links.is_share_public(share),
         "include_evidence": share.include_evidence,
         "show_originals": share.show_originals,
         **_publishing_notes([credential]),
         "expires_at": _iso(share.expires_at),
         "revoked_at": _iso(share.revoked_at),
         "view_count": share.view_count,
-        "qr_svg_url": external_url("portfolio.credential_qr", slug=share.slug),
-        "embed_html": sharing.embed_snippet(external_url("portfolio.embed", slug=share.slug), credential.name),
+        "qr_svg_url": external_url("public.credential_qr", slug=share.slug),
+        "embed_html": sharing.embed_snippet(external_url("public.embed", slug=share.slug), credential.name),
         "linkedin_add_to_profile": sharing.linkedin_add_to_profile_url(
             name=credential.name, organization_name=credential.issuer_name or credential.verified_issuer or "",
             issued_at=credential.issued_at or credential.valid_from, expires_at=credential.expires_at,
@@ -249,7 +249,7 @@ def _share(share: CredentialShare) -> dict[str, Any]:
 @require_token
 def list_shares() -> dict[str, Any]:
     """List the token owner's credential share links."""
-    return {"shares": [_share(s) for s in service.list_shares(get_session(), api_user().id)]}
+    return {"shares": [_share(s) for s in share_links.list_shares(get_session(), api_user().id)]}
 
 
 @bp.put("/shares/<int:credential_id>")
@@ -261,7 +261,7 @@ def put_share(credential_id: int) -> dict[str, Any]:
         if not isinstance(body.get(name, False), bool):
             raise ValidationError(f'"{name}" must be true or false.')
     session = get_session()
-    share = service.share_credential(session, api_user().id, credential_id,
+    share = share_links.share_credential(session, api_user().id, credential_id,
                                      include_evidence=body.get("include_evidence", False),
                                      expires_at=_expiry(body.get("expires_at")),
                                      show_originals=body.get("show_originals"))
@@ -274,7 +274,7 @@ def put_share(credential_id: int) -> dict[str, Any]:
 def regenerate_share(credential_id: int) -> dict[str, Any]:
     """Give the credential's public page a new link."""
     session = get_session()
-    share = service.regenerate_share(session, api_user().id, credential_id)
+    share = share_links.regenerate_share(session, api_user().id, credential_id)
     session.commit()
     return _share(share)
 
@@ -284,7 +284,7 @@ def regenerate_share(credential_id: int) -> dict[str, Any]:
 def revoke_share(credential_id: int) -> tuple[str, int]:
     """Withdraw the credential's public page."""
     session = get_session()
-    service.revoke_share(session, api_user().id, credential_id)
+    share_links.revoke_share(session, api_user().id, credential_id)
     session.commit()
     return "", 204
 

@@ -8,9 +8,9 @@ from flask import current_app, request
 from wallet.db import get_session
 from wallet.inputs import is_id
 from wallet.routes.api import api_user, bp, require_token
-from wallet.routes.credentials import blob_store
 from wallet.services import presentation_requests as service
 from wallet.services.errors import ValidationError
+from wallet.wiring import collaborators
 
 _FIELDS = frozenset({"request", "challenge", "domain", "credentials"})
 
@@ -40,7 +40,7 @@ def answer_request() -> dict[str, Any]:
         raise ValidationError('"credentials" must be a list of credential ids.')
     session = get_session()
     signed = service.answer(session, api_user().id, presentation_request, ids,
-                            secret_key=current_app.config["SECRET_KEY"], blobs=blob_store())
+                            secret_key=current_app.config["SECRET_KEY"], blobs=collaborators().blobs)
     session.commit()
     return {"presentation": signed.document, "holder": signed.holder, "domain": presentation_request.domain,
             "challenge": presentation_request.challenge,

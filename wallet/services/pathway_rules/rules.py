@@ -78,7 +78,7 @@ class CredentialFacts:
     achievement_id: str | None = None
     alignments: tuple[Alignment, ...] = ()
     tags: tuple[str, ...] = ()
-    # False when it names a recipient who is none of the learner's verified identities (security.md D18).
+    # False when it names a recipient who is none of the learner's verified identities (docs/security.md D18).
     issued_to_learner: bool = True
 
     @property

@@ -1,6 +1,6 @@
 """The pathway template format: parse and validate it with errors by JSON path, export it, edit its tree.
 
-A template is untrusted input (security.md C8, E8): its size, depth, number of steps and text lengths
+A template is untrusted input (docs/security.md C8, E8): its size, depth, number of steps and text lengths
 are limited, and every error names the JSON path it concerns (docs/pathway-format.md).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from wallet.services.verification.jsonutil import loads_strict
 FORMAT_NAME = "wallet-pathway"
 FORMAT_VERSION = 1
 
-# Limits: a template is untrusted input (security.md C8, E8).
+# Limits: a template is untrusted input (docs/security.md C8, E8).
 MAX_DOCUMENT_BYTES = 256 * 1024
 MAX_DEPTH = 6  # groups inside groups, counting the top-level steps as depth 1
 MAX_STEPS = 300
@@ -87,7 +87,7 @@ def parse_template(text: str | bytes) -> PathwayDocument:
     if size > MAX_DOCUMENT_BYTES:
         raise TemplateError([f"$: the file is {size:,} bytes; a pathway template may be at most {MAX_DOCUMENT_BYTES:,}"])
     try:
-        # The same strict reader as credentials: no duplicate keys, NaN or runaway nesting (security.md D1-D4).
+        # The same strict reader as credentials: no duplicate keys, NaN or runaway nesting (docs/security.md D1-D4).
         data = loads_strict(text)
     except MalformedJSONError as error:
         raise TemplateError([f"$: {error}"]) from None

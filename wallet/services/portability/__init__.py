@@ -1,7 +1,7 @@
 """Carry a learner's whole wallet out and back in (docs/export-format.md).
 
 exporting.py writes the ZIP, restoring.py reads one into an account (the ZIP is untrusted input,
-security.md C12), manifest.py holds the manifest's schema, jobs.py runs exports in the background.
+docs/security.md C12), manifest.py holds the manifest's schema, jobs.py runs exports in the background.
 """
 from wallet.services.portability.exporting import export_filename, snapshot, write_export, write_export_file
 from wallet.services.portability.jobs import job_file, job_state, start_export, start_import

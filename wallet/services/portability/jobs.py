@@ -4,7 +4,7 @@ A job is two files in its folder (exports or imports, in the instance folder): `
 state, written whole by rename so a reader never sees half of it) and `<id>.zip` (the export being
 built, or the uploaded export being imported, deleted when done). Keeping the state on disk lets
 any worker process answer the progress page. Jobs older than a day are deleted when a new one
-starts. The job id is unguessable and every read checks the owner (security.md F3).
+starts. The job id is unguessable and every read checks the owner (docs/security.md F3).
 """
 from __future__ import annotations
 

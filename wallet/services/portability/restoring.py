@@ -1,6 +1,6 @@
 """Import a wallet export (docs/export-format.md) into an account: the ZIP is untrusted input.
 
-security.md C12: the archive's size and entry count are checked before anything is read; only
+docs/security.md C12: the archive's size and entry count are checked before anything is read; only
 `manifest.json` and `blobs/<sha256>` entries are read (every other path is ignored, never used
 to name a file); links, encrypted entries and suspicious compression refuse the whole archive;
 each blob is read up to a cap and must hash to its name. The manifest is validated (manifest.py).
@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
+from wallet.formatting import describe_size
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential, CredentialVersion
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import CredentialShare, Portfolio
@@ -126,21 +127,21 @@ class ExportArchive:
             total += member.file_size
             self.members[name] = member
         if total > limits.max_total_bytes:
-            raise TooLargeError(f"The export unpacks to more than {importing.describe_size(limits.max_total_bytes)}.")
+            raise TooLargeError(f"The export unpacks to more than {describe_size(limits.max_total_bytes)}.")
         if MANIFEST_NAME not in self.members:
             raise ImportRejectedError("This is not a Wallet export: it has no manifest.json.")
         self.manifest = parse_manifest(self._read(self.members[MANIFEST_NAME], MAX_MANIFEST_BYTES, "manifest.json"))
 
     def _read(self, member: zipfile.ZipInfo, limit: int, label: str) -> bytes:
         if member.file_size > limit:
-            raise TooLargeError(f"{label} is larger than {importing.describe_size(limit)}.")
+            raise TooLargeError(f"{label} is larger than {describe_size(limit)}.")
         try:
             with self.zip.open(member) as handle:
                 data = handle.read(limit + 1)  # the header's size may lie (zip bomb)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError):
             raise ImportRejectedError(f"{label} is damaged in the export.") from None
         if len(data) > limit:
-            raise TooLargeError(f"{label} is larger than {importing.describe_size(limit)}.")
+            raise TooLargeError(f"{label} is larger than {describe_size(limit)}.")
         return data
 
     def blob(self, digest: str, limit: int | None = None) -> bytes:

@@ -2,7 +2,7 @@
 
 Everything Wallet keeps in memory between verifications (fetched documents, decoded status lists,
 canonical forms, whole results, decoded keys) comes from documents strangers choose. A cache
-bounded by entry count can be made to hold its count times the largest entry (security.md A10,
+bounded by entry count can be made to hold its count times the largest entry (docs/security.md A10,
 A13): 32 status lists of 16 MB each are half a gigabyte. A `ByteLRU` instead adds up the size of
 every entry, key included, and evicts the least recently used ones until the total fits its byte
 budget; an entry larger than the whole budget is simply not kept.

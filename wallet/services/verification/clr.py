@@ -2,7 +2,7 @@
 
 The CLR's own signature, validity and status are checked like any VC (vc.py). Each member of
 `credentialSubject.verifiableCredential` (JSON, or a compact JWS string) is then verified on its
-own, one level deeper, and reported in `result.nested` [CLR 2.0 §8, standards.md §2.2].
+own, one level deeper, and reported in `result.nested` [CLR 2.0 §8, docs/verification.md §3.4].
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from wallet.services.verification.result import Check, CheckStatus, Status, Veri
 FORMAT_ID = "clr2"
 
 CLR_TYPE = "ClrCredential"
-# security.md A13: a record carrying more credentials than this is not walked at all; it cannot be
+# docs/security.md A13: a record carrying more credentials than this is not walked at all; it cannot be
 # checked fully, so it is "Couldn't verify". A whole transcript is a few hundred at most.
 MAX_MEMBERS = 500
 

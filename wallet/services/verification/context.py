@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 from wallet.services.verification.errors import FetchError
 from wallet.services.verification.fetching import Fetch, Fetched, Kind, offline_fetch
 
-# security.md A13: a bound on the documents one verification may fetch, and on nesting.
+# docs/security.md A13: a bound on the documents one verification may fetch, and on nesting.
 MAX_FETCHES = 25
 MAX_DEPTH = 3
-# security.md A13: a bound on the embedded credentials (endorsements, CLR members, at any depth)
+# docs/security.md A13: a bound on the embedded credentials (endorsements, CLR members, at any depth)
 # one verification run checks; each format also refuses a credential that carries too many.
 MAX_EMBEDDED = 1000
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from wallet.services.verification.result import Check, Status
 
-# security.md D19: the clock-skew allowance for every date (jwcrypto's default).
+# docs/security.md D19: the clock-skew allowance for every date (jwcrypto's default).
 LEEWAY = timedelta(seconds=60)
 # XML Schema dateTime with a mandatory offset (VCDM 2.0 §4.9 dateTimeStamp); naive times are refused (D19).
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")

@@ -1,7 +1,7 @@
 """Find the credential in what the learner gave: JSON, a JWT/JWS, a baked PNG or SVG, or a URL.
 
 Input is sniffed by its bytes (magic and structure), never trusted by its name or media type.
-Baked images are read without decoding a single pixel (security.md C1): PNG through our own
+Baked images are read without decoding a single pixel (docs/security.md C1): PNG through our own
 chunk reader, SVG through defusedxml with entity declarations and external references forbidden (C4). Nothing here verifies:
 the format modules do that with what `extract` returns.
 """
@@ -28,7 +28,7 @@ from wallet.services.verification.jsonutil import loads_strict
 
 Container = Literal["json", "jwt", "png", "svg", "url"]
 
-# security.md C2/C7: a byte cap on the whole input before parsing, and on one baked credential.
+# docs/security.md C2/C7: a byte cap on the whole input before parsing, and on one baked credential.
 MAX_INPUT_BYTES = 5 * 1024 * 1024
 MAX_CREDENTIAL_BYTES = 1024 * 1024
 
@@ -213,7 +213,7 @@ def _from_png(data: bytes, *, source_url: str | None, context: Context) -> Prese
     found: list[_Baked] = []
     for chunk in _png_chunks(data):
         if chunk.type not in _TEXT_CHUNKS:
-            continue  # pixels (IDAT) are never decoded (security.md C1)
+            continue  # pixels (IDAT) are never decoded (docs/security.md C1)
         keyword = _chunk_keyword(chunk.body)
         if keyword not in (OB2_KEYWORD, OB3_KEYWORD):
             continue
@@ -254,7 +254,7 @@ def _png_chunks(data: bytes) -> list[_Chunk]:
         if chunk_type == b"IEND":
             break
     if position != len(data):
-        # security.md C3: bytes after IEND make a polyglot (PNG + HTML/ZIP); refuse it.
+        # docs/security.md C3: bytes after IEND make a polyglot (PNG + HTML/ZIP); refuse it.
         raise ImportRejectedError("The PNG image has extra data after its end, so Wallet refuses it.")
     return chunks
 
@@ -328,7 +328,7 @@ def _from_svg(data: bytes, *, source_url: str | None, context: Context) -> Prese
 
 
 def _parse_svg(data: bytes) -> ET.Element:
-    """Parse SVG with entity declarations and external references forbidden (security.md C4).
+    """Parse SVG with entity declarations and external references forbidden (docs/security.md C4).
 
     A plain `<!DOCTYPE svg PUBLIC … "…svg11.dtd">`, as illustration tools write and as the 1EdTech
     sample badges carry, is accepted: expat never loads the external subset, and any internal subset
@@ -352,7 +352,7 @@ def _parse_svg(data: bytes) -> ET.Element:
 def _single(found: list[_Baked]) -> _Baked:
     if not found:
         raise NoCredentialError(_NO_BADGE)
-    # security.md C2: two different credentials in one image are ambiguous; identical copies are not.
+    # docs/security.md C2: two different credentials in one image are ambiguous; identical copies are not.
     if len({baked.text for baked in found}) > 1:
         raise ImportRejectedError(_AMBIGUOUS)
     return found[0]

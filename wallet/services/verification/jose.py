@@ -1,7 +1,7 @@
 """Compact JWS: strict parsing, signature checks with a key the caller chose, and signing.
 
 The header only ever *describes* the token: the key that verifies it is picked by the caller
-(keys.py decides whether it belongs to the issuer). Refusals follow security.md D5-D12.
+(keys.py decides whether it belongs to the issuer). Refusals follow docs/security.md D5-D12.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """JSON-LD for verification: pinned contexts only, strict expansion, bounded RDFC-1.0 canonicalisation.
 
-Rules (security.md B1-B3):
+Rules (docs/security.md B1-B3):
 - Contexts come only from the copies in `contexts/` (index.json maps URL -> file). A context URL
   that is not pinned is never fetched: a remote context can change what a signed document means.
 - Expansion is strict ("safe mode", as jsonld.js calls it): a property that no context defines,

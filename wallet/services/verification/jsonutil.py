@@ -1,4 +1,4 @@
-"""Strict JSON reading for untrusted input (security.md D1-D4).
+"""Strict JSON reading for untrusted input (docs/security.md D1-D4).
 
 Python's `json` accepts things that other parsers read differently: `NaN`/`Infinity`, duplicate
 keys (the last one wins here, the first one elsewhere), numbers beyond what an IEEE 754 double holds

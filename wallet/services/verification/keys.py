@@ -1,7 +1,7 @@
 """Keys behind signatures, and whether they belong to the issuer.
 
 A signature only proves that *some* key signed. Who that key belongs to is a separate question,
-answered here and reported as a `KeyBinding` (security.md D7, D8, D15, D16):
+answered here and reported as a `KeyBinding` (docs/security.md D7, D8, D15, D16):
 
 - A DID key counts as the issuer's when the key's DID is the issuer's DID and its DID document
   lists the key for the proof's purpose (`assertionMethod` for credentials). An issuer known only
@@ -498,7 +498,7 @@ def _jwk_from_raw(key_type: str, raw: bytes) -> JWK:
 
 
 def _public_jwk(jwk: dict[str, Any]) -> tuple[JWK, str]:
-    """Build a public JWK, refusing private or symmetric keys (security.md D6, standards.md §2.2)."""
+    """Build a public JWK, refusing private or symmetric keys (docs/security.md D6, docs/verification.md §3.4)."""
     if not isinstance(jwk, dict):
         raise KeyResolutionError("The key is not a JSON Web Key object.", Status.INVALID)
     private = sorted(_PRIVATE_JWK_MEMBERS & jwk.keys())

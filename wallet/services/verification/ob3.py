@@ -1,7 +1,7 @@
 """Open Badges 3.0: OpenBadgeCredential (AchievementCredential) and EndorsementCredential.
 
 The W3C VC checks (securing, validity, status) come from vc.py. This module adds what OB 3.0
-requires of the document [OB 3.0 §8 data model, docformat; standards.md §2.2], the achievement's
+requires of the document [OB 3.0 §8 data model, docformat; docs/verification.md §3.4], the achievement's
 metadata, the recipient check and the embedded endorsements, verified by the same rules.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ FORMAT_ID = "ob3"
 ACHIEVEMENT_TYPES = ("OpenBadgeCredential", "AchievementCredential")
 ENDORSEMENT_TYPE = "EndorsementCredential"
 OB3_CONTEXT_PREFIX = "https://purl.imsglobal.org/spec/ob/v3p0/context"
-# security.md A13: a credential carrying more endorsements than this is not walked at all; it
+# docs/security.md A13: a credential carrying more endorsements than this is not walked at all; it
 # cannot be checked fully, so it is "Couldn't verify". Real badges carry a handful.
 MAX_ENDORSEMENTS = 100
 
@@ -54,7 +54,7 @@ def verify(presented: Presented, context: Context) -> VerificationResult:
 
 
 def too_many_check(check_id: str, count: int, noun: str, limit: int) -> Check:
-    """Report a credential that carries more `noun` than Wallet checks (security.md A13): Couldn't verify."""
+    """Report a credential that carries more `noun` than Wallet checks (docs/security.md A13): Couldn't verify."""
     return Check.failed(check_id, f"This credential carries {count:,} {noun}, more than the {limit:,} Wallet "
                         "checks, so it was not checked fully.", outcome=Status.UNVERIFIABLE, count=count, limit=limit)
 

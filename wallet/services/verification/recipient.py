@@ -1,7 +1,7 @@
 """Is this credential the learner's? Compare its recipient with the learner's verified identities.
 
 A mismatch is reported, never fatal: the check FAILS with no outcome, so the credential's status
-is unchanged and the importer flags it as issued to someone else (security.md D18).
+is unchanged and the importer flags it as issued to someone else (docs/security.md D18).
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Any
 
 
 class Status(StrEnum):
-    """The overall verdict. DESIGN.md gives each one word, colour and icon."""
+    """The overall verdict. docs/design.md gives each one word, colour and icon."""
 
     VALID = "valid"
     INVALID = "invalid"

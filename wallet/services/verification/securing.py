@@ -3,7 +3,7 @@
 A compact JWS is either the OB 3.0 / VC 1.1 "VC-JWT" mapping (credential in the `vc` claim,
 registered claims mirroring it) or VC-JOSE-COSE (`typ` `vc+jwt` / `vc-ld+jwt`, the payload is the
 credential) [VCDM 2.0 §4.12; OB 3.0 §8.2, §8.3]. Otherwise an embedded Data Integrity proof. Either
-is enough; a signature only counts when its key belongs to the issuer (security.md D7, D8). Used by
+is enough; a signature only counts when its key belongs to the issuer (docs/security.md D7, D8). Used by
 vc.py for credentials and by status.py for the status list credentials they point to.
 """
 from __future__ import annotations
@@ -122,7 +122,7 @@ def secure_document(credential: dict[str, Any], context: Context) -> Secured:
 
 
 def contexts_check(credential: dict[str, Any]) -> Check | None:
-    """Refuse JSON-LD contexts Wallet does not bundle (security.md B1, B2); None when all are known."""
+    """Refuse JSON-LD contexts Wallet does not bundle (docs/security.md B1, B2); None when all are known."""
     unknown = jsonld.unknown_contexts(credential)
     if not unknown:
         return None
@@ -133,7 +133,7 @@ def contexts_check(credential: dict[str, Any]) -> Check | None:
 
 
 def issuer_key_check(key: keys.ResolvedKey, issuer_id: str) -> Check:
-    """Report whether the key that signed belongs to the issuer (security.md D7, D8, D15)."""
+    """Report whether the key that signed belongs to the issuer (docs/security.md D7, D8, D15)."""
     if key.binding is keys.KeyBinding.ISSUER:
         return Check.passed("issuer-key", key.explanation or f"The signing key belongs to the issuer {issuer_id}.",
                             key=key.vm_id, controller=key.controller, issuer=issuer_id)

@@ -1,9 +1,9 @@
 """Credential status: Bitstring Status List v1.0, StatusList2021 and the 1EdTech Revocation List.
 
-A status list is fetched only after the credential's own signature has been confirmed (security.md
+A status list is fetched only after the credential's own signature has been confirmed (docs/security.md
 A17; vc.py calls `check_status` only then). A list that cannot be fetched, or that is not signed by
 the credential's issuer and current, never means "not revoked": the check fails as UNVERIFIABLE
-(Bitstring Status List §3.2, security.md D20).
+(Bitstring Status List §3.2, docs/security.md D20).
 """
 from __future__ import annotations
 
@@ -247,7 +247,7 @@ def _secure(body: bytes, context: Context) -> tuple[dict[str, Any], securing.Sec
 def _check_list_fits(status_list: StatusList, *, issuer_id: str, purpose: str, now: datetime) -> None:
     """Apply the rules that depend on the credential and the clock, not only on the list."""
     if status_list.issuer_id != issuer_id:
-        # security.md D20: only the credential's issuer may say it is revoked or not.
+        # docs/security.md D20: only the credential's issuer may say it is revoked or not.
         raise StatusListError(f"the status list was issued by {status_list.issuer_id[:100] or 'no one'}, "
                               "not by the credential's issuer")
     period = dates.period_status(status_list.valid_from, status_list.valid_until, now)

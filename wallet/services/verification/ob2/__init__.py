@@ -1,6 +1,6 @@
 """Open Badges 2.0: verify hosted and signed assertions, and validate their linked documents.
 
-Follows the OB 2.0 verification steps (standards.md §2.1): get the assertion, validate it and every
+Follows the OB 2.0 verification steps (docs/verification.md §3.2): get the assertion, validate it and every
 linked document, then either re-fetch a HostedBadge from its `id` and trust only that copy, or check
 a SignedBadge's JWS with a key the issuer's profile lists; then revocation, dates and recipient.
 JSON-LD is not expanded; instead only pinned contexts are accepted (no remote context is ever

@@ -27,7 +27,7 @@ class RevocationSteps:
         try:
             document = self._fetch_document(url, role="revocation-list")
         except FetchError as error:
-            # security.md D20: an unreadable list means "revocation unknown", never "not revoked".
+            # docs/security.md D20: an unreadable list means "revocation unknown", never "not revoked".
             self._unreachable("revocation", "the issuer's revocation list", error, url)
             return
         problems = _Problems()

@@ -115,7 +115,7 @@ class _Run(HostedSteps, SignedSteps, RevocationSteps):
             self._resolve_issuer()
             self._verify_signature()
         elif kind == "signed":
-            # security.md D13: a signed badge handed over without its signature proves nothing.
+            # docs/security.md D13: a signed badge handed over without its signature proves nothing.
             self.assertion = _Node(presented, None)
             self.add(Check.failed(
                 "signature",
@@ -204,7 +204,7 @@ class _Run(HostedSteps, SignedSteps, RevocationSteps):
         self._report("issuer", problems, None)
         profile_id = document.get("id")
         if not _is_http_url(profile_id):
-            # security.md D15: only a web origin can vouch for an issuer.
+            # docs/security.md D15: only a web origin can vouch for an issuer.
             self.add(Check.failed(
                 "issuer", f"The issuer's id ({str(profile_id)[:80]}) is not a web address, so Wallet cannot "
                 "tie this badge to the issuer's website.", outcome=Status.UNVERIFIABLE))
@@ -319,7 +319,7 @@ class _Run(HostedSteps, SignedSteps, RevocationSteps):
         return document
 
     def _unreachable(self, check_id: str, what: str, error: FetchError, url: str) -> None:
-        # ASVS 16.5.2 / security.md §2.5: a server that cannot be reached never makes a badge invalid.
+        # ASVS 16.5.2 / docs/reliability.md §5: a server that cannot be reached never makes a badge invalid.
         self.add(Check.failed(check_id, f"Could not reach the issuer to read {what}: {error}",
                               outcome=Status.UNVERIFIABLE, url=url))
 

@@ -74,7 +74,7 @@ class SignedSteps:
         elif embedded is None:
             self._note_identity(key_document, key_id, "key")
         if not isinstance(owner, str) or owner not in owners:
-            # security.md D8: a key controlled by someone else never verifies the issuer's badge.
+            # docs/security.md D8: a key controlled by someone else never verifies the issuer's badge.
             return Check.failed("signature", "The signing key belongs to someone other than the badge's issuer.",
                                 key=key_id, owner=owner if isinstance(owner, str) else None)
         if not isinstance(pem, str):

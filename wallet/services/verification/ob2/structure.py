@@ -1,4 +1,4 @@
-"""OB 2.0 data validation: the required properties and value types of each document (standards.md §2.1)."""
+"""OB 2.0 data validation: the required properties and value types of each document (docs/verification.md §3.2)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -218,7 +218,7 @@ def _key_reference(value: Any) -> tuple[str, dict[str, Any] | None] | None:
 
 
 def _parse_datetime(value: Any) -> datetime | None:
-    """Read an ISO 8601 date-time that has a time zone (security.md D19); None otherwise."""
+    """Read an ISO 8601 date-time that has a time zone (docs/security.md D19); None otherwise."""
     if not isinstance(value, str) or "T" not in value:
         return None
     try:

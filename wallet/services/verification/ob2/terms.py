@@ -24,7 +24,7 @@ _ALIGNMENT = "http://schema.org/AlignmentObject"
 
 # A few endorsements are fetched to count them; they never change the badge's status.
 MAX_ENDORSEMENT_FETCHES = 4
-# security.md A13: a badge naming more endorsements than this is not walked; it cannot be checked
+# docs/security.md A13: a badge naming more endorsements than this is not walked; it cannot be checked
 # fully, so it is "Couldn't verify" (as in ob3.py).
 MAX_ENDORSEMENTS = 100
 MAX_KEYS_TRIED = 3
@@ -32,5 +32,5 @@ MAX_KEYS_TRIED = 3
 CLOCK_LEEWAY = timedelta(seconds=60)
 _HASHED_IDENTITY = re.compile(r"^(sha256|md5)\$[0-9a-fA-F]+$", re.IGNORECASE)
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-# Claims compared between the presented assertion and the issuer's hosted copy (security.md D13).
+# Claims compared between the presented assertion and the issuer's hosted copy (docs/security.md D13).
 _CLAIMS = ("type", "recipient", "badge", "issuedOn", "expires", "evidence", "narrative", "verification", "issuer")

@@ -102,14 +102,14 @@ def _apply_context(value: Any, vocabulary: _Vocabulary, problems: _Problems, *, 
                                          "so that extension was not checked.")
                 return None
             else:
-                # security.md B1: contexts are never fetched; an unknown one could change any term.
+                # docs/security.md B1: contexts are never fetched; an unknown one could change any term.
                 problems.errors.append(f"The {where} uses the context {entry[:200]}, which is not the "
                                        "Open Badges 2.0 context.")
                 return None
         elif isinstance(entry, dict):
             inline = _context_terms(entry)
             for term, iri in inline.items():
-                # security.md B2: an inline context must not give an Open Badges term another meaning.
+                # docs/security.md B2: an inline context must not give an Open Badges term another meaning.
                 if term in vocabulary.terms and vocabulary.terms[term] != iri and not in_extension:
                     problems.errors.append(f'The {where} redefines the term "{term}" in its context.')
             terms.update(inline)

@@ -1,0 +1,124 @@
+"""The app's collaborators, built once from its config when the app starts.
+
+The guarded fetcher, the blob store, the rate limiters and the importer factory live here, one set
+per app in `app.extensions["wallet"]`. Routes, the CLI and the benchmarks ask for them
+(`collaborators()` inside a request or app context, `collaborators(app)` outside one) and never
+construct them. Limits are read from the config when a limiter is first asked for at that limit,
+so a running app whose limits are changed (tests do) gets a limiter at the new limit.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from wallet.services import credentials as credential_service
+from wallet.services import evidence as evidence_service
+from wallet.services import importing, portability, ratelimit
+from wallet.services.blobs import BlobStore, blob_store_from_config
+from wallet.services.http import Fetch, GuardedFetcher, ImportDeadline, fetcher_from_config
+
+EXTENSION_KEY = "wallet"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Where a limiter finds its limit and window in the config (a window key, or fixed seconds)."""
+
+    limit_key: str
+    window: str | int
+    default_limit: int | None = None
+
+
+# Every rate limit of the app, by name (docs/security.md F4, F6, A19): one place to see them all.
+LIMITS: dict[str, Limit] = {
+    "login-client": Limit("LOGIN_IP_MAX_FAILURES", "LOGIN_LOCKOUT_SECONDS"),
+    "mail-address": Limit("MAIL_RATE_LIMIT_PER_ADDRESS", "MAIL_RATE_WINDOW_SECONDS"),
+    "mail-client": Limit("MAIL_RATE_LIMIT_PER_CLIENT", "MAIL_RATE_WINDOW_SECONDS"),
+    # One count per learner for the page and the API together (A19).
+    "imports": Limit("IMPORT_RATE_LIMIT", "IMPORT_RATE_WINDOW_SECONDS"),
+    # Public pages, per client (F4): "verify now", presentation downloads, and links that do not exist.
+    "verify-now": Limit("VERIFY_NOW_PER_CLIENT", 600, 20),
+    "presentations": Limit("PRESENTATIONS_PER_CLIENT", 600, 30),
+    "link-misses": Limit("PUBLIC_LINK_MISSES_PER_CLIENT", 600, 60),
+}
+
+
+class Collaborators:
+    """One app's fetcher, blob store, limiters and importer factory."""
+
+    def __init__(self, config: Mapping[str, Any], instance_path: str) -> None:
+        self.config = config
+        self.instance_path = instance_path
+        self.fetcher: GuardedFetcher = fetcher_from_config(config)
+        self.blobs: BlobStore = blob_store_from_config(config, instance_path)
+        # The same object as `ratelimit.limiters(app.extensions)`, whose clock tests replace.
+        self.limiters = ratelimit.Limiters()
+
+    def revalidating_fetch(self) -> Fetch:
+        """Return the fetcher as a `Fetch` that revalidates cached documents (re-checks)."""
+        return self.fetcher.revalidating()
+
+    def import_fetch(self) -> ImportDeadline:
+        """Return a fetch for one importer: the fetcher under IMPORT_DEADLINE_SECONDS per import (A12)."""
+        return ImportDeadline(self.fetcher, float(self.config.get("IMPORT_DEADLINE_SECONDS", 45.0)))
+
+    def limiter(self, name: str) -> ratelimit.RateLimiter:
+        """Return the rate limiter `name` (a key of LIMITS) at the config's current limit."""
+        spec = LIMITS[name]
+        limit = self.config.get(spec.limit_key, spec.default_limit)
+        window = spec.window if isinstance(spec.window, int) else self.config[spec.window]
+        return self.limiters.get(name, int(limit), int(window))
+
+    def importer(self, session: Session, owner_id: int) -> importing.Importer:
+        """Return an Importer for `owner_id` with the app's fetcher, blob store, upload, rate and quota limits."""
+        return importing.Importer(
+            # docs/security.md A12: one deadline for all the fetches of each import, not only for each fetch.
+            fetch=self.import_fetch(),
+            blobs=self.blobs,
+            owner_id=owner_id,
+            recipients=credential_service.learner_identities(session, owner_id),
+            max_file_bytes=self.config.get("MAX_UPLOAD_FILE_BYTES", importing.DEFAULT_MAX_FILE_BYTES),
+            rate=self.limiter("imports"),
+            max_credentials=int(self.config["MAX_CREDENTIALS_PER_USER"]),
+        )
+
+    def evidence_limits(self) -> dict[str, int]:
+        """Return the limits for one evidence file and for all of a learner's evidence files."""
+        return {"max_bytes": self.config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES),
+                "max_total_bytes": int(self.config["MAX_EVIDENCE_BYTES_PER_USER"])}
+
+    def import_limits(self) -> portability.Limits:
+        """Return the receiving wallet's limits for importing an export."""
+        config = self.config
+        return portability.Limits(max_credentials=int(config["MAX_CREDENTIALS_PER_USER"]),
+                                  max_evidence_bytes=int(config["MAX_EVIDENCE_BYTES_PER_USER"]),
+                                  max_file_bytes=int(config["MAX_UPLOAD_FILE_BYTES"]),
+                                  max_total_bytes=int(config["MAX_IMPORT_UNPACKED_BYTES"]))
+
+    @property
+    def exports_folder(self) -> Path:
+        """Where export files are built: <instance>/exports (never served directly)."""
+        return Path(self.instance_path) / "exports"
+
+    @property
+    def imports_folder(self) -> Path:
+        """Where uploaded exports wait while they are imported: <instance>/imports."""
+        return Path(self.instance_path) / "imports"
+
+
+def init_app(app: Flask) -> Collaborators:
+    """Build the app's collaborators from its config and keep them in `app.extensions`."""
+    built = Collaborators(app.config, app.instance_path)
+    app.extensions[EXTENSION_KEY] = built
+    app.extensions[ratelimit.EXTENSION_KEY] = built.limiters
+    return built
+
+
+def collaborators(app: Flask | None = None) -> Collaborators:
+    """Return the collaborators of `app`, or of the current app."""
+    return (app or current_app).extensions[EXTENSION_KEY]  # type: ignore[union-attr]
