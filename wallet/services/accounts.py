@@ -1,4 +1,8 @@
-"""Accounts: registration, log-in with lockout, passwords, reset links, email addresses, deletion."""
+"""Accounts: registration, log-in with lockout, passwords, reset links, email addresses, deletion.
+
+Kept whole (about 510 lines): every way into an account (log-in, reset, confirmation, deletion) shares
+the same lockout, token and session rules (docs/security.md F6, F7, F12, F13), reviewed together.
+"""
 from __future__ import annotations
 
 import logging

@@ -1,12 +1,16 @@
 """The one outbound HTTP client: every URL Wallet fetches goes through a `GuardedFetcher`.
 
-docs/security.md A1-A16 and section 3 "SSRF-safe fetching". Each hop is parsed once (urllib3's parser,
+docs/security.md A1-A16. Each hop is parsed once (urllib3's parser,
 IDNA through `idna`) and must be http(s) with no userinfo, whitespace or control characters, on port
 80 or 443, to a host whose every address is global unicast. The socket then goes to an address that
 was checked (no second DNS lookup, so no rebinding) while the Host header, TLS SNI and certificate
 check use the host name. Redirects are followed by hand and checked like the first hop. Bodies are
 streamed under a size cap and a total deadline. urllib3 is used directly, below requests, so no
 proxy environment, .netrc or cookie jar can ever apply (A15).
+
+Kept whole (about 630 lines): it is the one gate for every outbound request, and its steps (parse,
+resolve, pin, connect, redirect, cap, cache) are reviewed together; split up, a caller could reach
+one step without the others.
 """
 from __future__ import annotations
 

@@ -12,7 +12,12 @@ words and evidence stay on the credential either way.
 
 Limits (docs/security.md A19, C11): each import (a URL, a paste, a file, each file inside a ZIP) counts
 against the learner's import rate before any network work; the number of credentials a learner
-may keep is checked again inside the transaction that inserts one (§2.10).
+may keep is checked again inside the transaction that inserts one (docs/reliability.md §10).
+
+Kept whole (about 580 lines): the pipeline reads top to bottom in the order "nothing lost" needs
+(rate, fetch, verify, image, blobs, one savepoint), with ZIP expansion and link discovery beside the
+steps that call them; the version rules, metadata and recording already live in versions.py and
+results.py.
 """
 from __future__ import annotations
 

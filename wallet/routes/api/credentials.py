@@ -1,4 +1,8 @@
-"""The learner's credentials and evidence over the API: /api/v1/credentials…"""
+"""The learner's credentials and evidence over the API: /api/v1/credentials…
+
+About half of this module is the OpenAPI fragment for these endpoints, kept beside the views it
+describes so that the two change together (the fuzz test reads it).
+"""
 from __future__ import annotations
 
 from typing import Any
