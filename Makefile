@@ -8,7 +8,7 @@ PORT ?= 5000
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: run test install dev-install browser migrate demo clean
+.PHONY: run test install dev-install browser redis migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium (Debian: apt-get install chromium) for the browser tests."; exit 1; fi; }
 
+# Tests of the job queue, shared limits and two app servers start Debian's redis-server themselves.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "Install Redis (Debian: apt-get install redis-server) for the tests."; exit 1; fi; }
+
 migrate: install
 	$(BIN)/wallet db upgrade
 
@@ -41,7 +48,7 @@ run: install
 	$(BIN)/wallet demo --base-url http://$(HOST):$(PORT)
 	WALLET_MAIL_OUTBOX=true $(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 
-test: dev-install browser
+test: dev-install browser redis
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:

@@ -3,12 +3,16 @@
 The database is SQLite by default (a migrated template copied per test). Set
 WALLET_TEST_DATABASE_URL to a PostgreSQL server URL to run the suite there instead: each
 test worker gets its own database, migrated once, and every table is emptied after each test.
+Set WALLET_TEST_REDIS_URL to a Redis server URL to run every test's app on Redis (jobs on RQ, shared
+limits), each test under its own key prefix; tests that need Redis whatever the run start their own
+`redis-server` through the `redis_url` fixture.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,9 +29,11 @@ from wallet.db import Base, get_engine, get_session, make_engine, utcnow
 from wallet.schema import upgrade_database
 from wallet.services import ratelimit
 from wallet.services.verification.caches import REGISTRY as CACHES
+from tests.support.redis import RedisServer
 from tests.support.servers import DocumentServer
 
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL")
 
 # Property tests check what is computed, never how fast: a loaded CI machine must not fail them.
 hypothesis_settings.register_profile("wallet", deadline=None)
@@ -77,10 +83,32 @@ def database_url(_template_database: str, tmp_path: Path) -> Iterator[str]:
     yield f"sqlite:///{path}"
 
 
+@pytest.fixture(scope="session")
+def _redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Return the URL of the run's Redis server: WALLET_TEST_REDIS_URL, or one started for this worker."""
+    if REDIS_URL:
+        yield REDIS_URL
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(_redis_server: str) -> str:
+    """Return the URL of a real Redis server (tests using it also set a key prefix of their own)."""
+    return _redis_server
+
+
+def redis_prefix() -> str:
+    """Return a key prefix no other test uses, so tests sharing one Redis server never see each other."""
+    return f"wallet-test-{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
 def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
     """Return the config overrides for the test app; tests may change it before `app` is built."""
-    return {
+    config: dict[str, Any] = {
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-not-for-production",
@@ -89,6 +117,9 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "MAIL_SERVER": None,
         "PASSWORD_MIN_LENGTH": 10,
     }
+    if REDIS_URL:
+        config.update(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=redis_prefix())
+    return config
 
 
 @pytest.fixture

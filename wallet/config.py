@@ -77,6 +77,13 @@ class Defaults:
     IMPORT_RATE_LIMIT = 60
     IMPORT_RATE_WINDOW_SECONDS = 600
 
+    # Redis: set WALLET_REDIS_URL (redis://host:port/db) to run background jobs on an RQ queue served by
+    # `wallet worker`, and to keep rate limits and the public pages' shared state where every app process
+    # sees them. Unset, jobs run on a thread of the app process and limits live in its memory.
+    REDIS_URL: str | None = None
+    # Prefix of every key and queue name this app writes to Redis (several apps may share one server).
+    REDIS_KEY_PREFIX = "wallet"
+
     # Accounts.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_SECONDS = 15 * 60
