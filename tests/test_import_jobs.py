@@ -6,10 +6,8 @@ WALLET_TEST_REDIS_URL); the tests named `_on_redis` use a real Redis server what
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select

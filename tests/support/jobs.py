@@ -20,3 +20,20 @@ def drain_jobs(app: Flask) -> None:
             queue.drain()
     else:
         queue.drain()
+
+
+def job_page(app: Flask, client, response) -> str:
+    """Run the import job `response` redirected to, and return its page with the results."""
+    assert response.status_code == 303, response.get_data(as_text=True)
+    drain_jobs(app)
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def job_items(app: Flask, session, response) -> list[dict]:
+    """Run the import job `response` (202 JSON or 303) names, and return its per-file outcomes."""
+    from wallet.models import Job
+
+    drain_jobs(app)
+    job_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    session.expire_all()
+    return session.get(Job, job_id).items
