@@ -169,7 +169,7 @@ def recheck_job(session: Session, owner_id: int, credential_id: int) -> Job | No
     """
     job_id = f"{RECHECK}-{credential_id}"
     job = session.get(Job, job_id)
-    if job is not None and (job.state == QUEUED or (job.state == RUNNING and not is_stopped(job))):
+    if job is not None and _is_open(job, DEFAULT_STALE_AFTER, utcnow()):
         return None
     if job is None:
         try:
@@ -189,4 +189,11 @@ def recheck_job(session: Session, owner_id: int, credential_id: int) -> Job | No
 def check_under_way(session: Session, credential_id: int, *, stale_after: timedelta = DEFAULT_STALE_AFTER) -> bool:
     """Whether a re-check of the credential is queued or running."""
     job = session.get(Job, f"{RECHECK}-{credential_id}")
-    return job is not None and (job.state == QUEUED or (job.state == RUNNING and not is_stopped(job, stale_after)))
+    return job is not None and _is_open(job, stale_after, utcnow())
+
+
+def _is_open(job: Job, stale_after: timedelta, now: datetime) -> bool:
+    # A re-check queued long ago whose worker never came is not shown as under way for ever.
+    if job.state == QUEUED:
+        return now - job.created_at <= stale_after
+    return job.state == RUNNING and not is_stopped(job, stale_after, now)
