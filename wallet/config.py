@@ -87,6 +87,13 @@ class Defaults:
     REDIS_KEY_PREFIX = "wallet"
     # A running background job that records nothing for this long stopped with its process: shown failed.
     JOB_STALE_SECONDS = 600
+    # Scheduled re-checks (docs/reliability.md §12): every credential whose result could change is re-checked
+    # at least daily, in its own slot of the day. A tick every RECHECK_TICK_SECONDS queues what is due (in
+    # `wallet worker` with Redis, in the app process without); at most RECHECK_PER_HOST checks at once per
+    # issuer host. RECHECK_SCHEDULE = False leaves re-checks to `wallet reverify`.
+    RECHECK_SCHEDULE = True
+    RECHECK_TICK_SECONDS = 300
+    RECHECK_PER_HOST = 4
 
     # Accounts.
     LOGIN_MAX_FAILURES = 5

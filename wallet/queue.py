@@ -157,6 +157,33 @@ class RedisQueue:
         self.connection.close()
 
 
+class Scheduler:
+    """A thread that queues the `tick` task every `interval` seconds until stopped (docs/reliability.md §12)."""
+
+    def __init__(self, queue: JobQueue, interval: float) -> None:
+        self._queue = queue
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wallet-scheduler", daemon=True)
+
+    def start(self) -> Scheduler:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.enqueue("tick")
+            except Exception:  # Redis away for a moment, or the queue full: try again next tick
+                log.exception("could not queue the re-check tick")
+            self._stop.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+
 def queue_from_config(config: Mapping[str, Any], app: Flask) -> JobQueue:
     """Return the RQ queue when REDIS_URL is set, else the embedded thread queue."""
     if config.get("REDIS_URL"):

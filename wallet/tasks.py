@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,99 @@ def recheck(job_id: str) -> None:
                 session.rollback()
                 log.exception("re-check job %s failed", job_id)
                 job_service.fail(session, job_id, RECHECK_FAILED)
+                session.commit()
+    finally:
+        session.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduled re-checks (services/schedule.py)
+
+# Credentials per sweep job: a sweep is one job, its progress one row.
+SWEEP_BATCH = 500
+
+
+def tick() -> None:
+    """Queue sweeps of the credentials due now; once per tick period however many processes tick."""
+    from wallet.db import utcnow
+    from wallet.models.job import SWEEP
+    from wallet.services import jobs as job_service
+    from wallet.services import schedule
+    from wallet.wiring import collaborators
+
+    app = _app()
+    built = collaborators(app)
+    seconds = int(app.config.get("RECHECK_TICK_SECONDS", 300))
+    now = utcnow()
+    if not built.queue.lock(f"tick:{int(now.timestamp()) // seconds}", seconds):
+        return  # another process (or this one) ticked in this period
+    session = _session(app)
+    try:
+        with background_writes():
+            job_service.fail_stopped(session, stale_after=built.job_stale_after)
+            session.commit()
+            if job_service.has_open(session, SWEEP, stale_after=built.job_stale_after):
+                return  # the last sweep is still at work: what it holds is not queued twice
+            due = schedule.due_credentials(session, now, tick=timedelta(seconds=seconds))
+            queue_sweeps(app, session, due)
+    finally:
+        session.close()
+
+
+def queue_sweeps(app: Flask, session: Session, credential_ids: list[int]) -> list[str]:
+    """Add and enqueue sweep jobs for `credential_ids`, SWEEP_BATCH at a time; return their ids."""
+    from wallet.models.job import SWEEP
+    from wallet.services import jobs as job_service
+    from wallet.wiring import collaborators
+
+    queued = []
+    for start in range(0, len(credential_ids), SWEEP_BATCH):
+        chunk = credential_ids[start:start + SWEEP_BATCH]
+        job = job_service.create_job(session, kind=SWEEP, owner_id=None, params={"credential_ids": chunk},
+                                     total=len(chunk))
+        session.commit()
+        collaborators(app).queue.enqueue("sweep", job.id)
+        queued.append(job.id)
+    return queued
+
+
+def sweep(job_id: str) -> None:
+    """Re-check the credentials of sweep job `job_id` (services/schedule.py `run_sweep`)."""
+    from wallet.services import jobs as job_service
+    from wallet.services import schedule
+    from wallet.wiring import collaborators
+
+    app = _app()
+    built = collaborators(app)
+    session = _session(app)
+    try:
+        with background_writes():
+            job = job_service.start(session, job_id)
+            session.commit()
+            if job is None:
+                return
+
+            def done(recheck: Any) -> None:
+                outcome = None
+                if recheck is not None and (not recheck.conclusive
+                                            or recheck.previous_status != recheck.credential.status):
+                    # Only what changed or could not be checked is listed; the rest is counted.
+                    outcome = {"credential_id": recheck.credential.id, "state": recheck.credential.status,
+                               "conclusive": recheck.conclusive, "previous": recheck.previous_status}
+                job_service.record(job, outcome)
+                session.commit()  # one credential at a time: a crash keeps what was already re-checked
+
+            try:
+                schedule.run_sweep(session, list(job.params.get("credential_ids", [])),
+                                   fetch=built.revalidating_fetch(), blobs=built.blobs,
+                                   per_host=int(app.config.get("RECHECK_PER_HOST", schedule.DEFAULT_PER_HOST)),
+                                   done=done)
+                job_service.finish(job)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("sweep job %s failed", job_id)
+                job_service.fail(session, job_id, "The sweep stopped with an error; the next tick re-checks the rest.")
                 session.commit()
     finally:
         session.close()

@@ -8,6 +8,7 @@ so a running app whose limits are changed (tests do) gets a limiter at the new l
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
-from wallet.queue import JobQueue, queue_from_config
+from wallet.queue import JobQueue, Scheduler, queue_from_config
 from wallet.services import importing, portability, ratelimit
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.http import Fetch, GuardedFetcher, ImportDeadline, fetcher_from_config
@@ -131,6 +132,18 @@ def init_app(app: Flask) -> Collaborators:
     built = Collaborators(app.config, app.instance_path, app)
     app.extensions[EXTENSION_KEY] = built
     app.extensions[ratelimit.EXTENSION_KEY] = built.limiters
+    if app.config.get("RECHECK_SCHEDULE") and not app.config.get("REDIS_URL") and not app.testing:
+        # Without Redis the app process ticks (one scheduler per app), from its first request on;
+        # with Redis, `wallet worker` does.
+        started: list[Scheduler] = []
+        lock = threading.Lock()
+
+        @app.before_request
+        def _start_scheduler() -> None:
+            if not started:
+                with lock:
+                    if not started:
+                        started.append(Scheduler(built.queue, float(app.config["RECHECK_TICK_SECONDS"])).start())
     return built
 
 
