@@ -72,7 +72,7 @@ def run_import(job_id: str) -> None:
                 job.total = sum(importing.count_files(path.read_bytes()) for path, _ in files)
                 session.commit()
                 for item in importing.import_files(session, importer, _read(files)):
-                    job_service.record(job, _outcome(item))
+                    job_service.record(session, job, _outcome(item))
                     session.commit()  # each credential is its own import: kept as soon as it is done
                 job.total = job.done  # a ZIP may hold fewer credential files than entries
                 job_service.finish(job)
@@ -127,7 +127,7 @@ def recheck(job_id: str) -> None:
                 recheck = credential_service.reverify_credential(
                     session, job.owner_id, int(job.params["credential_id"]), fetch=built.revalidating_fetch(),
                     blobs=built.blobs, trigger="viewer")
-                job_service.record(job, {"state": recheck.credential.status, "conclusive": recheck.conclusive},
+                job_service.record(session, job, {"state": recheck.credential.status, "conclusive": recheck.conclusive},
                                    total=1)
                 job_service.finish(job)
                 session.commit()
@@ -214,7 +214,7 @@ def sweep(job_id: str) -> None:
                     # Only what changed or could not be checked is listed; the rest is counted.
                     outcome = {"credential_id": recheck.credential.id, "state": recheck.credential.status,
                                "conclusive": recheck.conclusive, "previous": recheck.previous_status}
-                job_service.record(job, outcome)
+                job_service.record(session, job, outcome)
                 session.commit()  # one credential at a time: a crash keeps what was already re-checked
 
             try:

@@ -40,8 +40,9 @@ def test_bulk_import_progress_page_follows_the_job_and_shows_each_result(live_se
     session.commit()
     page.get_by_role("status").get_by_text("4", exact=True).wait_for()
     assert page.locator("progress[data-job-progress]").evaluate("bar => bar.value") == 4
-    job.items = [{"filename": "a.png", "state": "rejected", "message": "The file is empty."}]
-    job.state, job.done, job.total, job.finished_at = "done", 1, 1, utcnow()
+    job.done = 0
+    job_service.record(session, job, {"filename": "a.png", "state": "rejected", "message": "The file is empty."})
+    job.state, job.total, job.finished_at = "done", 1, utcnow()
     session.commit()
     page.get_by_role("heading", name="Import finished").wait_for()
     expect(page.locator("[data-result-list] li")).to_have_text([re.compile(r"a\.png\s*Not added\s*The file is empty\.")])

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.db import Base, UTCDateTime, utcnow
 
@@ -32,11 +32,34 @@ class Job(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     # What the job works on: file names (an import), credential ids (a sweep or a re-check).
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # One outcome per item, in order: {"filename", "state", "message", "credential_id", "error"}.
-    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # How many items ended in each state ({"imported": 3, "rejected": 1}), kept as they are recorded.
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Written with every step of a running job: one silent for too long stopped with its process.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    outcomes: Mapped[list[JobItem]] = relationship(order_by="JobItem.position", passive_deletes=True,
+                                                   cascade="all, delete-orphan")
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The outcomes of the items done so far, in order."""
+        return [outcome.data for outcome in self.outcomes]
+
+
+class JobItem(Base):
+    """The outcome of one item of a job: {"filename", "state", "message", "credential_id", "name", "status", "error"}.
+
+    One row per item, written with the item's own commit (a growing list in the job's row would be
+    written whole at every step).
+    """
+
+    __tablename__ = "job_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
-from wallet.models.job import DONE, FAILED, IMPORT, QUEUED, RECHECK, RUNNING, Job
+from wallet.models.job import DONE, FAILED, IMPORT, QUEUED, RECHECK, RUNNING, Job, JobItem
 from wallet.services.errors import NotFoundError
 
 # A running job that wrote nothing for this long stopped with its process.
@@ -33,7 +33,7 @@ def create_job(session: Session, *, kind: str, owner_id: int | None, params: dic
                total: int | None = None) -> Job:
     """Add a queued job and return it (the caller commits before enqueueing its id)."""
     job = Job(id=secrets.token_urlsafe(24), owner_id=owner_id, kind=kind, state=QUEUED, params=params or {},
-              items=[], total=total, done=0, created_at=utcnow())
+              counts={}, total=total, done=0, created_at=utcnow())
     session.add(job)
     session.flush()
     return job
@@ -70,6 +70,7 @@ def _show_stopped(session: Session, job: Job, stale_after: timedelta) -> None:
     # Shown failed, not written (a page view does not write; `fail_stopped` does, in the worker's tick):
     # the row leaves the session first, so nothing flushes the change.
     if is_stopped(job, stale_after):
+        job.outcomes  # loaded before the row leaves the session, for the page
         session.expunge(job)
         job.state, job.error = FAILED, STOPPED_MESSAGE
 
@@ -96,12 +97,14 @@ def start(session: Session, job_id: str) -> Job | None:
     return job
 
 
-def record(job: Job, outcome: dict[str, Any] | None = None, *, total: int | None = None) -> None:
+def record(session: Session, job: Job, outcome: dict[str, Any] | None = None, *, total: int | None = None) -> None:
     """Count one item done (with its outcome, if any) and write the heartbeat."""
     if total is not None:
         job.total = total
     if outcome is not None:
-        job.items = [*job.items, outcome]  # a new list: the JSON column sees the change
+        session.add(JobItem(job_id=job.id, position=job.done, data=outcome))
+        state = str(outcome.get("state", ""))
+        job.counts = {**job.counts, state: job.counts.get(state, 0) + 1}  # a new dict: the JSON column sees it
     job.done += 1
     job.heartbeat_at = utcnow()
 
@@ -129,11 +132,8 @@ def has_open(session: Session, kind: str, *, stale_after: timedelta = DEFAULT_ST
 
 def summary(job: Job) -> dict[str, Any]:
     """Describe the job for the progress page's script and the API."""
-    counts: dict[str, int] = {}
-    for item in job.items:
-        counts[item.get("state", "")] = counts.get(item.get("state", ""), 0) + 1
     return {"id": job.id, "kind": job.kind, "state": job.state, "total": job.total, "done": job.done,
-            "counts": counts, "error": job.error, "created_at": job.created_at.isoformat(),
+            "counts": dict(job.counts or {}), "error": job.error, "created_at": job.created_at.isoformat(),
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 
@@ -174,13 +174,14 @@ def recheck_job(session: Session, owner_id: int, credential_id: int) -> Job | No
     if job is None:
         try:
             with session.begin_nested():  # two viewers at once: the primary key lets one in
-                job = Job(id=job_id, owner_id=owner_id, kind=RECHECK, state=QUEUED, params={}, items=[], done=0,
+                job = Job(id=job_id, owner_id=owner_id, kind=RECHECK, state=QUEUED, params={}, counts={}, done=0,
                           created_at=utcnow())
                 session.add(job)
                 session.flush()
         except IntegrityError:
             return None
-    job.state, job.params, job.items, job.total, job.done = QUEUED, {"credential_id": credential_id}, [], 1, 0
+    session.execute(delete(JobItem).where(JobItem.job_id == job_id))
+    job.state, job.params, job.counts, job.total, job.done = QUEUED, {"credential_id": credential_id}, {}, 1, 0
     job.error, job.created_at, job.started_at, job.heartbeat_at, job.finished_at = None, utcnow(), None, None, None
     session.flush()
     return job
