@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import redis_prefix
+from tests.support.accounts import bearer
 from tests.support.credentials import JwtIssuer, bake_png_jwt
 from tests.support.jobs import drain_jobs
 from wallet.db import utcnow
@@ -186,3 +187,29 @@ def test_redis_queue_jobs_are_run_by_an_rq_worker_on_redis(make_app, redis_url, 
     status = client.get(response.headers["Location"] + "/status").get_json()
     assert (status["state"], status["counts"]) == ("done", {"imported": 2})
     assert queue.lock("tick", 60) and not queue.lock("tick", 60)
+
+
+def test_api_imports_queue_a_job_to_poll_file_by_file(app, client, make_user, api_token, issuer, session) -> None:
+    user = make_user(email="api@example.org")
+    auth = bearer(api_token(user))
+    archive = _zip({"a.jwt": issuer.jwt(name="A").encode(), "b.txt": b"not a credential"})
+    response = client.post("/api/v1/imports", headers=auth, content_type="multipart/form-data",
+                           data={"files": [(io.BytesIO(archive), "two.zip"),
+                                           (io.BytesIO(issuer.jwt(name="C").encode()), "c.jwt")]})
+    assert response.status_code == 202
+    job = response.get_json()
+    assert response.headers["Location"] == job["url"] == f"/api/v1/imports/{job['id']}"
+    drain_jobs(app)
+    polled = client.get(job["url"], headers=auth).get_json()
+    assert (polled["state"], polled["done"], polled["counts"]) == ("done", 3, {"imported": 2, "rejected": 1})
+    assert [(i["filename"], i["state"]) for i in polled["items"]] == [
+        ("two.zip › a.jwt", "imported"), ("two.zip › b.txt", "rejected"), ("c.jwt", "imported")]
+    other = bearer(api_token(make_user(email="other@example.org")))
+    assert client.get(job["url"], headers=other).status_code == 404
+    assert client.post("/api/v1/imports", headers=auth, content_type="multipart/form-data", data={}).status_code == 400
+
+
+def test_import_job_pages_show_only_import_jobs(app, client, learner, session) -> None:
+    recheck = job_service.recheck_job(session, learner.id, 12345)
+    session.commit()
+    assert client.get(f"/credentials/imports/{recheck.id}").status_code == 404

@@ -169,7 +169,8 @@ def imports():
 @login_required
 def import_progress(job_id: str):
     """Show an import's progress file by file, then its results (refreshes itself without script)."""
-    job = job_service.get_job(get_session(), current_user.id, job_id, stale_after=collaborators().job_stale_after)
+    job = job_service.get_job(get_session(), current_user.id, job_id, kind=job_service.IMPORT,
+                              stale_after=collaborators().job_stale_after)
     return _no_store(render_template("credentials/import_job.html", job=job))
 
 
@@ -177,7 +178,8 @@ def import_progress(job_id: str):
 @login_required
 def import_status(job_id: str):
     """Answer the import's state as JSON, for the progress page's script."""
-    job = job_service.get_job(get_session(), current_user.id, job_id, stale_after=collaborators().job_stale_after)
+    job = job_service.get_job(get_session(), current_user.id, job_id, kind=job_service.IMPORT,
+                              stale_after=collaborators().job_stale_after)
     return _no_store(jsonify(job_service.summary(job)))
 
 

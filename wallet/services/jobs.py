@@ -39,10 +39,11 @@ def create_job(session: Session, *, kind: str, owner_id: int | None, params: dic
     return job
 
 
-def get_job(session: Session, owner_id: int, job_id: str, *, stale_after: timedelta = DEFAULT_STALE_AFTER) -> Job:
-    """Return the learner's job, a stopped one shown as failed; NotFoundError unless it is theirs (F3)."""
+def get_job(session: Session, owner_id: int, job_id: str, *, kind: str,
+            stale_after: timedelta = DEFAULT_STALE_AFTER) -> Job:
+    """Return the learner's job of `kind`, a stopped one shown as failed; NotFoundError unless it is theirs (F3)."""
     job = session.get(Job, job_id) if isinstance(job_id, str) and len(job_id) <= 40 else None
-    if job is None or job.owner_id != owner_id:
+    if job is None or job.owner_id != owner_id or job.kind != kind:
         raise NotFoundError(_NOT_FOUND)
     _show_stopped(session, job, stale_after)
     return job
