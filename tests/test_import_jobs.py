@@ -19,6 +19,7 @@ from tests.support.jobs import drain_jobs
 from wallet.db import utcnow
 from wallet.models import Credential, Job
 from wallet.queue import RedisQueue, ThreadQueue
+from wallet.services import importing
 from wallet.services import jobs as job_service
 from wallet.wiring import collaborators
 
@@ -213,3 +214,14 @@ def test_import_job_pages_show_only_import_jobs(app, client, learner, session) -
     recheck = job_service.recheck_job(session, learner.id, 12345)
     session.commit()
     assert client.get(f"/credentials/imports/{recheck.id}").status_code == 404
+
+
+def test_purge_uploads_removes_files_of_jobs_that_stopped_and_keeps_waiting_ones(app, learner, session) -> None:
+    folder = collaborators(app).uploads_folder
+    upload = importing.Upload("a.jwt", b"x")
+    waiting = job_service.create_import_job(session, learner.id, [upload], folder)
+    stopped = job_service.create_import_job(session, learner.id, [upload], folder)
+    stopped.state, stopped.heartbeat_at = "running", utcnow() - timedelta(hours=1)
+    session.commit()
+    assert job_service.purge_uploads(session, folder) == 1
+    assert (folder / waiting.id).is_dir() and not (folder / stopped.id).exists()

@@ -200,3 +200,16 @@ def _age(session, credential_id: int, *, hours: int) -> None:
     credential = session.get(Credential, credential_id)
     credential.checked_at = utcnow() - timedelta(hours=hours)
     session.commit()
+
+
+def test_cli_reverify_enqueue_without_redis_runs_the_sweep_in_this_process(hosted, make_app, client, learner,
+                                                                          session) -> None:
+    credential_id = add_url(client, hosted.assertion(email="learner@example.org"))
+    plain = make_app(REDIS_URL=None)
+    with plain.app_context():
+        result = plain.test_cli_runner().invoke(args=["reverify", "--enqueue", "--stale-after", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Queued 1 credential(s) in 1 sweep(s) in this process." in result.output
+    session.rollback()
+    assert session.scalar(select(Job.state).where(Job.kind == "sweep")) == "done"
+    assert len(session.get(Credential, credential_id).verifications) == 2

@@ -166,6 +166,7 @@ def tick() -> None:
         with background_writes():
             job_service.fail_stopped(session, stale_after=built.job_stale_after)
             session.commit()
+            job_service.purge_uploads(session, built.uploads_folder, stale_after=built.job_stale_after)
             if job_service.has_open(session, SWEEP, stale_after=built.job_stale_after):
                 return  # the last sweep is still at work: what it holds is not queued twice
             due = schedule.due_credentials(session, now, tick=timedelta(seconds=seconds))

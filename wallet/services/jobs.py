@@ -162,6 +162,26 @@ def create_import_job(session: Session, owner_id: int, uploads: Sequence[Any], f
     return job
 
 
+def purge_uploads(session: Session, folder: Path, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
+                  now: datetime | None = None) -> int:
+    """Remove kept uploads whose job ended, or is gone, without removing them (its worker stopped); return how many."""
+    import shutil
+
+    if not folder.is_dir():
+        return 0
+    now = now or utcnow()
+    removed = 0
+    for path in folder.iterdir():
+        job = session.get(Job, path.name)
+        if job is not None and (job.state == QUEUED or (job.state == RUNNING and not is_stopped(job, stale_after, now))):
+            continue  # still waiting for, or being read by, its job
+        if job is None and now.timestamp() - path.stat().st_mtime < stale_after.total_seconds():
+            continue  # a request is writing it and has not committed its job yet
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 def recheck_job(session: Session, owner_id: int, credential_id: int) -> Job | None:
     """Queue a re-check of one credential (a viewer's "verify now") unless one is already under way.
 
