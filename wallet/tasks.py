@@ -186,8 +186,7 @@ def queue_sweeps(app: Flask, session: Session, credential_ids: list[int]) -> lis
         chunk = credential_ids[start:start + SWEEP_BATCH]
         job = job_service.create_job(session, kind=SWEEP, owner_id=None, params={"credential_ids": chunk},
                                      total=len(chunk))
-        session.commit()
-        collaborators(app).queue.enqueue("sweep", job.id)
+        collaborators(app).enqueue_job(session, "sweep", job.id)
         queued.append(job.id)
     return queued
 

@@ -22,6 +22,7 @@ from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.queue import JobQueue, Scheduler, queue_from_config
 from wallet.services import importing, portability, ratelimit
+from wallet.services import jobs as job_service
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.http import Fetch, GuardedFetcher, ImportDeadline, fetcher_from_config
 
@@ -63,6 +64,16 @@ class Collaborators:
         self.limiters = ratelimit.Limiters()
         # RQ on Redis when REDIS_URL is set, else a thread of this app (wallet/queue.py).
         self.queue: JobQueue | None = queue_from_config(config, app) if app is not None else None
+
+    def enqueue_job(self, session: Session, task: str, job_id: str) -> None:
+        """Commit the job's row, then queue `task` for it; a queue that refuses leaves the job failed, not waiting."""
+        session.commit()  # the row exists before any worker looks for it
+        try:
+            self.queue.enqueue(task, job_id)  # type: ignore[union-attr]
+        except Exception:
+            job_service.fail(session, job_id, "The work could not be started. Please try again.")
+            session.commit()
+            raise
 
     def revalidating_fetch(self) -> Fetch:
         """Return the fetcher as a `Fetch` that revalidates cached documents (re-checks)."""

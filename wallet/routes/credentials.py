@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -140,14 +139,7 @@ def add_files():
 def _queue_import(uploads: list[importing.Upload]) -> Response:
     session = get_session()
     job = job_service.create_import_job(session, current_user.id, uploads, collaborators().uploads_folder)
-    session.commit()  # the job's row exists before any worker looks for it
-    try:
-        collaborators().queue.enqueue("run_import", job.id)
-    except Exception:
-        job_service.fail(session, job.id, "The import could not be started. Please try again.")
-        session.commit()
-        shutil.rmtree(collaborators().uploads_folder / job.id, ignore_errors=True)
-        raise
+    collaborators().enqueue_job(session, "run_import", job.id)
     url = url_for("credentials.import_progress", job_id=job.id)
     if request.accept_mimetypes.best in (NDJSON, "application/json"):
         data = job_service.summary(job)

@@ -148,9 +148,9 @@ def verify_now(slug: str, credential_id: int | None):
     reuse = timedelta(seconds=float(current_app.config.get("VERIFY_NOW_REUSE_SECONDS",
                                                           public_view.DEFAULT_VERIFY_REUSE.total_seconds())))
     outcome = public_view.verify_now(session, target, reuse_within=reuse)
-    session.commit()
     if outcome.queued is not None:
-        collaborators().queue.enqueue("recheck", outcome.queued)
+        collaborators().enqueue_job(session, "recheck", outcome.queued)
+    session.commit()
     if not outcome.under_way:
         flash("This credential was checked moments ago; that result is shown.", "info")
     else:

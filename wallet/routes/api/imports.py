@@ -6,7 +6,6 @@ at once with POST /api/v1/credentials.
 """
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 from flask import request, url_for
@@ -41,14 +40,7 @@ def create_import() -> tuple[dict[str, Any], int, dict[str, str]]:
     importing.check_import_rate(importer)  # at the limit already: no job; each file counts as it is imported
     uploads = [read_upload(f, importer.max_file_bytes) for f in files]
     job = job_service.create_import_job(session, api_user().id, uploads, collaborators().uploads_folder)
-    session.commit()
-    try:
-        collaborators().queue.enqueue("run_import", job.id)
-    except Exception:
-        job_service.fail(session, job.id, "The import could not be started. Please try again.")
-        session.commit()
-        shutil.rmtree(collaborators().uploads_folder / job.id, ignore_errors=True)
-        raise
+    collaborators().enqueue_job(session, "run_import", job.id)
     data = _job_json(job, items=False)
     return data, 202, {"Location": data["url"]}
 
