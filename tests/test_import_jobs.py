@@ -225,3 +225,16 @@ def test_purge_uploads_removes_files_of_jobs_that_stopped_and_keeps_waiting_ones
     session.commit()
     assert job_service.purge_uploads(session, folder) == 1
     assert (folder / waiting.id).is_dir() and not (folder / stopped.id).exists()
+
+
+def test_add_files_when_the_queue_refuses_the_job_is_failed_not_left_waiting(make_app, make_user, login, issuer,
+                                                                           session) -> None:
+    plain = make_app(REDIS_URL=None)
+    collaborators(plain).queue.close()  # a queue that takes no more work (the process is stopping)
+    client = plain.test_client()
+    login(make_user(email="busy@example.org"), client=client)
+    response = _upload(client, [(issuer.jwt(name="A").encode(), "a.jwt"), (issuer.jwt(name="B").encode(), "b.jwt")])
+    assert response.status_code == 429 and "The server is busy" in response.get_data(as_text=True)
+    session.rollback()
+    job = session.scalars(select(Job)).one()
+    assert (job.state, job.error) == ("failed", "The work could not be started. Please try again.")
