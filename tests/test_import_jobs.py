@@ -167,7 +167,10 @@ def test_thread_queue_runs_jobs_on_one_thread_and_stops_when_empty(app) -> None:
     queue = ThreadQueue(app)
     for _ in range(3):
         queue.enqueue("run_import", "no-such-job")
+    thread = queue._thread
     queue.drain()
+    if thread is not None:
+        thread.join(timeout=10)  # drain() returns once the last job is done; the thread then ends
     assert queue._thread is None  # nothing left: the thread ended; the next job starts another
     assert queue.lock("tick", 60) and not queue.lock("tick", 60)
     queue.close()
