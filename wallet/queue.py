@@ -13,11 +13,11 @@ benchmark, `wallet worker --burst`).
 from __future__ import annotations
 
 import atexit
-import weakref
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
