@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.jobs import job_items, job_page
 from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image, tampered_jwt
 from tests.support.servers import Response
 from wallet.models import Credential, Evidence
@@ -79,27 +80,27 @@ def test_add_paste_garbage_is_refused_with_clear_message(client, learner):
     assert "neither credential JSON nor a JWT" in response.get_data(as_text=True)
 
 
-def test_add_files_without_script_lists_each_result(client, learner, issuer):
+def test_add_files_without_script_lists_each_result(app, client, learner, issuer):
     token = issuer.jwt(name="Baked One")
     data = {"files": [(io.BytesIO(bake_png_jwt(token)), "baked.png"), (io.BytesIO(b"nope"), "notes.txt"),
                       (io.BytesIO(token.encode()), "same.jwt")]}
-    page = client.post("/credentials/add/files", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    page = job_page(app, client, client.post("/credentials/add/files", data=data, content_type="multipart/form-data"))
     assert page.count('class="result result-imported"') == 1
     assert page.count('class="result result-rejected"') == 1
     assert page.count('class="result result-duplicate"') == 1
 
 
-def test_add_files_streams_one_json_line_per_zip_entry(client, learner, issuer):
+def test_add_files_zip_job_records_one_result_per_entry(app, client, learner, issuer, session):
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("a.jwt", issuer.jwt(name="A"))
         z.writestr("b.png", bake_png_jwt(issuer.jwt(name="B")))
     response = client.post("/credentials/add/files", data={"files": [(io.BytesIO(archive.getvalue()), "two.zip")]},
                            content_type="multipart/form-data", headers={"Accept": "application/x-ndjson"})
-    assert response.mimetype == "application/x-ndjson"
-    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
-    assert [(item["state"], item["name"]) for item in lines] == [("imported", "A"), ("imported", "B")]
-    assert all(item["url"].startswith("/credentials/") for item in lines)
+    assert response.status_code == 202 and response.mimetype == "application/json"
+    items = job_items(app, session, response)
+    assert [(item["state"], item["name"]) for item in items] == [("imported", "A"), ("imported", "B")]
+    assert all(session.get(Credential, item["credential_id"]).name == item["name"] for item in items)
 
 
 def test_add_files_none_chosen_is_refused(client, learner):
@@ -252,7 +253,7 @@ def test_cli_reverify_rechecks_stale_credentials(app, client, learner, issuer, s
 def test_add_files_oversized_file_is_reported_and_others_imported(client, learner, issuer, app):
     app.config["MAX_UPLOAD_FILE_BYTES"] = 4096
     data = {"files": [(io.BytesIO(b"{" + b" " * 5000 + b"}"), "big.json"), (io.BytesIO(issuer.jwt().encode()), "ok.jwt")]}
-    page = client.post("/credentials/add/files", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    page = job_page(app, client, client.post("/credentials/add/files", data=data, content_type="multipart/form-data"))
     assert "The file is larger than 4 KB." in page
     assert page.count('class="result result-imported"') == 1
 

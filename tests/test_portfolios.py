@@ -18,6 +18,7 @@ from tests.support.portfolios import (
     save_portfolio,
     slug_of,
 )
+from tests.support.jobs import drain_jobs
 from tests.support.servers import Response
 from wallet.models import Credential, Portfolio, VerificationRecord
 from wallet.services import portfolios as service
@@ -392,6 +393,7 @@ def test_verify_now_shows_revocation_found_at_the_issuer(hosted, app, client, le
     hosted.server.routes["/assertions/1.json"] = Response(b"gone", 410, "text/plain", {"Cache-Control": "no-store"})
     response = client.post(f"/p/{slug}/credentials/{credential_id}/verify", data={"back": "portfolio"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{slug}#credential-{credential_id}")
+    drain_jobs(app)  # the re-check runs as a background job
     page = page_of(client, f"/p/{slug}")
     assert 'data-status="revoked"' in page and "Revoked by issuer" in page and "1 revoked" in page
     record = session.scalars(select(VerificationRecord).order_by(VerificationRecord.id.desc())).first()

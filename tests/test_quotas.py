@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.support.accounts import bearer
 from tests.support.credentials import JwtIssuer, bake_png_jwt, png_image
+from tests.support.jobs import job_page
 from tests.support.servers import Response
 from wallet.db import get_engine
 from wallet.models import Credential, CredentialTag, Evidence, VerificationRecord
@@ -112,8 +113,8 @@ def test_import_files_counts_credentials_added_earlier_in_the_same_transaction(a
     login(learner)
     files = [(io.BytesIO(bake_png_jwt(issuer.jwt(name=f"Badge {n}"))), f"badge{n}.png") for n in range(3)]
     response = client.post("/credentials/add/files", data={"files": files}, content_type="multipart/form-data")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and page.count("result-imported") == 2
+    page = job_page(app, client, response)
+    assert page.count("result-imported") == 2
     assert page.count("result-rejected") == 1 and FULL_MESSAGE in page
     assert _count(session) == 2
 

@@ -201,15 +201,28 @@ def demo_command(base_url: str) -> None:
 @click.command("reverify")
 @click.option("--stale-after", type=click.FloatRange(min=0), default=24.0, show_default=True, metavar="HOURS",
               help="Re-check credentials last checked more than HOURS ago (0: all of them).")
+@click.option("--enqueue", is_flag=True, help="Queue the re-checks as background sweeps (run by `wallet worker`, "
+                                              "or by the app process without Redis) instead of doing them now.")
 @with_appcontext
-def reverify_command(stale_after: float) -> None:
+def reverify_command(stale_after: float, enqueue: bool) -> None:
     """Re-verify stored credentials; an unreachable issuer keeps the last result, marked as such."""
     from datetime import timedelta
 
-    from wallet.services.credentials import reverify_stale
+    from wallet.services.credentials import reverify_stale, stale_credentials
     from wallet.wiring import collaborators
 
     session = db.get_session()
+    if enqueue:
+        from wallet.tasks import queue_sweeps
+
+        ids = [credential_id for _, credential_id in stale_credentials(session, timedelta(hours=stale_after))]
+        session.commit()
+        jobs = queue_sweeps(current_app, session, ids)
+        where = "for `wallet worker`" if current_app.config.get("REDIS_URL") else "in this process"
+        click.echo(f"Queued {len(ids)} credential(s) in {len(jobs)} sweep(s) {where}.")
+        if not current_app.config.get("REDIS_URL"):
+            collaborators().queue.drain()  # without Redis, this process is the worker: wait for it
+        return
     counts = {"changed": 0, "unchanged": 0, "unreachable": 0}
     for recheck in reverify_stale(session, stale_after=timedelta(hours=stale_after),
                                   fetch=collaborators().revalidating_fetch(), blobs=collaborators().blobs):
@@ -224,6 +237,34 @@ def reverify_command(stale_after: float) -> None:
             counts["unchanged"] += 1
     click.echo(f"Re-verified {sum(counts.values())} credential(s): {counts['changed']} changed, "
                f"{counts['unchanged']} unchanged, {counts['unreachable']} could not be re-checked.")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run what is queued (and what is due now), then exit.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run background jobs from the Redis queue (imports, re-checks) and tick the re-check schedule."""
+    from wallet.queue import RedisQueue, Scheduler
+    from wallet.wiring import collaborators
+
+    queue = collaborators().queue
+    if not isinstance(queue, RedisQueue):
+        raise click.ClickException("Set WALLET_REDIS_URL to run a worker; without Redis, jobs run inside the app "
+                                   "process.")
+    schedule = bool(current_app.config.get("RECHECK_SCHEDULE"))
+    if burst:
+        if schedule:
+            from wallet.tasks import tick
+
+            tick()  # queue what is due now, then empty the queue
+        queue.drain()
+        return
+    scheduler = Scheduler(queue, float(current_app.config["RECHECK_TICK_SECONDS"])).start() if schedule else None
+    try:
+        queue.worker().work(logging_level="INFO")
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 @click.command("backup")
@@ -278,5 +319,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(reverify_command)
+    app.cli.add_command(worker_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -76,6 +76,8 @@ class Defaults:
     # web and API together.
     IMPORT_RATE_LIMIT = 60
     IMPORT_RATE_WINDOW_SECONDS = 600
+    # C12: files one uploaded ZIP may hold (several files or a ZIP are imported as a background job).
+    MAX_ZIP_FILES = 1000
 
     # Redis: set WALLET_REDIS_URL (redis://host:port/db) to run background jobs on an RQ queue served by
     # `wallet worker`, and to keep rate limits and the public pages' shared state where every app process
@@ -83,6 +85,15 @@ class Defaults:
     REDIS_URL: str | None = None
     # Prefix of every key and queue name this app writes to Redis (several apps may share one server).
     REDIS_KEY_PREFIX = "wallet"
+    # A running background job that records nothing for this long stopped with its process: shown failed.
+    JOB_STALE_SECONDS = 600
+    # Scheduled re-checks (docs/reliability.md §12): every credential whose result could change is re-checked
+    # at least daily, in its own slot of the day. A tick every RECHECK_TICK_SECONDS queues what is due (in
+    # `wallet worker` with Redis, in the app process without); at most RECHECK_PER_HOST checks at once per
+    # issuer host. RECHECK_SCHEDULE = False leaves re-checks to `wallet reverify`.
+    RECHECK_SCHEDULE = True
+    RECHECK_TICK_SECONDS = 300
+    RECHECK_PER_HOST = 4
 
     # Accounts.
     LOGIN_MAX_FAILURES = 5

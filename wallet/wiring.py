@@ -1,6 +1,6 @@
 """The app's collaborators, built once from its config when the app starts.
 
-The guarded fetcher, the blob store, the rate limiters and the importer factory live here, one set
+The guarded fetcher, the blob store, the rate limiters, the job queue and the importer factory live here, one set
 per app in `app.extensions["wallet"]`. Routes, the CLI and the benchmarks ask for them
 (`collaborators()` inside a request or app context, `collaborators(app)` outside one) and never
 construct them. Limits are read from the config when a limiter is first asked for at that limit,
@@ -8,8 +8,10 @@ so a running app whose limits are changed (tests do) gets a limiter at the new l
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
+from wallet.queue import JobQueue, Scheduler, queue_from_config
 from wallet.services import importing, portability, ratelimit
+from wallet.services import jobs as job_service
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.http import Fetch, GuardedFetcher, ImportDeadline, fetcher_from_config
 
@@ -49,15 +53,27 @@ LIMITS: dict[str, Limit] = {
 
 
 class Collaborators:
-    """One app's fetcher, blob store, limiters and importer factory."""
+    """One app's fetcher, blob store, limiters, job queue and importer factory."""
 
-    def __init__(self, config: Mapping[str, Any], instance_path: str) -> None:
+    def __init__(self, config: Mapping[str, Any], instance_path: str, app: Flask | None = None) -> None:
         self.config = config
         self.instance_path = instance_path
         self.fetcher: GuardedFetcher = fetcher_from_config(config)
         self.blobs: BlobStore = blob_store_from_config(config, instance_path)
         # The same object as `ratelimit.limiters(app.extensions)`, whose clock tests replace.
         self.limiters = ratelimit.Limiters()
+        # RQ on Redis when REDIS_URL is set, else a thread of this app (wallet/queue.py).
+        self.queue: JobQueue | None = queue_from_config(config, app) if app is not None else None
+
+    def enqueue_job(self, session: Session, task: str, job_id: str) -> None:
+        """Commit the job's row, then queue `task` for it; a queue that refuses leaves the job failed, not waiting."""
+        session.commit()  # the row exists before any worker looks for it
+        try:
+            self.queue.enqueue(task, job_id)  # type: ignore[union-attr]
+        except Exception:
+            job_service.fail(session, job_id, "The work could not be started. Please try again.")
+            session.commit()
+            raise
 
     def revalidating_fetch(self) -> Fetch:
         """Return the fetcher as a `Fetch` that revalidates cached documents (re-checks)."""
@@ -85,6 +101,7 @@ class Collaborators:
             max_file_bytes=self.config.get("MAX_UPLOAD_FILE_BYTES", importing.DEFAULT_MAX_FILE_BYTES),
             rate=self.limiter("imports"),
             max_credentials=int(self.config["MAX_CREDENTIALS_PER_USER"]),
+            max_zip_entries=int(self.config.get("MAX_ZIP_FILES", importing.MAX_ZIP_ENTRIES)),
         )
 
     def evidence_limits(self) -> dict[str, int]:
@@ -106,6 +123,16 @@ class Collaborators:
         return Path(self.instance_path) / "exports"
 
     @property
+    def uploads_folder(self) -> Path:
+        """Where uploaded credential files wait for their import job: <instance>/uploads/<job id>/."""
+        return Path(self.instance_path) / "uploads"
+
+    @property
+    def job_stale_after(self) -> timedelta:
+        """How long a running job may stay silent before it is shown as stopped (JOB_STALE_SECONDS)."""
+        return timedelta(seconds=float(self.config.get("JOB_STALE_SECONDS", 600)))
+
+    @property
     def imports_folder(self) -> Path:
         """Where uploaded exports wait while they are imported: <instance>/imports."""
         return Path(self.instance_path) / "imports"
@@ -113,9 +140,21 @@ class Collaborators:
 
 def init_app(app: Flask) -> Collaborators:
     """Build the app's collaborators from its config and keep them in `app.extensions`."""
-    built = Collaborators(app.config, app.instance_path)
+    built = Collaborators(app.config, app.instance_path, app)
     app.extensions[EXTENSION_KEY] = built
     app.extensions[ratelimit.EXTENSION_KEY] = built.limiters
+    if app.config.get("RECHECK_SCHEDULE") and not app.config.get("REDIS_URL") and not app.testing:
+        # Without Redis the app process ticks (one scheduler per app), from its first request on;
+        # with Redis, `wallet worker` does.
+        started: list[Scheduler] = []
+        lock = threading.Lock()
+
+        @app.before_request
+        def _start_scheduler() -> None:
+            if not started:
+                with lock:
+                    if not started:
+                        started.append(Scheduler(built.queue, float(app.config["RECHECK_TICK_SECONDS"])).start())
     return built
 
 

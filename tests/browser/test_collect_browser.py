@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.support.accounts import DEFAULT_PASSWORD
 from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image, tampered_jwt
+from tests.support.jobs import drain_jobs
 from tests.support.servers import Response
 
 pytestmark = pytest.mark.browser
@@ -84,6 +85,9 @@ def test_learner_collects_enriches_filters_reverifies_and_deletes(provider, live
         {"name": "huge.png", "mimeType": "image/png", "buffer": png_image() + b"\0" * MAX_UPLOAD},
     ])
     page.get_by_role("button", name="Upload and check").click()
+    # Several files and a ZIP are imported as a background job; its page shows how far it is.
+    page.wait_for_url(re.compile(r"/credentials/imports/[\w-]+$"))
+    drain_jobs(live_server.app)
     page.get_by_text("Done: 3 added, 0 already in your wallet, 2 not added.").wait_for()
     results = page.locator("[data-result-list] li")
     assert results.count() == 5
@@ -200,6 +204,8 @@ def test_learner_uploads_a_forged_copy_the_genuine_one_then_the_forged_one_again
         {"name": "forged-again.jwt", "mimeType": "application/jwt", "buffer": forged.encode()},
     ])
     page.get_by_role("button", name="Upload and check").click()
+    page.wait_for_url(re.compile(r"/credentials/imports/[\w-]+$"))
+    drain_jobs(live_server.app)
     page.get_by_text("Done: 2 added, 0 already in your wallet, 1 not added.").wait_for()
     results = page.locator("[data-result-list] li")
     expect(results.nth(1)).to_contain_text("Replaced a copy")

@@ -8,7 +8,9 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -21,6 +23,7 @@ from wallet.db import get_session
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
+from wallet.services import jobs as job_service
 from wallet.services.errors import ValidationError
 from wallet.services.images import SVG, SVG_HEADERS
 from wallet.web import download_name, read_upload, send_bytes, slug, version_download_name
@@ -104,7 +107,11 @@ def _after_single_import(item: importing.ImportItem) -> Response:
 @bp.post("/add/files")
 @login_required
 def add_files():
-    """Import uploaded files; with `Accept: application/x-ndjson`, stream one result line per file."""
+    """Import one uploaded file now; several files or a ZIP as a background job, whose page shows its progress.
+
+    One file with `Accept: application/x-ndjson` answers one result line (the page's script); a job
+    answers 303 to its progress page, or 202 with the job as JSON when JSON is asked for.
+    """
     files = [f for f in request.files.getlist("files") + request.files.getlist("file") if f and f.filename]
     if not files:
         raise ValidationError("Choose at least one file to upload.")
@@ -113,6 +120,8 @@ def add_files():
     # Oversized files are read only up to the limit and reported as refused, one by one.
     uploads = [read_upload(f, importer.max_file_bytes) for f in files]
     session = get_session()
+    if len(uploads) > 1 or importing.is_zip(uploads[0].data):
+        return _queue_import(uploads)
     items = importing.import_files(session, importer, uploads)
     if request.accept_mimetypes.best == NDJSON:
 
@@ -125,6 +134,51 @@ def add_files():
     results = list(items)
     session.commit()
     return render_template("credentials/add.html", tab="files", results=results)
+
+
+def _queue_import(uploads: list[importing.Upload]) -> Response:
+    session = get_session()
+    job = job_service.create_import_job(session, current_user.id, uploads, collaborators().uploads_folder)
+    collaborators().enqueue_job(session, "run_import", job.id)
+    url = url_for("credentials.import_progress", job_id=job.id)
+    if request.accept_mimetypes.best in (NDJSON, "application/json"):
+        data = job_service.summary(job)
+        data.update(url=url, status_url=url_for("credentials.import_status", job_id=job.id))
+        return Response(json.dumps(data), status=202, mimetype="application/json", headers={"Location": url})
+    return redirect(url, 303)
+
+
+@bp.get("/imports")
+@login_required
+def imports():
+    """List the learner's recent imports of several files, with how far each is."""
+    jobs = job_service.recent_jobs(get_session(), current_user.id, kind=job_service.IMPORT,
+                                   stale_after=collaborators().job_stale_after)
+    return _no_store(render_template("credentials/imports.html", jobs=jobs))
+
+
+@bp.get("/imports/<job_id>")
+@login_required
+def import_progress(job_id: str):
+    """Show an import's progress file by file, then its results (refreshes itself without script)."""
+    job = job_service.get_job(get_session(), current_user.id, job_id, kind=job_service.IMPORT,
+                              stale_after=collaborators().job_stale_after)
+    return _no_store(render_template("credentials/import_job.html", job=job))
+
+
+@bp.get("/imports/<job_id>/status")
+@login_required
+def import_status(job_id: str):
+    """Answer the import's state as JSON, for the progress page's script."""
+    job = job_service.get_job(get_session(), current_user.id, job_id, kind=job_service.IMPORT,
+                              stale_after=collaborators().job_stale_after)
+    return _no_store(jsonify(job_service.summary(job)))
+
+
+def _no_store(response: Any) -> Response:
+    response = current_app.make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # ---------------------------------------------------------------------------------------------

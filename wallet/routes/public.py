@@ -133,29 +133,28 @@ def _credential_page(target: PublicCredential) -> Response:
         url=url, image=credential_preview_image(target), kind="article")
     oembed = external_url("public.oembed", url=url, format="json") if target.share is not None else None
     body = render_template("portfolio/credential.html", target=target, url=url, meta_tags=tags, oembed=oembed,
-                           links=share_links(credential, url), media_type=media_type)
+                           links=share_links(credential, url), media_type=media_type,
+                           checking=public_view.check_under_way(get_session(), target))
     return private_response(Response(body))
 
 
 @bp.post("/p/<slug>/credentials/<int:credential_id>/verify")
 @bp.post("/c/<slug>/verify", defaults={"credential_id": None})
 def verify_now(slug: str, credential_id: int | None):
-    """Re-verify the credential on the server now (a recent result is reused; limited per client)."""
+    """Queue a re-check of the credential (a recent result is reused; limited per client); the page shows it when done."""
     target = _resolve(slug, credential_id)
     _take("verify-now")
     session = get_session()
     reuse = timedelta(seconds=float(current_app.config.get("VERIFY_NOW_REUSE_SECONDS",
                                                           public_view.DEFAULT_VERIFY_REUSE.total_seconds())))
-    outcome = public_view.verify_now(session, target, fetch=collaborators().revalidating_fetch(),
-                                 blobs=collaborators().blobs,
-                                 reuse_within=reuse)
+    outcome = public_view.verify_now(session, target, reuse_within=reuse)
+    if outcome.queued is not None:
+        collaborators().enqueue_job(session, "recheck", outcome.queued)
     session.commit()
-    if not outcome.rechecked:
+    if not outcome.under_way:
         flash("This credential was checked moments ago; that result is shown.", "info")
-    elif outcome.conclusive:
-        flash("Checked again just now.", "success")
     else:
-        flash("The issuer could not be reached just now, so the last result is shown. Try again later.", "warning")
+        flash("Checking again with the issuer now. Reload this page in a moment to see the result.", "info")
     if request.form.get("back") == "portfolio" and target.portfolio is not None:
         return redirect(url_for("public.portfolio", slug=slug) + f"#credential-{target.credential.id}")
     endpoint = "public.shared" if target.share is not None else "public.credential"

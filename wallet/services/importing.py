@@ -138,6 +138,8 @@ class Importer:
     # A19: imports per learner over time (None: unlimited); C11: credentials a learner may keep.
     rate: RateLimiter | None = None
     max_credentials: int | None = None
+    # C12: files one ZIP may hold (a ZIP is imported as a background job, wallet/tasks.py).
+    max_zip_entries: int = MAX_ZIP_ENTRIES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,7 +250,7 @@ def import_files(session: Session, importer: Importer, uploads: Iterable[Upload]
         if _is_zip(upload.data) and len(upload.data) <= importer.max_file_bytes:
             try:
                 check_import_rate(importer)  # a learner already at the limit gets no ZIP unpacked
-                entries = expand_zip(upload.data)
+                entries = expand_zip(upload.data, max_entries=importer.max_zip_entries)
             except WalletError as error:
                 yield _rejected(name, error)
                 continue
@@ -525,6 +527,22 @@ class ZipEntry:
 
 def _is_zip(data: bytes) -> bool:
     return data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def is_zip(data: bytes) -> bool:
+    """Whether `data` starts like a ZIP archive."""
+    return _is_zip(data)
+
+
+def count_files(data: bytes) -> int:
+    """Return how many results importing `data` gives: the files of a ZIP (an estimate), or 1."""
+    if not _is_zip(data):
+        return 1
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return max(1, sum(1 for m in archive.infolist() if not m.is_dir() and not _is_ignored(m.filename)))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        return 1
 
 
 def expand_zip(data: bytes, *, max_entries: int = MAX_ZIP_ENTRIES, max_total: int = MAX_ZIP_TOTAL_BYTES,

@@ -24,13 +24,11 @@ from wallet.formatting import time_ago
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential, VerificationRecord
 from wallet.models.portfolio import ITEM_CREDENTIAL, LISTED, CredentialShare, Portfolio, PortfolioItem, PublicProfile
 from wallet.models.user import User
-from wallet.services import credentials as credential_service
+from wallet.services import jobs as job_service
 from wallet.services import pathways as pathway_service
-from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError
 from wallet.services.portfolios import is_handle, is_public, is_slug
 from wallet.services.share_links import is_share_public
-from wallet.services.verification.fetching import Fetch
 
 # A re-check this recent is shown again instead of asking the issuer once more.
 DEFAULT_VERIFY_REUSE = timedelta(minutes=2)
@@ -275,10 +273,10 @@ def shared_credential(session: Session, slug: str, now: datetime | None = None) 
 
 @dataclass
 class VerifyNow:
-    """The outcome of a viewer's "verify now": re-checked, or a recent result shown again."""
+    """The outcome of a viewer's "verify now": a re-check queued, one already under way, or a recent result."""
 
-    rechecked: bool
-    conclusive: bool
+    queued: str | None  # the id of the re-check job to enqueue; None when nothing new was queued
+    under_way: bool  # a re-check is queued or running (this one or an earlier viewer's)
     status: str
 
 
@@ -286,17 +284,23 @@ def verify_now(
     session: Session,
     target: PublicCredential,
     *,
-    fetch: Fetch,
-    blobs: BlobStore,
     reuse_within: timedelta = DEFAULT_VERIFY_REUSE,
     now: datetime | None = None,
 ) -> VerifyNow:
-    """Re-verify a public credential on the server, unless it was checked within `reuse_within`."""
+    """Queue a re-check of a public credential, unless it was checked within `reuse_within` or one is under way.
+
+    The check runs as a background job (wallet/tasks.py `recheck`); the caller commits, then enqueues
+    `queued`. The page shows the stored result, and the fresh one once the job has written it.
+    """
     now = now or utcnow()
     credential = target.credential
     last_attempt = max(filter(None, (credential.checked_at, credential.recheck_failed_at)))
     if now - last_attempt < reuse_within:
-        return VerifyNow(False, credential.recheck_failed_at is None, credential.status)
-    recheck = credential_service.reverify_credential(session, credential.owner_id, credential.id, fetch=fetch,
-                                                     blobs=blobs, trigger="viewer")
-    return VerifyNow(True, recheck.conclusive, recheck.credential.status)
+        return VerifyNow(None, False, credential.status)
+    job = job_service.recheck_job(session, credential.owner_id, credential.id)
+    return VerifyNow(job.id if job is not None else None, True, credential.status)
+
+
+def check_under_way(session: Session, target: PublicCredential) -> bool:
+    """Whether a re-check of the credential a public page shows is queued or running."""
+    return job_service.check_under_way(session, target.credential.id)

@@ -1,4 +1,5 @@
-// Add-credential page: tabs, and uploads sent one file per request with results shown as they arrive.
+// Add-credential page: tabs, and one uploaded file checked with its result shown on the page (several
+// files or a ZIP go to the background import's progress page).
 // Without this file the page still works: three plain forms, and a results page after an upload.
 (function () {
   "use strict";
@@ -105,6 +106,10 @@
     var list = document.querySelector("[data-result-list]");
     form.addEventListener("submit", function (event) {
       if (!window.fetch || !input.files.length) { return; }
+      // Several files or a ZIP are imported as a background job: the form goes to its progress page.
+      var single = input.files.length === 1 && !/\.zip$/i.test(input.files[0].name) &&
+        input.files[0].type !== "application/zip" && input.files[0].type !== "application/x-zip-compressed";
+      if (!single) { return; }
       event.preventDefault();
       var files = Array.prototype.slice.call(input.files);
       var counts = { imported: 0, replaced: 0, duplicate: 0, kept: 0, rejected: 0 };

@@ -1,0 +1,233 @@
+"""The work that leaves the request: each function here is one kind of background job.
+
+The queue (wallet/queue.py) calls these by name with plain values only (a job id); each builds what
+it needs from the app: its own database session, the collaborators, the files kept for it. The app
+is the current one (the embedded thread and `wallet worker` run jobs in its context), or one made
+from the environment with `create_app()` for a worker started some other way.
+
+A task records its progress and outcome in the `jobs` table (services/jobs.py). An exception is
+recorded as a failed job with a message the learner can read; what was committed before it stays
+(each credential commits on its own, docs/reliability.md "nothing lost").
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from wallet.db import background_writes
+
+log = logging.getLogger(__name__)
+_made_app: Flask | None = None
+
+IMPORT_FAILED = ("The import stopped with an error. The credentials listed as added are kept; "
+                 "upload the other files again to add them.")
+RECHECK_FAILED = "The check could not be completed."
+
+
+def _app() -> Flask:
+    global _made_app
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    if _made_app is None:
+        from wallet import create_app
+
+        _made_app = create_app()
+    return _made_app
+
+
+def _session(app: Flask) -> Session:
+    return app.extensions["wallet.sessionmaker"]()
+
+
+# ---------------------------------------------------------------------------------------------
+# Imports of many files or a ZIP
+
+
+def run_import(job_id: str) -> None:
+    """Import the files kept for job `job_id`, recording one outcome per credential file as it is done."""
+    from wallet.services import importing
+    from wallet.services import jobs as job_service
+    from wallet.wiring import collaborators
+
+    app = _app()
+    built = collaborators(app)
+    folder = built.uploads_folder / job_id
+    session = _session(app)
+    try:
+        with background_writes():
+            job = job_service.start(session, job_id)
+            session.commit()
+            if job is None:
+                return  # already run, or gone with its account
+            try:
+                files = [(folder / stored, name) for stored, name in job.params.get("files", [])]
+                importer = built.importer(session, job.owner_id)
+                job.total = sum(importing.count_files(path.read_bytes()) for path, _ in files)
+                session.commit()
+                for item in importing.import_files(session, importer, _read(files)):
+                    job_service.record(session, job, _outcome(item))
+                    session.commit()  # each credential is its own import: kept as soon as it is done
+                job.total = job.done  # a ZIP may hold fewer credential files than entries
+                job_service.finish(job)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("import job %s failed", job_id)
+                job_service.fail(session, job_id, IMPORT_FAILED)
+                session.commit()
+    finally:
+        session.close()
+        # The uploaded files are kept only until their job has run (or failed).
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read(files: list[tuple[Path, str]]) -> Iterator[Any]:
+    from wallet.services.importing import Upload
+
+    for path, name in files:  # one file in memory at a time
+        yield Upload(name, path.read_bytes())
+
+
+def _outcome(item: Any) -> dict[str, Any]:
+    outcome: dict[str, Any] = {"filename": item.filename, "state": item.state, "message": item.message}
+    if item.credential is not None:
+        outcome.update(credential_id=item.credential.id, name=item.credential.name, status=item.credential.status)
+    if item.error:
+        outcome["error"] = item.error
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# "Verify now" on a public page
+
+
+def recheck(job_id: str) -> None:
+    """Re-check the credential of job `job_id` (a viewer's "verify now")."""
+    from wallet.services import credentials as credential_service
+    from wallet.services import jobs as job_service
+    from wallet.wiring import collaborators
+
+    app = _app()
+    built = collaborators(app)
+    session = _session(app)
+    try:
+        with background_writes():
+            job = job_service.start(session, job_id)
+            session.commit()
+            if job is None:
+                return
+            try:
+                recheck = credential_service.reverify_credential(
+                    session, job.owner_id, int(job.params["credential_id"]), fetch=built.revalidating_fetch(),
+                    blobs=built.blobs, trigger="viewer")
+                job_service.record(session, job, {"state": recheck.credential.status, "conclusive": recheck.conclusive},
+                                   total=1)
+                job_service.finish(job)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("re-check job %s failed", job_id)
+                job_service.fail(session, job_id, RECHECK_FAILED)
+                session.commit()
+    finally:
+        session.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduled re-checks (services/schedule.py)
+
+# Credentials per sweep job: a sweep is one job, its progress one row.
+SWEEP_BATCH = 500
+
+
+def tick() -> None:
+    """Queue sweeps of the credentials due now; once per tick period however many processes tick."""
+    from wallet.db import utcnow
+    from wallet.models.job import SWEEP
+    from wallet.services import jobs as job_service
+    from wallet.services import schedule
+    from wallet.wiring import collaborators
+
+    app = _app()
+    built = collaborators(app)
+    seconds = int(app.config.get("RECHECK_TICK_SECONDS", 300))
+    now = utcnow()
+    if not built.queue.lock(f"tick:{int(now.timestamp()) // seconds}", seconds):
+        return  # another process (or this one) ticked in this period
+    session = _session(app)
+    try:
+        with background_writes():
+            job_service.fail_stopped(session, stale_after=built.job_stale_after)
+            session.commit()
+            job_service.purge_uploads(session, built.uploads_folder, stale_after=built.job_stale_after)
+            if job_service.has_open(session, SWEEP, stale_after=built.job_stale_after):
+                return  # the last sweep is still at work: what it holds is not queued twice
+            due = schedule.due_credentials(session, now, tick=timedelta(seconds=seconds))
+            queue_sweeps(app, session, due)
+    finally:
+        session.close()
+
+
+def queue_sweeps(app: Flask, session: Session, credential_ids: list[int]) -> list[str]:
+    """Add and enqueue sweep jobs for `credential_ids`, SWEEP_BATCH at a time; return their ids."""
+    from wallet.models.job import SWEEP
+    from wallet.services import jobs as job_service
+    from wallet.wiring import collaborators
+
+    queued = []
+    for start in range(0, len(credential_ids), SWEEP_BATCH):
+        chunk = credential_ids[start:start + SWEEP_BATCH]
+        job = job_service.create_job(session, kind=SWEEP, owner_id=None, params={"credential_ids": chunk},
+                                     total=len(chunk))
+        collaborators(app).enqueue_job(session, "sweep", job.id)
+        queued.append(job.id)
+    return queued
+
+
+def sweep(job_id: str) -> None:
+    """Re-check the credentials of sweep job `job_id` (services/schedule.py `run_sweep`)."""
+    from wallet.services import jobs as job_service
+    from wallet.services import schedule
+    from wallet.wiring import collaborators
+
+    app = _app()
+    built = collaborators(app)
+    session = _session(app)
+    try:
+        with background_writes():
+            job = job_service.start(session, job_id)
+            session.commit()
+            if job is None:
+                return
+
+            def done(recheck: Any) -> None:
+                outcome = None
+                if recheck is not None and (not recheck.conclusive
+                                            or recheck.previous_status != recheck.credential.status):
+                    # Only what changed or could not be checked is listed; the rest is counted.
+                    outcome = {"credential_id": recheck.credential.id, "state": recheck.credential.status,
+                               "conclusive": recheck.conclusive, "previous": recheck.previous_status}
+                job_service.record(session, job, outcome)
+                session.commit()  # one credential at a time: a crash keeps what was already re-checked
+
+            try:
+                schedule.run_sweep(session, list(job.params.get("credential_ids", [])),
+                                   fetch=built.revalidating_fetch(), blobs=built.blobs,
+                                   per_host=int(app.config.get("RECHECK_PER_HOST", schedule.DEFAULT_PER_HOST)),
+                                   done=done)
+                job_service.finish(job)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("sweep job %s failed", job_id)
+                job_service.fail(session, job_id, "The sweep stopped with an error; the next tick re-checks the rest.")
+                session.commit()
+    finally:
+        session.close()
