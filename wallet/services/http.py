@@ -71,7 +71,7 @@ _RETRIED_STATUSES = frozenset({502, 503, 504})
 _RETRY_BACKOFF = 0.25
 _CHUNK = 64 * 1024
 # Keep-alive: idle connections kept per pool, and pools kept (least recently used dropped first).
-POOL_CONNECTIONS = 8
+POOL_CONNECTIONS = 16
 POOL_COUNT = 64
 # A finished answer's body up to this size is read to its end so its connection can be reused.
 _DRAIN = 64 * 1024
