@@ -55,11 +55,8 @@ def _serve(documents: dict[str, tuple[bytes, str]], ready: Any, sock: socket.soc
 class DocumentProcess:
     """Serve `documents` (path -> (body, media type)) on 127.0.0.1 from a forked process."""
 
-    def __init__(self, documents: dict[str, tuple[bytes, str]]) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(128)
+    def __init__(self, documents: dict[str, tuple[bytes, str]], sock: socket.socket | None = None) -> None:
+        self._socket = sock or listening_socket()
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         context = multiprocessing.get_context("fork")
@@ -73,6 +70,15 @@ class DocumentProcess:
         self._process.terminate()
         self._process.join(10)
         self._socket.close()
+
+
+def listening_socket() -> socket.socket:
+    """Return a TCP socket listening on a free port of 127.0.0.1 (to learn the port before serving)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
 
 
 def fetcher_module(ref: str) -> ModuleType:
