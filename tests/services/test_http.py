@@ -337,6 +337,28 @@ def test_fetch_slow_drip_headers_are_cut_at_total_deadline(raw_server):
         fetcher(raw_server(answer).url("/drip"))
 
 
+def test_fetch_short_deadline_behind_a_long_one_is_cut_on_time(raw_server):
+    def answer(out: BinaryIO) -> None:
+        out.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(40):  # 4 s of headers
+            out.write(b"X-Drip: a\r\n")
+            time.sleep(0.1)
+        out.write(b"Content-Length: 2\r\n\r\n{}")
+
+    server = raw_server(answer)
+    patient = GuardedFetcher(allow_private_network=True, total_timeout=30.0)
+    background = threading.Thread(target=lambda: patient(server.url("/slow")), daemon=True)
+    background.start()
+    time.sleep(0.2)  # the 30 s deadline is the earliest one waiting now
+    hasty = GuardedFetcher(allow_private_network=True, total_timeout=1.0)
+
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="did not answer in time"):
+        hasty(server.url("/drip"))
+    assert time.monotonic() - started < 3.0
+    background.join()
+
+
 def test_fetch_silent_server_times_out(raw_server):
     fetcher = GuardedFetcher(allow_private_network=True, read_timeout=0.5, total_timeout=5.0)
     server = raw_server(lambda out: time.sleep(3))

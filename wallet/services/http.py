@@ -19,10 +19,13 @@ one step without the others.
 from __future__ import annotations
 
 import functools
+import heapq
 import http.client
 import http.cookiejar
 import ipaddress
+import itertools
 import logging
+import os
 import re
 import socket
 import ssl
@@ -135,8 +138,8 @@ class _Entry:
 class _Deadline:
     """The total time one fetch may take (A12: socket timeouts bound each read, not the fetch).
 
-    When time is up a timer shuts the fetch's sockets down, which unblocks any read in progress,
-    even one inside the TLS handshake or the response headers.
+    When time is up the process's watchdog thread shuts the fetch's sockets down, which unblocks
+    any read in progress, even one inside the TLS handshake or the response headers.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -144,9 +147,8 @@ class _Deadline:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self.closed = False
+        _WATCHDOG.watch(self, self._at)
 
     def left(self) -> float:
         return self._at - time.monotonic()
@@ -167,14 +169,17 @@ class _Deadline:
                 self._shutdown()
 
     def close(self) -> None:
-        self._timer.cancel()
         with self._lock:
+            self.closed = True
             for sock in self._sockets:
                 sock.close()
             self._sockets.clear()
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """Shut the fetch's sockets down (the watchdog calls this when time is up)."""
         with self._lock:
+            if self.closed:
+                return
             self.expired = True
             self._shutdown()
 
@@ -184,6 +189,50 @@ class _Deadline:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class _Watchdog:
+    """One thread per process that expires every fetch's deadline on time (a thread per fetch costs more).
+
+    Deadlines wait in a heap ordered by when they fall due; one closed before then is dropped when
+    it reaches the top. A process forked from this one starts its own thread on first use.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def watch(self, deadline: _Deadline, at: float) -> None:
+        with self._condition:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (at, next(self._order), deadline))
+            if self._heap[0][2] is deadline:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while True:
+                    while self._heap and self._heap[0][2].closed:
+                        heapq.heappop(self._heap)
+                    if not self._heap:
+                        self._condition.wait()
+                        continue
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._condition.wait(wait)
+                _, _, due = heapq.heappop(self._heap)
+            due.expire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 @dataclass
