@@ -264,7 +264,8 @@ def verify_stored(original: bytes, *, content_type: str | None, filename: str | 
     return Reverified(result, dict(recorder.bodies), bool(recorder.unreachable))
 
 
-def record_recheck(credential: Credential, reverified: Reverified, *, blobs: BlobStore, trigger: str) -> Recheck:
+def record_recheck(session: Session, credential: Credential, reverified: Reverified, *, blobs: BlobStore,
+                   trigger: str) -> Recheck:
     """Record a re-verification on its credential: the new state, or the last one kept if unreachable.
 
     docs/reliability.md §5 / ASVS 16.5.2: when an issuer resource cannot be reached and the new result is
@@ -277,7 +278,11 @@ def record_recheck(credential: Credential, reverified: Reverified, *, blobs: Blo
         blobs.put(body)
     unreachable = reverified.unreachable and result.status in (Status.UNVERIFIABLE, Status.ERROR)
     keep_last = unreachable and credential.status != str(result.status)
-    credential.verifications.append(record_for(result, trigger=trigger, conclusive=not keep_last))
+    # Added beside the history, not appended to it: a loaded history takes the record in memory too,
+    # and one not loaded is not read from the database only to be added to.
+    record = record_for(result, trigger=trigger, conclusive=not keep_last)
+    record.credential = credential
+    session.add(record)
     if keep_last:
         credential.recheck_failed_at = result.checked_at
     else:
@@ -311,7 +316,7 @@ def reverify_credential(
     reverified = verify_stored(blobs.get(credential.original_sha256), content_type=credential.original_type,
                                filename=credential.original_filename, source_url=credential.source_url,
                                fetch=fetch, recipients=recipients)
-    recheck = record_recheck(credential, reverified, blobs=blobs, trigger=trigger)
+    recheck = record_recheck(session, credential, reverified, blobs=blobs, trigger=trigger)
     session.flush()
     return recheck
 

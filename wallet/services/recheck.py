@@ -252,8 +252,7 @@ def _record(session: Session, ready: list[tuple[_Job, Reverified | None]], blobs
         return
     credentials = {c.id: c for c in session.scalars(
         select(Credential).where(Credential.id.in_([job.credential_id for job, _ in done]))
-        .options(selectinload(Credential.verifications), selectinload(Credential.versions),
-                 selectinload(Credential.tags))
+        .options(selectinload(Credential.versions), selectinload(Credential.tags))
     )}
     rechecks = []
     for job, reverified in done:
@@ -261,7 +260,7 @@ def _record(session: Session, ready: list[tuple[_Job, Reverified | None]], blobs
         if credential is None:  # deleted while it was being re-checked
             summary.missing += 1
             continue
-        recheck = record_recheck(credential, reverified, blobs=blobs, trigger=trigger)
+        recheck = record_recheck(session, credential, reverified, blobs=blobs, trigger=trigger)
         rechecks.append((recheck, Outcome(credential.id, credential.name, recheck.previous_status,
                                           credential.status, recheck.conclusive)))
     session.commit()
