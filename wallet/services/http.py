@@ -12,7 +12,7 @@ in one pool per (scheme, host, port, checked addresses), so a pooled connection 
 for the addresses that were checked for this fetch, and it puts each fetch's deadline on the socket
 whether the connection is new or reused. One fetcher is shared by every thread of the process.
 
-Kept whole (about 800 lines): it is the one gate for every outbound request, and its steps (parse,
+Kept whole (about 870 lines): it is the one gate for every outbound request, and its steps (parse,
 resolve, pin, connect, redirect, cap, cache) are reviewed together; split up, a caller could reach
 one step without the others.
 """
