@@ -250,3 +250,17 @@ def test_due_for_recheck_lists_stale_credentials_that_could_change(hosted, clien
     assert due_for_recheck(session) == []
     assert due_for_recheck(session, now=later) == [hosted_id]
     assert offline_id not in due_for_recheck(session, now=later)
+
+
+def test_sweep_credential_whose_original_is_missing_is_counted_failed_and_the_others_recorded(
+        hosted, app, client, learner, session):
+    ids = [_add_url(client, hosted.assertion()) for _ in range(2)]
+    broken = session.get(Credential, ids[0])
+    collaborators(app).blobs.path(broken.original_sha256).unlink()
+
+    summary = _sweep(app, ids)
+
+    assert (summary.checked, summary.failed, summary.missing) == (1, 1, 0)
+    session.rollback()  # end the read this session began before the sweep, to see what it committed
+    assert len(session.get(Credential, ids[0]).verifications) == 1
+    assert len(session.get(Credential, ids[1]).verifications) == 2

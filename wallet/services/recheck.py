@@ -33,6 +33,7 @@ from wallet.db import background_writes
 from wallet.models.credential import Credential
 from wallet.services.blobs import BlobStore
 from wallet.services.credentials import Recheck, Reverified, learner_identities, record_recheck, verify_stored
+from wallet.services.errors import NotFoundError
 from wallet.services.verification.fetching import Fetch, Fetched, Kind
 from wallet.services.verification.result import Status
 
@@ -174,8 +175,9 @@ def sweep(
         try:
             ready: list[tuple[_Job, Reverified | None]] = []
             for chunk in _chunks(ids, CHUNK):
-                jobs = _load(session, chunk, identities, blobs)
-                summary.missing += len(chunk) - len(jobs)
+                jobs, unreadable = _load(session, chunk, identities, blobs)
+                summary.missing += len(chunk) - len(jobs) - unreadable
+                summary.failed += unreadable
                 for job in jobs:
                     pending[pool.submit(_verify, job, shared)] = job
                 # Keep about two chunks in flight: enough to keep every worker busy, little memory.
@@ -209,20 +211,29 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 
 def _load(session: Session, chunk: Sequence[int], identities: dict[int, tuple[str, ...]],
-          blobs: BlobStore) -> list[_Job]:
-    """Read the originals of `chunk` (and their learners' identities) in one short transaction."""
+          blobs: BlobStore) -> tuple[list[_Job], int]:
+    """Read the originals of `chunk` (and their learners' identities) in one short transaction.
+
+    Return the jobs, and how many credentials had no readable original (logged, left as they are).
+    """
     rows = session.execute(
         select(Credential.id, Credential.owner_id, Credential.original_sha256, Credential.original_type,
                Credential.original_filename, Credential.source_url).where(Credential.id.in_(chunk))
     ).all()
-    jobs = []
+    jobs, unreadable = [], 0
     for credential_id, owner_id, sha256, content_type, filename, source_url in sorted(rows, key=lambda r: r[0]):
         if owner_id not in identities:
             identities[owner_id] = tuple(learner_identities(session, owner_id))
-        jobs.append(_Job(credential_id, owner_id, blobs.get(sha256), content_type, filename, source_url,
+        try:
+            original = blobs.get(sha256)
+        except NotFoundError:
+            log.error("re-check of credential %d: its original %s cannot be read", credential_id, sha256)
+            unreadable += 1
+            continue
+        jobs.append(_Job(credential_id, owner_id, original, content_type, filename, source_url,
                          identities[owner_id]))
     session.rollback()  # end the read: nothing is held while the network is waited on
-    return jobs
+    return jobs, unreadable
 
 
 def _verify(job: _Job, fetch: Fetch) -> Reverified:
