@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _serve(documents: dict[str, tuple[bytes, str]], ready: Any, sock: socket.socket) -> None:
+def _serve(documents: dict[str, tuple[bytes, str]], ready: Any, sock: socket.socket, naive: bool) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -29,11 +29,20 @@ def _serve(documents: dict[str, tuple[bytes, str]], ready: Any, sock: socket.soc
             super().setup()
             # Answers go out in one write with Nagle off, as a production server sends them: no
             # 40 ms wait for a delayed ACK between the headers and the body.
-            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if not naive:
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
             found = documents.get(self.path)
             body, media_type = found if found is not None else (b'{"error": "not found"}', "application/json")
+            if naive:  # http.server's own way: headers, then the body, in two writes, Nagle on
+                self.send_response(200 if found is not None else 404)
+                self.send_header("Content-Type", media_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "max-age=300")
+                self.end_headers()
+                self.wfile.write(body)
+                return
             status = "200 OK" if found is not None else "404 Not Found"
             close = self.headers.get("Connection", "").lower() == "close"
             self.close_connection = close
@@ -53,15 +62,20 @@ def _serve(documents: dict[str, tuple[bytes, str]], ready: Any, sock: socket.soc
 
 
 class DocumentProcess:
-    """Serve `documents` (path -> (body, media type)) on 127.0.0.1 from a forked process."""
+    """Serve `documents` (path -> (body, media type)) on 127.0.0.1 from a forked process.
 
-    def __init__(self, documents: dict[str, tuple[bytes, str]], sock: socket.socket | None = None) -> None:
+    `naive=True` answers as Python's http.server does by default (headers and body in two writes,
+    Nagle's algorithm on), like the test suite's DocumentServer.
+    """
+
+    def __init__(self, documents: dict[str, tuple[bytes, str]], sock: socket.socket | None = None, *,
+                 naive: bool = False) -> None:
         self._socket = sock or listening_socket()
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         context = multiprocessing.get_context("fork")
         ready = context.Event()
-        self._process = context.Process(target=_serve, args=(documents, ready, self._socket), daemon=True)
+        self._process = context.Process(target=_serve, args=(documents, ready, self._socket, naive), daemon=True)
         self._process.start()
         if not ready.wait(30):
             raise RuntimeError("the document server did not start")

@@ -175,13 +175,15 @@ def main() -> None:
     parser.add_argument("--issuers", type=int, default=10)
     parser.add_argument("--base-ref", default=BASE_REF, help="git commit to measure `wallet verify` at too ('' to skip)")
     parser.add_argument("--skip-validator", action="store_true")
+    parser.add_argument("--naive-server", action="store_true",
+                        help="answer as http.server does by default: headers and body in two writes, Nagle on")
     args = parser.parse_args()
 
     python = None if args.skip_validator else validator_python()
     with tempfile.TemporaryDirectory() as folder:
         sock = listening_socket()  # the port first: the documents name it
         served, urls = documents(f"http://127.0.0.1:{sock.getsockname()[1]}", args.urls, args.issuers)
-        server = DocumentProcess(served, sock)
+        server = DocumentProcess(served, sock, naive=args.naive_server)
         try:
             wait_for(server.base_url)
             url_file = Path(folder) / "urls.json"
