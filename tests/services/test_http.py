@@ -736,6 +736,21 @@ def test_fetch_https_checks_certificate_against_host_name(tls_server, dns):
     assert hosts == [f"issuer.example:{port}"]
 
 
+def test_fetch_https_kept_alive_connection_is_reused_without_a_second_handshake(tls_server, dns):
+    server, ca_path, server_names, hosts = tls_server
+    server.RequestHandlerClass.protocol_version = "HTTP/1.1"  # keep the connection open
+    port = server.server_address[1]
+    dns.add("issuer.example", ["127.0.0.1"])
+    fetcher = GuardedFetcher(allow_private_network=True, ca_file=str(ca_path))
+
+    bodies = [fetcher(f"https://issuer.example:{port}/doc{n}.json").body for n in range(3)]
+
+    assert bodies == [DOC] * 3
+    assert server_names == ["issuer.example"]  # one TLS handshake for the three fetches
+    assert hosts == [f"issuer.example:{port}"] * 3
+    assert dns.calls.count("issuer.example") == 3  # every fetch still resolves and checks the name
+
+
 def test_fetch_https_certificate_for_other_host_is_refused(tls_server, dns):
     server, ca_path, server_names, hosts = tls_server
     dns.add("other.example", ["127.0.0.1"])
