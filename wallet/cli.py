@@ -208,35 +208,38 @@ def reverify_command(stale_after: float, enqueue: bool) -> None:
     """Re-verify stored credentials; an unreachable issuer keeps the last result, marked as such."""
     from datetime import timedelta
 
-    from wallet.services.credentials import reverify_stale, stale_credentials
+    from wallet.services.credentials import stale_credentials
+    from wallet.services.recheck import sweep
     from wallet.wiring import collaborators
 
-    session = db.get_session()
+    config = current_app.config
     if enqueue:
         from wallet.tasks import queue_sweeps
 
+        session = db.get_session()
         ids = [credential_id for _, credential_id in stale_credentials(session, timedelta(hours=stale_after))]
         session.commit()
         jobs = queue_sweeps(current_app, session, ids)
-        where = "for `wallet worker`" if current_app.config.get("REDIS_URL") else "in this process"
+        where = "for `wallet worker`" if config.get("REDIS_URL") else "in this process"
         click.echo(f"Queued {len(ids)} credential(s) in {len(jobs)} sweep(s) {where}.")
-        if not current_app.config.get("REDIS_URL"):
+        if not config.get("REDIS_URL"):
             collaborators().queue.drain()  # without Redis, this process is the worker: wait for it
         return
-    counts = {"changed": 0, "unchanged": 0, "unreachable": 0}
-    for recheck in reverify_stale(session, stale_after=timedelta(hours=stale_after),
-                                  fetch=collaborators().revalidating_fetch(), blobs=collaborators().blobs):
-        session.commit()  # one credential at a time: a crash keeps what was already re-checked
-        if not recheck.conclusive:
-            counts["unreachable"] += 1
-            click.echo(f"  ! {recheck.credential.id} {recheck.credential.name}: could not re-check (issuer unreachable)")
-        elif recheck.previous_status != recheck.credential.status:
-            counts["changed"] += 1
-            click.echo(f"  * {recheck.credential.id} {recheck.credential.name}: now {recheck.credential.status}")
-        else:
-            counts["unchanged"] += 1
-    click.echo(f"Re-verified {sum(counts.values())} credential(s): {counts['changed']} changed, "
-               f"{counts['unchanged']} unchanged, {counts['unreachable']} could not be re-checked.")
+    with current_app.extensions["wallet.sessionmaker"]() as session:
+        ids = [credential_id for _, credential_id in stale_credentials(session, timedelta(hours=stale_after))]
+    # One sweep: concurrent, at most RECHECK_PER_HOST requests at once per issuer host, each document once;
+    # each batch is committed as it is done, so a crash keeps what was already re-checked.
+    summary = sweep(current_app.extensions["wallet.sessionmaker"], ids, fetch=collaborators().revalidating_fetch(),
+                    blobs=collaborators().blobs, per_host=int(config["RECHECK_PER_HOST"]),
+                    workers=int(config["RECHECK_WORKERS"]))
+    for outcome in summary.unreachable:
+        click.echo(f"  ! {outcome.credential_id} {outcome.name}: could not re-check (issuer unreachable)")
+    for outcome in summary.changed:
+        click.echo(f"  * {outcome.credential_id} {outcome.name}: now {outcome.status}")
+    click.echo(f"Re-verified {summary.checked} credential(s): {len(summary.changed)} changed, "
+               f"{summary.unchanged} unchanged, {len(summary.unreachable)} could not be re-checked.")
+    if summary.failed:
+        click.echo(f"{summary.failed} credential(s) could not be re-checked because of an error (see the log).")
 
 
 @click.command("worker")

@@ -31,6 +31,9 @@ class Defaults:
     FETCH_MAX_BYTES = 5 * 1024 * 1024
     # docs/security.md A12, §2.6: one import (a link, a file, a paste), every fetch included, stops after this.
     IMPORT_DEADLINE_SECONDS = 45.0
+    # Re-check sweeps (services/recheck.py): requests in flight at once per issuer host, and threads.
+    RECHECK_PER_HOST = 4
+    RECHECK_WORKERS = 16
     # In-memory caches, each bounded by the bytes it holds (services/verification/caches.py):
     # fetched documents, decoded status lists, whole verification results, canonical forms.
     FETCH_CACHE_BYTES = 32 * 1024 * 1024

@@ -72,11 +72,12 @@ def background_writes() -> Iterator[None]:
 
     Its SQLite transactions then begin IMMEDIATE, like a POST request's (see `_on_begin`).
     """
+    outer = getattr(_background_writer, "active", False)  # nested: a job that runs a sweep
     _background_writer.active = True
     try:
         yield
     finally:
-        _background_writer.active = False
+        _background_writer.active = outer
 
 
 def _request_may_write() -> bool:

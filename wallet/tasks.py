@@ -215,13 +215,17 @@ def sweep(job_id: str) -> None:
                     outcome = {"credential_id": recheck.credential.id, "state": recheck.credential.status,
                                "conclusive": recheck.conclusive, "previous": recheck.previous_status}
                 job_service.record(session, job, outcome)
-                session.commit()  # one credential at a time: a crash keeps what was already re-checked
+                if job.done % 50 == 0:  # the sweep commits its re-checks in batches; the job follows them
+                    session.commit()
 
             try:
-                schedule.run_sweep(session, list(job.params.get("credential_ids", [])),
-                                   fetch=built.revalidating_fetch(), blobs=built.blobs,
-                                   per_host=int(app.config.get("RECHECK_PER_HOST", schedule.DEFAULT_PER_HOST)),
-                                   done=done)
+                summary = schedule.run_sweep(
+                    app.extensions["wallet.sessionmaker"], list(job.params.get("credential_ids", [])),
+                    fetch=built.revalidating_fetch(), blobs=built.blobs,
+                    per_host=int(app.config["RECHECK_PER_HOST"]), workers=int(app.config["RECHECK_WORKERS"]),
+                    done=done)
+                for _ in range(summary.missing + summary.failed):  # deleted meanwhile, or unreadable: counted
+                    job_service.record(session, job)
                 job_service.finish(job)
                 session.commit()
             except Exception:

@@ -337,6 +337,28 @@ def test_fetch_slow_drip_headers_are_cut_at_total_deadline(raw_server):
         fetcher(raw_server(answer).url("/drip"))
 
 
+def test_fetch_short_deadline_behind_a_long_one_is_cut_on_time(raw_server):
+    def answer(out: BinaryIO) -> None:
+        out.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(40):  # 4 s of headers
+            out.write(b"X-Drip: a\r\n")
+            time.sleep(0.1)
+        out.write(b"Content-Length: 2\r\n\r\n{}")
+
+    server = raw_server(answer)
+    patient = GuardedFetcher(allow_private_network=True, total_timeout=30.0)
+    background = threading.Thread(target=lambda: patient(server.url("/slow")), daemon=True)
+    background.start()
+    time.sleep(0.2)  # the 30 s deadline is the earliest one waiting now
+    hasty = GuardedFetcher(allow_private_network=True, total_timeout=1.0)
+
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="did not answer in time"):
+        hasty(server.url("/drip"))
+    assert time.monotonic() - started < 3.0
+    background.join()
+
+
 def test_fetch_silent_server_times_out(raw_server):
     fetcher = GuardedFetcher(allow_private_network=True, read_timeout=0.5, total_timeout=5.0)
     server = raw_server(lambda out: time.sleep(3))
@@ -714,6 +736,21 @@ def test_fetch_https_checks_certificate_against_host_name(tls_server, dns):
     assert hosts == [f"issuer.example:{port}"]
 
 
+def test_fetch_https_kept_alive_connection_is_reused_without_a_second_handshake(tls_server, dns):
+    server, ca_path, server_names, hosts = tls_server
+    server.RequestHandlerClass.protocol_version = "HTTP/1.1"  # keep the connection open
+    port = server.server_address[1]
+    dns.add("issuer.example", ["127.0.0.1"])
+    fetcher = GuardedFetcher(allow_private_network=True, ca_file=str(ca_path))
+
+    bodies = [fetcher(f"https://issuer.example:{port}/doc{n}.json").body for n in range(3)]
+
+    assert bodies == [DOC] * 3
+    assert server_names == ["issuer.example"]  # one TLS handshake for the three fetches
+    assert hosts == [f"issuer.example:{port}"] * 3
+    assert dns.calls.count("issuer.example") == 3  # every fetch still resolves and checks the name
+
+
 def test_fetch_https_certificate_for_other_host_is_refused(tls_server, dns):
     server, ca_path, server_names, hosts = tls_server
     dns.add("other.example", ["127.0.0.1"])
@@ -879,6 +916,149 @@ def test_fetch_concurrent_fetches_share_the_cache_safely(document_server):
     assert errors == []
     assert len(results) == 40
     assert all(body == f'{{"id": "{name}"}}'.encode() for name, body in results)
+
+
+# --- Kept-alive connections -----------------------------------------------------------------------
+
+@pytest.fixture
+def keep_alive_server() -> Iterator[DocumentServer]:
+    server = DocumentServer(keep_alive=True)
+    yield server
+    server.close()
+
+
+def test_fetch_keep_alive_server_serves_many_fetches_on_one_connection(keep_alive_server):
+    fetcher = RecordingFetcher(allow_private_network=True)
+    for number in range(5):
+        keep_alive_server.routes[f"/doc{number}"] = _json_route(f'{{"n": {number}}}'.encode())
+
+    bodies = [fetcher(keep_alive_server.url(f"/doc{number}")).body for number in range(5)]
+
+    assert bodies == [f'{{"n": {number}}}'.encode() for number in range(5)]
+    assert fetcher.connections == [("127.0.0.1", keep_alive_server.port)]
+    assert len(set(keep_alive_server.peers)) == 1 and len(keep_alive_server.peers) == 5
+
+
+def test_fetch_kept_alive_connection_is_never_reused_for_other_checked_addresses(dns, keep_alive_server):
+    # Both answers are public: the second fetch may go ahead, but only to the address it checked (A5).
+    other_ip = "93.184.215.15"
+    dns.add("issuer.example", [PUBLIC_IP], [other_ip])
+    fetcher = RecordingFetcher(reroute_port=keep_alive_server.port, ports=frozenset({80, 443}))
+    keep_alive_server.routes["/doc"] = _json_route()
+
+    fetcher("http://issuer.example/doc")
+    fetcher("http://issuer.example/doc", revalidate=True)
+
+    assert fetcher.connections == [(PUBLIC_IP, 80), (other_ip, 80)]
+    assert len(set(keep_alive_server.peers)) == 2
+
+
+class _KeepAliveThenDrip(BaseHTTPRequestHandler):
+    """HTTP/1.1: /fast answers at once on a kept-alive connection; /drip sends a header line every 0.1 s."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        if self.path == "/fast":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(DOC)))
+            self.end_headers()
+            self.wfile.write(DOC)
+            return
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        try:
+            for _ in range(40):  # 4 s in all
+                self.wfile.write(b"X-Drip: a\r\n")
+                self.wfile.flush()
+                time.sleep(0.1)
+            self.wfile.write(b"Content-Length: 2\r\n\r\n{}")
+        except OSError:
+            pass  # the fetcher hung up, as it should
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_fetch_on_a_reused_connection_is_cut_at_total_deadline():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveThenDrip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fetcher = RecordingFetcher(allow_private_network=True, total_timeout=1.0)
+    try:
+        assert fetcher(f"http://127.0.0.1:{server.server_address[1]}/fast").body == DOC
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="did not answer in time"):
+            fetcher(f"http://127.0.0.1:{server.server_address[1]}/drip")
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert len(fetcher.connections) == 1  # the slow answer came on the kept-alive connection
+    assert elapsed < 3.0  # cut at the 1 s deadline, not after the 4 s the headers take
+
+
+def test_fetch_connection_closed_by_the_server_while_idle_is_replaced(raw_server):
+    # HTTP/1.1 without "Connection: close", then the server hangs up: the pooled connection is dead.
+    server = raw_server(lambda out: out.write(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"))
+    fetcher = RecordingFetcher(allow_private_network=True)
+
+    first = fetcher(server.url("/a"))
+    time.sleep(0.2)
+    second = fetcher(server.url("/b"))
+
+    assert first.body == second.body == b"{}"
+    assert len(fetcher.connections) == 2
+    assert len(server.requests) == 2
+
+
+def test_fetch_redirect_with_endless_body_is_followed_without_reading_it(raw_server):
+    servers: list[RawServer] = []
+
+    def answer(out: BinaryIO) -> None:
+        if b"GET /end " in servers[0].requests[-1]:
+            out.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                      b"Connection: close\r\n\r\n{}")
+            return
+        out.write(b"HTTP/1.1 302 Found\r\nLocation: /end\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(200):  # 20 s of body: reading it would pass the deadline
+            out.write(b"10000\r\n" + b"x" * 65536 + b"\r\n")
+            time.sleep(0.1)
+
+    servers.append(raw_server(answer))
+    fetcher = GuardedFetcher(allow_private_network=True, total_timeout=5.0)
+
+    assert fetcher(servers[0].url("/start")).body == b"{}"
+
+
+def test_fetch_concurrent_fetches_on_kept_alive_connections_get_their_own_bodies(keep_alive_server):
+    fetcher = RecordingFetcher(allow_private_network=True)
+    for number in range(40):
+        keep_alive_server.routes[f"/doc{number}"] = _json_route(f'{{"n": {number}}}'.encode(), **{
+            "Cache-Control": "no-store"})
+    results: list[tuple[int, bytes]] = []
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for round_ in range(3):
+                for number in range(offset, 40, 8):
+                    results.append((number, fetcher(keep_alive_server.url(f"/doc{number}")).body))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(offset,)) for offset in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(results) == 120
+    assert all(body == f'{{"n": {number}}}'.encode() for number, body in results)
+    assert len(fetcher.connections) <= 8 < len(keep_alive_server.requests)
 
 
 # --- Configuration -----------------------------------------------------------------------------

@@ -23,15 +23,19 @@ class DocumentServer:
     """Serve a mutable map of path -> Response (or a callable making one) over real HTTP.
 
     `server.routes["/badge.json"] = Response(json_bytes)`; `server.url("/badge.json")` is its URL.
-    Every request is recorded in `server.requests` as (method, path, headers).
+    Every request is recorded in `server.requests` as (method, path, headers), and the client's
+    (address, port) in `server.peers`. `keep_alive=True` speaks HTTP/1.1 and keeps connections open.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool = False) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.peers: list[tuple[str, int]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
                 self._answer(send_body=True)
 
@@ -46,6 +50,7 @@ class DocumentServer:
             def _answer(self, send_body: bool) -> None:
                 path = self.path.split("?", 1)[0]
                 outer.requests.append((self.command, self.path, dict(self.headers.items())))
+                outer.peers.append(self.client_address[:2])
                 route = outer.routes.get(self.path) or outer.routes.get(path)
                 response = Response(b'{"error": "not found"}', 404) if route is None else (
                     route(self) if callable(route) else route)

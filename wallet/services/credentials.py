@@ -245,35 +245,44 @@ class Recheck:
     previous_status: str
 
 
-def reverify_credential(
-    session: Session,
-    owner_id: int,
-    credential_id: int,
-    *,
-    fetch: Fetch,
-    blobs: BlobStore,
-    trigger: str = "manual",
-    recipients: Sequence[str] | None = None,
-) -> Recheck:
-    """Verify the stored original of the current version again and record the result.
+@dataclass(frozen=True)
+class Reverified:
+    """A fresh verification of a stored original, not yet recorded on its credential."""
+
+    result: VerificationResult
+    bodies: dict[str, bytes]  # every document it fetched, by sha256, to store verbatim
+    unreachable: bool  # a remote resource could not be fetched
+
+
+def verify_stored(original: bytes, *, content_type: str | None, filename: str | None, source_url: str | None,
+                  fetch: Fetch, recipients: Sequence[str]) -> Reverified:
+    """Verify a stored original again; touches no database (re-check sweeps run it on worker threads)."""
+    recorder = RecordingFetch(fetch)
+    context = make_context(recorder, recipients=recipients)
+    result = verify_bytes(original, content_type=content_type, filename=filename, context=context,
+                          source_url=source_url)
+    return Reverified(result, dict(recorder.bodies), bool(recorder.unreachable))
+
+
+def record_recheck(session: Session, credential: Credential, reverified: Reverified, *, blobs: BlobStore,
+                   trigger: str) -> Recheck:
+    """Record a re-verification on its credential: the new state, or the last one kept if unreachable.
 
     docs/reliability.md §5 / ASVS 16.5.2: when an issuer resource cannot be reached and the new result is
     only "couldn't verify", the last state stays and is marked "could not re-check at TIME";
-    revocation, expiry and signature failures do change it.
+    revocation, expiry and signature failures do change it. The caller flushes and commits.
     """
-    credential = get_credential(session, owner_id, credential_id)
+    result = reverified.result
     previous_status = credential.status
-    if recipients is None:
-        recipients = learner_identities(session, owner_id)
-    recorder = RecordingFetch(fetch)
-    context = make_context(recorder, recipients=recipients)
-    result = verify_bytes(blobs.get(credential.original_sha256), content_type=credential.original_type,
-                          filename=credential.original_filename, context=context, source_url=credential.source_url)
-    for body in recorder.bodies.values():
+    for body in reverified.bodies.values():
         blobs.put(body)
-    unreachable = bool(recorder.unreachable) and result.status in (Status.UNVERIFIABLE, Status.ERROR)
+    unreachable = reverified.unreachable and result.status in (Status.UNVERIFIABLE, Status.ERROR)
     keep_last = unreachable and credential.status != str(result.status)
-    credential.verifications.append(record_for(result, trigger=trigger, conclusive=not keep_last))
+    # Added beside the history, not appended to it: a loaded history takes the record in memory too,
+    # and one not loaded is not read from the database only to be added to.
+    record = record_for(result, trigger=trigger, conclusive=not keep_last)
+    record.credential = credential
+    session.add(record)
     if keep_last:
         credential.recheck_failed_at = result.checked_at
     else:
@@ -287,8 +296,29 @@ def reverify_credential(
         current = credential.current_version
         if current is not None:
             current.status = credential.status
-    session.flush()
     return Recheck(credential, result, conclusive=not keep_last, previous_status=previous_status)
+
+
+def reverify_credential(
+    session: Session,
+    owner_id: int,
+    credential_id: int,
+    *,
+    fetch: Fetch,
+    blobs: BlobStore,
+    trigger: str = "manual",
+    recipients: Sequence[str] | None = None,
+) -> Recheck:
+    """Verify the stored original of the current version again and record the result (see record_recheck)."""
+    credential = get_credential(session, owner_id, credential_id)
+    if recipients is None:
+        recipients = learner_identities(session, owner_id)
+    reverified = verify_stored(blobs.get(credential.original_sha256), content_type=credential.original_type,
+                               filename=credential.original_filename, source_url=credential.source_url,
+                               fetch=fetch, recipients=recipients)
+    recheck = record_recheck(session, credential, reverified, blobs=blobs, trigger=trigger)
+    session.flush()
+    return recheck
 
 
 def stale_credentials(session: Session, stale_after: timedelta, now: datetime | None = None) -> list[tuple[int, int]]:

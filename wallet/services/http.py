@@ -5,19 +5,27 @@ IDNA through `idna`) and must be http(s) with no userinfo, whitespace or control
 80 or 443, to a host whose every address is global unicast. The socket then goes to an address that
 was checked (no second DNS lookup, so no rebinding) while the Host header, TLS SNI and certificate
 check use the host name. Redirects are followed by hand and checked like the first hop. Bodies are
-streamed under a size cap and a total deadline. urllib3 is used directly, below requests, so no
-proxy environment, .netrc or cookie jar can ever apply (A15).
+streamed under a size cap and a total deadline. Requests go out through a `requests.Session` that
+never reads the environment (no proxy variables, no .netrc), keeps no cookies and follows no
+redirect itself (A6, A15), mounted with Wallet's own transport adapter: it keeps connections alive
+in one pool per (scheme, host, port, checked addresses), so a pooled connection is only ever reused
+for the addresses that were checked for this fetch, and it puts each fetch's deadline on the socket
+whether the connection is new or reused. One fetcher is shared by every thread of the process.
 
-Kept whole (about 630 lines): it is the one gate for every outbound request, and its steps (parse,
+Kept whole (about 870 lines): it is the one gate for every outbound request, and its steps (parse,
 resolve, pin, connect, redirect, cap, cache) are reviewed together; split up, a caller could reach
 one step without the others.
 """
 from __future__ import annotations
 
 import functools
+import heapq
 import http.client
+import http.cookiejar
 import ipaddress
+import itertools
 import logging
+import os
 import re
 import socket
 import ssl
@@ -29,9 +37,13 @@ from typing import Any
 from urllib.parse import urljoin
 
 import certifi
+import requests
+import requests.adapters
 import urllib3.exceptions
+from requests.structures import CaseInsensitiveDict
+from urllib3._collections import RecentlyUsedContainer
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.response import BaseHTTPResponse
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import parse_url
 
 from wallet.services.errors import FetchError, ImportTimeoutError, TooLargeError, UnsafeURLError
@@ -61,6 +73,11 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRIED_STATUSES = frozenset({502, 503, 504})
 _RETRY_BACKOFF = 0.25
 _CHUNK = 64 * 1024
+# Keep-alive: idle connections kept per pool, and pools kept (least recently used dropped first).
+POOL_CONNECTIONS = 16
+POOL_COUNT = 64
+# A finished answer's body up to this size is read to its end so its connection can be reused.
+_DRAIN = 64 * 1024
 
 # Whitespace (ASCII or not), C0/C1 controls and the backslash some parsers read as "/" (A9).
 _UNSAFE_CHARACTERS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\\]")
@@ -92,7 +109,8 @@ class _ConnectFailed(Exception):
     """No TCP connection could be opened to any checked address (the one error worth a retry)."""
 
 
-_NETWORK_ERRORS = (_ConnectFailed, OSError, http.client.HTTPException, urllib3.exceptions.HTTPError)
+_NETWORK_ERRORS = (_ConnectFailed, OSError, http.client.HTTPException, urllib3.exceptions.HTTPError,
+                   requests.RequestException)
 
 
 @dataclass(frozen=True)
@@ -120,8 +138,8 @@ class _Entry:
 class _Deadline:
     """The total time one fetch may take (A12: socket timeouts bound each read, not the fetch).
 
-    When time is up a timer shuts the fetch's sockets down, which unblocks any read in progress,
-    even one inside the TLS handshake or the response headers.
+    When time is up the process's watchdog thread shuts the fetch's sockets down, which unblocks
+    any read in progress, even one inside the TLS handshake or the response headers.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -129,9 +147,8 @@ class _Deadline:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self.closed = False
+        _WATCHDOG.watch(self, self._at)
 
     def left(self) -> float:
         return self._at - time.monotonic()
@@ -144,22 +161,25 @@ class _Deadline:
         return min(seconds, left)
 
     def watch(self, sock: socket.socket) -> None:
-        # A duplicate descriptor: TLS detaches the original socket object, but shutdown() acts on
-        # the connection itself, whichever descriptor it is called on.
+        # A duplicate descriptor: TLS detaches the original socket object (and a TLS socket cannot
+        # be dup()ed), but shutdown() acts on the connection itself, whichever descriptor it is called on.
         with self._lock:
-            self._sockets.append(sock.dup())
+            self._sockets.append(socket.fromfd(sock.fileno(), sock.family, sock.type))
             if self.expired:
                 self._shutdown()
 
     def close(self) -> None:
-        self._timer.cancel()
         with self._lock:
+            self.closed = True
             for sock in self._sockets:
                 sock.close()
             self._sockets.clear()
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """Shut the fetch's sockets down (the watchdog calls this when time is up)."""
         with self._lock:
+            if self.closed:
+                return
             self.expired = True
             self._shutdown()
 
@@ -171,30 +191,111 @@ class _Deadline:
                 pass
 
 
+class _Watchdog:
+    """One thread per process that expires every fetch's deadline on time (a thread per fetch costs more).
+
+    Deadlines wait in a heap ordered by when they fall due; one closed before then is dropped when
+    it reaches the top. A process forked from this one starts its own thread on first use.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def watch(self, deadline: _Deadline, at: float) -> None:
+        with self._condition:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (at, next(self._order), deadline))
+            if self._heap[0][2] is deadline:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while True:
+                    while self._heap and self._heap[0][2].closed:
+                        heapq.heappop(self._heap)
+                    if not self._heap:
+                        self._condition.wait()
+                        continue
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._condition.wait(wait)
+                _, _, due = heapq.heappop(self._heap)
+            due.expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
+@dataclass
+class _Pin:
+    """What one request carries down to the transport: where it may connect, and until when."""
+
+    target: _Target
+    addresses: tuple[Address, ...]
+    deadline: _Deadline
+    reused: bool = False  # the request went out on a kept-alive connection
+    fresh: bool = False  # open a new connection even if an idle one is pooled
+
+
+# The request the current thread is sending: the transport's connections read it (one at a time per thread).
+_current = threading.local()
+
+
+def _current_pin() -> _Pin:
+    pin: _Pin | None = getattr(_current, "pin", None)
+    if pin is None:
+        raise RuntimeError("a pinned connection was used outside a guarded fetch")
+    return pin
+
+
 class _Pinned:
     """Connect to the addresses the guard checked instead of resolving the host again (A5)."""
 
     timeout: Any
-    _addresses: Sequence[Address] = ()
-    _opener: Callable[[int, tuple[Any, ...], float], socket.socket]
-    _deadline: _Deadline
+    sock: Any
 
-    def pin(self, addresses: Sequence[Address], opener: Callable[..., socket.socket],
-            deadline: _Deadline) -> None:
-        self._addresses, self._opener, self._deadline = addresses, opener, deadline
+    def __init__(self, *args: Any, addresses: Sequence[Address] = (),
+                 opener: Callable[..., socket.socket] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._addresses, self._opener = tuple(addresses), opener
 
     def _new_conn(self) -> socket.socket:
+        deadline = _current_pin().deadline
         error: OSError = OSError("no address to connect to")
         for family, sockaddr in self._addresses:
             try:
                 # Each address gets the connect timeout, but together no more than the fetch has left.
-                sock = self._opener(family, sockaddr, self._deadline.limit(self.timeout))
+                sock = self._opener(family, sockaddr, deadline.limit(self.timeout))  # type: ignore[misc]
             except OSError as failure:
                 error = failure
                 continue
-            self._deadline.watch(sock)
+            deadline.watch(sock)
             return sock
         raise _ConnectFailed(str(error)) from error
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        # A kept-alive connection goes into delayed-ACK ("pingpong") mode once requests follow
+        # answers; a server that writes the headers and the body apart with Nagle's algorithm on
+        # then holds the body until our ACK, up to 40 ms later, on every request. The request is
+        # sent: ask Linux to acknowledge at once while this answer arrives.
+        if self.sock is not None and _QUICKACK is not None:
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            except OSError:
+                pass
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
 class _PinnedHTTPConnection(_Pinned, HTTPConnection):
@@ -203,6 +304,116 @@ class _PinnedHTTPConnection(_Pinned, HTTPConnection):
 
 class _PinnedHTTPSConnection(_Pinned, HTTPSConnection):
     pass
+
+
+class _PinnedPoolMixin:
+    """A keep-alive pool for one host at its checked addresses; a reused socket joins the fetch's deadline."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
+        if connection.sock is not None:
+            pin = _current_pin()
+            if pin.fresh:
+                connection.close()
+            else:
+                pin.reused = True
+                pin.deadline.watch(connection.sock)
+        return connection
+
+
+class _PinnedHTTPPool(_PinnedPoolMixin, HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(_PinnedPoolMixin, HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+class _PinnedAdapter(requests.adapters.HTTPAdapter):
+    """Wallet's transport: one keep-alive pool per (scheme, host, port, checked addresses), nothing else.
+
+    requests' own choices are all switched off here: no proxy is ever selected (A15), no CA bundle
+    is loaded behind the fetcher's TLS context, and the request line is the guard's parse of the URL.
+    """
+
+    def __init__(self, opener: Callable[..., socket.socket], ssl_context: ssl.SSLContext) -> None:
+        super().__init__(pool_connections=1, pool_maxsize=POOL_CONNECTIONS, max_retries=0)
+        self._opener = opener
+        self._ssl_context = ssl_context
+        self._lock = threading.Lock()
+        self._pools: RecentlyUsedContainer[tuple[Any, ...], HTTPConnectionPool] = RecentlyUsedContainer(
+            POOL_COUNT, dispose_func=lambda pool: pool.close())
+
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
+                                        proxies: Any = None, cert: Any = None) -> HTTPConnectionPool:
+        pin: _Pin = request.pin  # type: ignore[attr-defined]
+        target = pin.target
+        key = (target.scheme, target.host, target.port, pin.addresses)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                settings: dict[str, Any] = {"maxsize": POOL_CONNECTIONS, "block": False, "retries": False,
+                                            "addresses": pin.addresses, "opener": self._opener}
+                if target.scheme == "https":
+                    pool = _PinnedHTTPSPool(target.host, target.port, cert_reqs="CERT_REQUIRED",
+                                            ssl_context=self._ssl_context, server_hostname=target.host,
+                                            **settings)
+                else:
+                    pool = _PinnedHTTPPool(target.host, target.port, **settings)
+                self._pools[key] = pool
+        return pool
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Leave TLS to the pool's context (the fetcher's CA file): nothing is read from the environment."""
+
+    def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
+        return request.pin.target.request_uri  # type: ignore[attr-defined,no-any-return]
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        pin: _Pin = request.pin  # type: ignore[attr-defined]
+        _current.pin = pin
+        try:
+            try:
+                return super().send(request, **kwargs)
+            except requests.ConnectionError as error:
+                # A kept-alive connection the server closed while it sat idle: send again on a new one.
+                if not pin.reused or isinstance(error, requests.Timeout) or pin.deadline.expired:
+                    raise
+                pin.reused, pin.fresh = False, True
+                return super().send(request, **kwargs)
+        finally:
+            _current.pin = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._pools.clear()
+
+
+class _NoCookies(http.cookiejar.CookiePolicy):
+    """Refuse every cookie, both ways (A6)."""
+
+    netscape = True
+    rfc2965 = hide_cookie2 = False
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: Any) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: Any) -> bool:
+        return False
+
+
+class _Session(requests.Session):
+    """A session that never follows a redirect itself: the fetcher checks each hop (A6)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        # requests would otherwise read a redirect's whole body, past every cap, to prepare the next hop.
+        return None
 
 
 class GuardedFetcher:
@@ -241,6 +452,16 @@ class GuardedFetcher:
         self._ssl_context = ssl.create_default_context(cafile=ca_file or certifi.where())
         # Fetched documents by (URL, kind), bounded by the bytes they hold with their headers.
         self.cache: ByteLRU[_Entry] = ByteLRU(cache_bytes)
+        # No environment (proxies, .netrc, CA bundle variables), no cookies, no redirects (A6, A15).
+        self._session = _Session()
+        self._session.trust_env = False
+        self._session.cookies.set_policy(_NoCookies())
+        self._session.headers.clear()
+        for prefix in list(self._session.adapters):
+            self._session.adapters.pop(prefix).close()
+        adapter = _PinnedAdapter(self.open_socket, self._ssl_context)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
 
     def __call__(self, url: str, *, kind: Kind = "json", revalidate: bool = False,
                  time_limit: float | None = None) -> Fetched:
@@ -274,6 +495,10 @@ class GuardedFetcher:
         """Forget every cached document."""
         self.cache.clear()
 
+    def close(self) -> None:
+        """Close every kept-alive connection (the fetcher stays usable: it opens new ones)."""
+        self._session.close()
+
     def open_socket(self, family: int, sockaddr: tuple[Any, ...], timeout: float) -> socket.socket:
         """Open a TCP connection to one checked address: the only place a fetch connects."""
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -297,7 +522,7 @@ class GuardedFetcher:
             actual = _parse(_swap_prefix(current, self._rewrites))
             addresses = self._resolve(actual)
             try:
-                connection, response = self._send(actual, addresses, kind, entry, deadline)
+                response = self._send(actual, addresses, kind, entry, deadline)
             except _ConnectFailed:
                 if retried or deadline.left() <= _RETRY_BACKOFF:
                     raise
@@ -305,14 +530,14 @@ class GuardedFetcher:
                 time.sleep(_RETRY_BACKOFF)
                 continue
             try:
-                status = response.status
+                status = response.status_code
                 if status in _RETRIED_STATUSES and not retried and deadline.left() > _RETRY_BACKOFF:
                     retried = True
                     time.sleep(_RETRY_BACKOFF)
                     continue
                 if status in _REDIRECTS:
                     redirects += 1
-                    location = response.headers.get("Location")
+                    location = response.raw.headers.get("Location")
                     if redirects > MAX_REDIRECTS:
                         log.warning("refused to fetch %s: over %d redirects", _for_log(url), MAX_REDIRECTS)
                         raise UnsafeURLError("The address redirected too many times.")
@@ -329,9 +554,8 @@ class GuardedFetcher:
                                       url=url, status_code=status, body=gone)
                 body = self._read(response, kind, deadline, target.host)
             finally:
-                response.close()  # the response holds its own reference to the socket
-                connection.close()
-            headers = {name.lower(): value for name, value in response.headers.itermerged()}
+                _finish(response, deadline)
+            headers = {name.lower(): value for name, value in response.raw.headers.itermerged()}
             fetched = Fetched(
                 url=url, final_url=current, status_code=status, body=body, headers=headers,
                 content_type=headers.get("content-type", "").split(";", 1)[0].strip().lower(),
@@ -365,43 +589,33 @@ class GuardedFetcher:
         log.info("connecting to %s:%d at %s", _for_log(target.host), target.port, shown)
         return addresses
 
-    def _send(self, target: _Target, addresses: Sequence[Address], kind: str, entry: _Entry | None,
-              deadline: _Deadline) -> tuple[HTTPConnection, BaseHTTPResponse]:
-        """Open a pinned connection, send the GET and return the response with its headers read."""
-        timeout = deadline.limit(self.connect_timeout)
-        connection: _PinnedHTTPConnection | _PinnedHTTPSConnection
-        if target.scheme == "https":
-            connection = _PinnedHTTPSConnection(
-                target.host, target.port, timeout=timeout, cert_reqs="CERT_REQUIRED",
-                server_hostname=target.host, ssl_context=self._ssl_context,
-            )
-        else:
-            connection = _PinnedHTTPConnection(target.host, target.port, timeout=timeout)
-        connection.pin(addresses, self.open_socket, deadline)
+    def _send(self, target: _Target, addresses: tuple[Address, ...], kind: str, entry: _Entry | None,
+              deadline: _Deadline) -> requests.Response:
+        """Send the GET on a pinned connection (kept alive, or new) and return the response, body unread."""
         # No cookies and no credentials, ever (A6, A15); identity encoding keeps the cap honest (A11).
         headers = {"Host": target.host_header, "User-Agent": USER_AGENT, "Accept": ACCEPT[kind],
-                   "Accept-Encoding": "identity", "Connection": "close"}
+                   "Accept-Encoding": "identity"}
         if entry is not None and entry.etag:
             headers["If-None-Match"] = entry.etag
         if entry is not None and entry.last_modified:
             headers["If-Modified-Since"] = entry.last_modified
-        try:
-            connection.connect()
-            connection.timeout = deadline.limit(self.read_timeout)
-            connection.request("GET", target.request_uri, headers=headers, preload_content=False)
-            return connection, connection.getresponse()
-        except BaseException:
-            connection.close()
-            raise
+        # Built by hand, not by requests' prepare(): the URL goes out exactly as the guard parsed it.
+        request = requests.PreparedRequest()
+        request.method, request.url, request.body = "GET", target.url, None
+        request.headers = CaseInsensitiveDict(headers)
+        request.pin = _Pin(target, addresses, deadline)  # type: ignore[attr-defined]
+        timeout = (deadline.limit(self.connect_timeout), deadline.limit(self.read_timeout))
+        return self._session.send(request, stream=True, allow_redirects=False, timeout=timeout, proxies={})
 
-    def _read(self, response: BaseHTTPResponse, kind: str, deadline: _Deadline, host: str) -> bytes:
+    def _read(self, response: requests.Response, kind: str, deadline: _Deadline, host: str) -> bytes:
         """Stream the body, cut at the cap for `kind` whatever Content-Length claims (A10)."""
         cap = self.caps[kind]
-        declared = response.headers.get("Content-Length", "")
+        declared = response.raw.headers.get("Content-Length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > cap:
             raise _too_large(host, cap, f"Content-Length {declared}")
         body = bytearray()
-        for chunk in response.stream(_CHUNK):
+        # Decoded as it arrives, so the cap counts what a compressed body would become (A11).
+        for chunk in response.raw.stream(_CHUNK, decode_content=True):
             body += chunk
             if len(body) > cap:
                 raise _too_large(host, cap, f"more than {cap} bytes sent")
@@ -410,7 +624,7 @@ class GuardedFetcher:
             raise TimeoutError("total deadline passed while reading")
         return bytes(body)
 
-    def _gone_body(self, response: BaseHTTPResponse, kind: str, deadline: _Deadline, host: str) -> bytes | None:
+    def _gone_body(self, response: requests.Response, kind: str, deadline: _Deadline, host: str) -> bytes | None:
         """Read what a 410 Gone answer carries (OB 2.0: an issuer may still send the revoked assertion)."""
         try:
             return self._read(response, kind, deadline, host)
@@ -427,9 +641,9 @@ class GuardedFetcher:
             return
         self.cache.put(key, _Entry(fetched, time.monotonic() + lifetime, etag, last_modified))
 
-    def _revalidated(self, key: tuple[str, str], entry: _Entry, response: BaseHTTPResponse) -> Fetched:
+    def _revalidated(self, key: tuple[str, str], entry: _Entry, response: requests.Response) -> Fetched:
         """Keep the cached body after a 304 Not Modified, fresh again for as long as the server says."""
-        headers = {name.lower(): value for name, value in response.headers.itermerged()}
+        headers = {name.lower(): value for name, value in response.raw.headers.itermerged()}
         lifetime = _lifetime(headers, self.fresh_seconds)
         if lifetime is None:
             self.cache.pop(key)
@@ -609,6 +823,27 @@ def _lifetime(headers: Mapping[str, str], default: float) -> float | None:
     return default
 
 
+def _finish(response: requests.Response, deadline: _Deadline) -> None:
+    """Give the connection back to its pool if the answer was read to its end, else close it.
+
+    A short body left unread (a redirect's, an error page's, a 304's none) is read first, so the
+    connection can serve the next request; a long one, or one cut by the deadline, costs the connection.
+    """
+    raw = response.raw
+    declared = raw.headers.get("Content-Length", "")
+    small = response.status_code in (204, 304) or (declared.isascii() and declared.isdigit()
+                                                    and int(declared) <= _DRAIN)
+    if small and raw.connection is not None and not deadline.expired:
+        try:
+            raw.read(decode_content=False)
+        except _NETWORK_ERRORS:
+            pass
+    if raw.connection is not None or deadline.expired:
+        response.close()  # closes the socket: it never returns to the pool half-read
+    else:
+        raw.release_conn()
+
+
 def _too_large(host: str, cap: int, detail: str) -> TooLargeError:
     log.info("refused a body from %s: %s", _for_log(host), detail)
     size = f"{cap // MB} MB" if cap >= MB else f"{cap // 1024} KB" if cap >= 1024 else f"{cap} bytes"
@@ -620,11 +855,26 @@ def _network_error(url: str, error: BaseException, deadline: _Deadline) -> Fetch
     host = parse_url(url).host or "this address"
     cause = error.__cause__ if isinstance(error, _ConnectFailed) else error
     log.info("fetch of %s failed: %s: %s", _for_log(url), type(cause).__name__, _for_log(str(cause)))
-    if deadline.expired or isinstance(cause, (TimeoutError, urllib3.exceptions.TimeoutError)):
+    causes = _causes(cause)
+    if deadline.expired or any(isinstance(c, (TimeoutError, urllib3.exceptions.TimeoutError, requests.Timeout))
+                               for c in causes):
         return FetchError(f"The server at {host} did not answer in time.")
-    if isinstance(cause, ssl.SSLError):
+    if any(isinstance(c, (ssl.SSLError, urllib3.exceptions.SSLError, requests.exceptions.SSLError)) for c in causes):
         return FetchError(f"Could not make a secure connection to the server at {host}.")
     return FetchError(f"Could not reach the server at {host}.")
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """Return `error` and what it wraps: requests and urllib3 keep the socket's error in `args` or `reason`."""
+    found: list[BaseException] = []
+    pending: list[Any] = [error]
+    while pending and len(found) < 10:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or item in found:
+            continue
+        found.append(item)
+        pending.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return found
 
 
 def _for_log(text: str) -> str:

@@ -4,7 +4,7 @@ Pure data: no Flask, no models, no I/O. Every format module returns a Verificati
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
@@ -114,7 +114,9 @@ class Metadata:
     endorsements_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        # Field by field, not asdict(): _jsonable copies every dict and list already, and asdict's deep
+        # copy of the values first cost a re-check sweep a fifth of its time.
+        return _jsonable({item.name: getattr(self, item.name) for item in fields(self)})
 
 
 @dataclass
