@@ -56,8 +56,11 @@ class Collaborators:
         self.instance_path = instance_path
         self.fetcher: GuardedFetcher = fetcher_from_config(config)
         self.blobs: BlobStore = blob_store_from_config(config, instance_path)
-        # The same object as `ratelimit.limiters(app.extensions)`, whose clock tests replace.
-        self.limiters = ratelimit.Limiters()
+        # The same object as `ratelimit.limiters(app.extensions)`, whose clock tests replace. With
+        # REDIS_URL the counts are shared by every process on that Redis (keys salted from SECRET_KEY).
+        self.limiters = ratelimit.Limiters(redis_url=config.get("REDIS_URL"),
+                                           key_prefix=str(config.get("REDIS_KEY_PREFIX", "wallet")),
+                                           salt=ratelimit.key_salt(str(config["SECRET_KEY"])))
 
     def revalidating_fetch(self) -> Fetch:
         """Return the fetcher as a `Fetch` that revalidates cached documents (re-checks)."""

@@ -60,11 +60,8 @@ _LIMIT_MESSAGES = {
 
 def _take(name: str) -> None:
     """Count one use of an expensive public action by this client; RateLimitedError past the limit."""
-    window = collaborators().limiter(name)
-    client = _client_key()
-    if window.is_blocked(client):
+    if collaborators().limiter(name).take(_client_key()):  # one atomic step, across processes with Redis
         raise RateLimitedError(_LIMIT_MESSAGES[name])
-    window.record(client)
 
 
 def _public(lookup: Any, *args: Any) -> Any:
