@@ -83,6 +83,10 @@ class Defaults:
     REDIS_URL: str | None = None
     # Prefix of every key and queue name this app writes to Redis (several apps may share one server).
     REDIS_KEY_PREFIX = "wallet"
+    # Public pages: views of a page are counted in Redis (or memory) and written to the database at most
+    # once per this many seconds (0: at every view); rendered entries of portfolio pages kept per process.
+    VIEW_COUNT_FLUSH_SECONDS = 60
+    PAGE_FRAGMENT_CACHE_CHARS = 64_000_000
 
     # Accounts.
     LOGIN_MAX_FAILURES = 5
