@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 from markupsafe import Markup
@@ -21,22 +21,39 @@ class Fragment(NamedTuple):
     entry: Markup
 
 
+class CachedPage(NamedTuple):
+    """A whole page as rendered (UTF-8, with the CSRF stand-in), and the SHA-256 of those bytes."""
+
+    body: bytes
+    digest: str
+
+
+Cached = Fragment | CachedPage
+
+
+def _size(value: Cached) -> int:
+    return len(value.body) if isinstance(value, CachedPage) else len(value.head) + len(value.entry)
+
+
 class FragmentCache:
-    """Fragments by key, bounded in characters; the least recently used go first. Thread-safe."""
+    """Fragments and pages by key, bounded in characters (bytes for pages); the least recently used go first.
+
+    Thread-safe.
+    """
 
     def __init__(self, max_chars: int) -> None:
-        self._cache: LRUCache[Hashable, Fragment] = LRUCache(max_chars, getsizeof=lambda f: len(f.head) + len(f.entry))
+        self._cache: LRUCache[Hashable, Cached] = LRUCache(max_chars, getsizeof=_size)
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Fragment | None:
-        """Return the fragment kept under `key`, or None."""
+    def get(self, key: Hashable) -> Any:
+        """Return the fragment or page kept under `key`, or None."""
         with self._lock:
             return self._cache.get(key)
 
-    def put(self, key: Hashable, fragment: Fragment) -> None:
-        """Keep `fragment` under `key` (unless it alone is larger than the whole cache)."""
+    def put(self, key: Hashable, value: Cached) -> None:
+        """Keep `value` under `key` (unless it alone is larger than the whole cache)."""
         with self._lock:
             try:
-                self._cache[key] = fragment
+                self._cache[key] = value
             except ValueError:
                 pass
