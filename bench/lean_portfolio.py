@@ -108,7 +108,8 @@ def page(slug: str) -> str | None:
             "id": row["id"], "name": row["name"], "issuer_name": row["issuer_name"],
             "issuer": row["verified_issuer"] or row["issuer_id"] or "", "status": row["status"],
             "word": WORDS.get(row["status"], row["status"]), "checked_at": checked.isoformat(),
-            "ago": _ago(checked, now), "issued_at": _moment(row["issued_at"]).strftime("%d %B %Y") if row["issued_at"] else None,
+            "ago": _ago(checked, now),
+            "issued_at": _moment(row["issued_at"]).strftime("%d %B %Y") if row["issued_at"] else None,
             "media": MEDIA.get(row["original_type"], row["original_type"]), "checks": checks,
             "evidence": evidence.get(row["id"], []) if row["include_evidence"] else []})
     states = Counter(c["status"] for c in credentials)

@@ -138,8 +138,9 @@ def _entries(session: Session, view: public_view.PortfolioView) -> dict[int, Fra
     built = collaborators()
     fragments: dict[int, Fragment] = {}
     missing = []
+    # The head's rel=alternate links are absolute: the host is part of the key.
     for target in view.entries:
-        cached = built.fragments.get(target.credential.stamp)
+        cached = built.fragments.get((request.host_url, target.credential.stamp))
         if cached is None:
             missing.append(target.credential)
         else:
@@ -151,7 +152,7 @@ def _entries(session: Session, view: public_view.PortfolioView) -> dict[int, Fra
         for facts in missing:
             fragment = Fragment(alternate(whole[facts.id], media_type),
                                 entry(whole[facts.id], media_type, csrf=_CSRF_STAND_IN))
-            built.fragments.put(facts.stamp, fragment)
+            built.fragments.put((request.host_url, facts.stamp), fragment)
             fragments[facts.id] = fragment
     return fragments
 

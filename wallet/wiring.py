@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing, portability, ratelimit
-from wallet.services.fragments import FragmentCache
-from wallet.services.view_counts import ViewCounts
 from wallet.services.blobs import BlobStore, blob_store_from_config
+from wallet.services.fragments import FragmentCache
 from wallet.services.http import Fetch, GuardedFetcher, ImportDeadline, fetcher_from_config
+from wallet.services.view_counts import ViewCounts
 
 EXTENSION_KEY = "wallet"
 
@@ -66,7 +66,8 @@ class Collaborators:
         # Public pages: rendered entries by what they show (per process), and view counts in batches.
         self.fragments = FragmentCache(int(config["PAGE_FRAGMENT_CACHE_CHARS"]))
         self.views = ViewCounts(flush_seconds=float(config["VIEW_COUNT_FLUSH_SECONDS"]),
-                                redis_url=config.get("REDIS_URL"), key_prefix=str(config.get("REDIS_KEY_PREFIX", "wallet")))
+                                redis_url=config.get("REDIS_URL"),
+                                key_prefix=str(config.get("REDIS_KEY_PREFIX", "wallet")))
 
     def revalidating_fetch(self) -> Fetch:
         """Return the fetcher as a `Fetch` that revalidates cached documents (re-checks)."""

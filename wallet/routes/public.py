@@ -44,7 +44,8 @@ _EXTENSIONS = {"application/json": "json", "application/jwt": "jwt", PNG: "png",
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-client limits (in memory, per process; the client address is kept only as a keyed hash)
+# Per-client limits (in Redis across processes when configured, else in memory; the client address is
+# kept only as a keyed hash)
 
 
 def _client_key() -> str:

@@ -303,11 +303,14 @@ def portfolio_facts(session: Session, portfolio: Portfolio, owner: User) -> Port
         shown = tuple(evidence.get(values[0], ()))
         stamp = (*values, shown, include_evidence, *settings)
         facts = CardFacts(*values, shown, stamp)  # type: ignore[arg-type, call-arg]
-        entries.append(PublicCredential(facts, owner, None, include_evidence, portfolio=portfolio))  # type: ignore[arg-type]
+        # CardFacts stands in for the Credential: the page reads only the fields both have.
+        entry = PublicCredential(facts, owner, None, include_evidence, portfolio=portfolio)  # type: ignore[arg-type]
+        entries.append(entry)
     ids = [row.id for row in rows]
     pathways: list[PublicPathway] = []
     chosen = list(session.scalars(select(Pathway).join(PortfolioItem, PortfolioItem.pathway_id == Pathway.id)
-                                  .where(PortfolioItem.portfolio_id == portfolio.id, Pathway.owner_id == portfolio.owner_id)
+                                  .where(PortfolioItem.portfolio_id == portfolio.id,
+                                         Pathway.owner_id == portfolio.owner_id)
                                   .order_by(PortfolioItem.position, PortfolioItem.id)))
     if chosen:
         wallet = pathway_service.wallet_credentials(session, portfolio.owner_id)
