@@ -116,6 +116,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MAIL_SERVER": None,
         "PASSWORD_MIN_LENGTH": 10,
+        "VIEW_COUNT_FLUSH_SECONDS": 0,  # views written at once; tests of batching set their own
     }
     if REDIS_URL:
         config.update(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=redis_prefix())

@@ -7,14 +7,16 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+import redis
 from sqlalchemy import func, select
 
+from tests.conftest import redis_prefix
 from tests.support.accounts import bearer
 from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt
 from tests.support.jobs import job_items
 from wallet.db import utcnow
 from wallet.models import Credential, EmailAddress, OutboxMessage, User
-from wallet.services.ratelimit import Limiters, RateLimiter, describe_wait
+from wallet.services.ratelimit import Limiters, RateLimiter, describe_wait, key_salt
 
 MAIL_LIMIT_MESSAGE = "Too many emails were requested for this address or from your network."
 IMPORT_LIMIT_MESSAGE = "You added many credentials in a short time."
@@ -24,60 +26,82 @@ IMPORT_LIMIT_MESSAGE = "You added many credentials in a short time."
 # The limiter
 
 
-def test_rate_limiter_take_under_the_limit_counts_and_allows(manual_clock) -> None:
-    limiter = RateLimiter(3, 60, clock=manual_clock)
+@pytest.fixture(params=["memory", "redis"])
+def make_limiter(request, manual_clock):
+    """Return a factory of limiters reading `manual_clock`, kept in memory or in a real Redis."""
+    if request.param == "memory":
+        registry = Limiters(manual_clock)
+    else:
+        registry = Limiters(manual_clock, redis_url=request.getfixturevalue("redis_url"), key_prefix=redis_prefix())
+    return lambda limit, window: registry.get("test", limit, window)
+
+
+def test_rate_limiter_take_under_the_limit_counts_and_allows(make_limiter) -> None:
+    limiter = make_limiter(3, 60)
     assert [limiter.take("a") for _ in range(3)] == [0, 0, 0]
     assert limiter.is_blocked("a")
     assert not limiter.is_blocked("b")
 
 
-def test_rate_limiter_take_at_the_limit_returns_the_wait_and_counts_nothing(manual_clock) -> None:
-    limiter = RateLimiter(2, 60, clock=manual_clock)
+def test_rate_limiter_take_at_the_limit_returns_the_wait_and_counts_nothing(make_limiter, manual_clock) -> None:
+    limiter = make_limiter(2, 60)
     limiter.take("a")
     manual_clock.advance(10)
     limiter.take("a")
     manual_clock.advance(5)
     assert limiter.take("a") == 45  # the first event leaves the window 60 s after it happened
     assert limiter.retry_after("a") == 45
-    manual_clock.advance(45)
+    manual_clock.advance(45.5)
     assert limiter.take("a") == 0  # refused takes were not counted: one slot is free again
     assert limiter.take("a") == 10
 
 
-def test_rate_limiter_window_passed_allows_again(manual_clock) -> None:
-    limiter = RateLimiter(1, 600, clock=manual_clock)
+def test_rate_limiter_window_passed_allows_again(make_limiter, manual_clock) -> None:
+    limiter = make_limiter(1, 600)
     limiter.take("a")
     manual_clock.advance(599.5)
     assert limiter.retry_after("a") == 1  # partial seconds round up, never to 0 while blocked
     manual_clock.advance(0.5)
+    assert limiter.retry_after("a") == 1  # an event is inside its window up to and including its end
+    manual_clock.advance(0.001)
     assert limiter.retry_after("a") == 0 and limiter.take("a") == 0
 
 
-def test_rate_limiter_record_counts_past_the_limit(manual_clock) -> None:
-    limiter = RateLimiter(2, 60, clock=manual_clock)
+def test_rate_limiter_record_past_the_limit_stays_blocked_until_the_counted_events_leave(make_limiter,
+                                                                                        manual_clock) -> None:
+    limiter = make_limiter(2, 60)
     for _ in range(5):
         limiter.record("a")
-    assert limiter.retry_after("a") == 60
+        manual_clock.advance(1)
+    assert limiter.retry_after("a") == 55
+    manual_clock.advance(56)
+    assert not limiter.is_blocked("a")
 
 
-def test_rate_limiter_explicit_now_overrides_the_clock() -> None:
-    limiter = RateLimiter(1, 60)
+def test_rate_limiter_explicit_now_overrides_the_clock(make_limiter) -> None:
+    limiter = make_limiter(1, 60)
     start = utcnow() - timedelta(days=1)
     limiter.record("a", now=start)
     assert limiter.is_blocked("a", now=start + timedelta(seconds=59))
     assert not limiter.is_blocked("a")
 
 
-def test_rate_limiter_forgets_the_least_recently_used_keys_past_its_bound(manual_clock) -> None:
-    limiter = RateLimiter(1, 60, max_keys=2, clock=manual_clock)
-    for key in ("a", "b", "c"):
-        limiter.take(key)
-    assert not limiter.is_blocked("a")
-    assert limiter.is_blocked("b") and limiter.is_blocked("c")
+def test_rate_limiter_keys_are_stored_only_as_salted_hashes(redis_url) -> None:
+    prefix = redis_prefix()
+    registry = Limiters(redis_url=redis_url, key_prefix=prefix, salt=key_salt("one secret"))
+    registry.get("login-client", 3, 60).record("198.51.100.7")
+    stored = redis.Redis.from_url(redis_url).keys(f"{prefix}:*")
+    assert len(stored) == 1 and b"198.51.100.7" not in stored[0]
+    # Processes sharing SECRET_KEY share the count; another secret gives other keys.
+    same = Limiters(redis_url=redis_url, key_prefix=prefix, salt=key_salt("one secret")).get("login-client", 3, 60)
+    other = Limiters(redis_url=redis_url, key_prefix=prefix, salt=key_salt("another")).get("login-client", 3, 60)
+    same.record("198.51.100.7")
+    same.record("198.51.100.7")
+    assert same.is_blocked("198.51.100.7") and not other.is_blocked("198.51.100.7")
 
 
-def test_rate_limiter_shared_by_threads_never_allows_more_than_the_limit(manual_clock) -> None:
-    limiter = RateLimiter(100, 60, clock=manual_clock)
+def test_rate_limiter_shared_by_threads_never_allows_more_than_the_limit(make_limiter) -> None:
+    limiter = make_limiter(100, 60)
     allowed: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -185,7 +209,7 @@ def test_forgot_password_limit_lifts_when_the_window_has_passed(app, client, ses
     rate_clock.advance(599)
     refused = client.post("/password/forgot", data={"email": "ada@example.org"})
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
-    rate_clock.advance(1)
+    rate_clock.advance(1.001)  # just past the end of the window (its last instant still counts)
     assert client.post("/password/forgot", data={"email": "ada@example.org"}).status_code == 302
     assert _outbox(session) == 2
 
@@ -267,7 +291,7 @@ def test_login_failures_from_one_client_wait_for_the_shared_clock(app, client, m
     client.post("/login", data={"email": "other@example.org", "password": "guess guess"})
     good = {"email": "ada@example.org", "password": "correct horse battery staple"}
     assert client.post("/login", data=good).status_code == 429
-    rate_clock.advance(60)
+    rate_clock.advance(60.001)
     assert client.post("/login", data=good).status_code == 302
 
 
@@ -303,7 +327,7 @@ def test_api_import_over_the_limit_is_429_with_retry_after(app, client, session,
     assert body["error"] == "RateLimited" and body["message"].startswith(IMPORT_LIMIT_MESSAGE)
     assert "Wait 10 minutes" in body["message"]
     assert _stored(session) == 2
-    rate_clock.advance(570)
+    rate_clock.advance(570.001)
     assert client.post("/api/v1/credentials", json={"credential": issuer.jwt()}, headers=auth).status_code == 201
 
 

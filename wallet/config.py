@@ -96,7 +96,10 @@ class Defaults:
     # issuer host. RECHECK_SCHEDULE = False leaves re-checks to `wallet reverify`.
     RECHECK_SCHEDULE = True
     RECHECK_TICK_SECONDS = 300
-    RECHECK_PER_HOST = 4
+    # Public pages: views of a page are counted in Redis (or memory) and written to the database at most
+    # once per this many seconds (0: at every view); rendered entries of portfolio pages kept per process.
+    VIEW_COUNT_FLUSH_SECONDS = 60
+    PAGE_FRAGMENT_CACHE_CHARS = 64_000_000
 
     # Accounts.
     LOGIN_MAX_FAILURES = 5

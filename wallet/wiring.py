@@ -24,7 +24,9 @@ from wallet.queue import JobQueue, Scheduler, queue_from_config
 from wallet.services import importing, portability, ratelimit
 from wallet.services import jobs as job_service
 from wallet.services.blobs import BlobStore, blob_store_from_config
+from wallet.services.fragments import FragmentCache
 from wallet.services.http import Fetch, GuardedFetcher, ImportDeadline, fetcher_from_config
+from wallet.services.view_counts import ViewCounts
 
 EXTENSION_KEY = "wallet"
 
@@ -60,8 +62,16 @@ class Collaborators:
         self.instance_path = instance_path
         self.fetcher: GuardedFetcher = fetcher_from_config(config)
         self.blobs: BlobStore = blob_store_from_config(config, instance_path)
-        # The same object as `ratelimit.limiters(app.extensions)`, whose clock tests replace.
-        self.limiters = ratelimit.Limiters()
+        # The same object as `ratelimit.limiters(app.extensions)`, whose clock tests replace. With
+        # REDIS_URL the counts are shared by every process on that Redis (keys salted from SECRET_KEY).
+        self.limiters = ratelimit.Limiters(redis_url=config.get("REDIS_URL"),
+                                           key_prefix=str(config.get("REDIS_KEY_PREFIX", "wallet")),
+                                           salt=ratelimit.key_salt(str(config["SECRET_KEY"])))
+        # Public pages: rendered entries by what they show (per process), and view counts in batches.
+        self.fragments = FragmentCache(int(config["PAGE_FRAGMENT_CACHE_CHARS"]))
+        self.views = ViewCounts(flush_seconds=float(config["VIEW_COUNT_FLUSH_SECONDS"]),
+                                redis_url=config.get("REDIS_URL"),
+                                key_prefix=str(config.get("REDIS_KEY_PREFIX", "wallet")))
         # RQ on Redis when REDIS_URL is set, else a thread of this app (wallet/queue.py).
         self.queue: JobQueue | None = queue_from_config(config, app) if app is not None else None
 

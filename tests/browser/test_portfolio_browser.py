@@ -157,3 +157,13 @@ def test_learner_adds_a_credential_to_linkedin_profile(live_server, client, sess
         assert viewer.locator('meta[property="og:url"]').get_attribute("content") == share_url
     finally:
         anonymous.close()
+
+
+def test_portfolio_page_says_the_time_of_each_check_relative_in_the_browser(live_server, client, session, learner,
+                                                                            page):
+    credential_id = add_credential(client, JwtIssuer(name="Riverside College").jwt(name="Data Analysis"))
+    _, slug = published_portfolio(client, session, [credential_id])
+    page.goto(f"{live_server.url}/p/{slug}")
+    # The page is sent with the full time (what shows without JavaScript); wallet.js says it as on other pages.
+    assert page.locator(".state-time time").inner_text() == "just now"
+    assert page.locator("[data-ago-of]").text_content() == "(just now)"  # inside the closed report

@@ -157,7 +157,7 @@ def login() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         client = request.remote_addr or "unknown"
-        failures = collaborators().limiter("login-client")  # in memory, per app (soft limit)
+        failures = collaborators().limiter("login-client")  # shared by all processes with Redis
         if failures.is_blocked(client):
             form.form_errors.append("Too many failed log-ins from your network. Wait a few minutes and try again.")
             status = 429

@@ -23,12 +23,12 @@ from wallet.public_pages import (
     credential_preview_image,
     media_type,
     photo_response,
-    portfolio_page,
     private_response,
+    published_portfolio_page,
     share_links,
 )
 from wallet.services import evidence as evidence_service
-from wallet.services import presentations, public_view, sharing
+from wallet.services import presentations, public_view, sharing, view_counts
 from wallet.services.credentials import baked_image
 from wallet.services.errors import NotFoundError, RateLimitedError
 from wallet.services.images import PNG, SVG, SVG_HEADERS
@@ -44,7 +44,8 @@ _EXTENSIONS = {"application/json": "json", "application/jwt": "jwt", PNG: "png",
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-client limits (in memory, per process; the client address is kept only as a keyed hash)
+# Per-client limits (in Redis across processes when configured, else in memory; the client address is
+# kept only as a keyed hash)
 
 
 def _client_key() -> str:
@@ -60,11 +61,8 @@ _LIMIT_MESSAGES = {
 
 def _take(name: str) -> None:
     """Count one use of an expensive public action by this client; RateLimitedError past the limit."""
-    window = collaborators().limiter(name)
-    client = _client_key()
-    if window.is_blocked(client):
+    if collaborators().limiter(name).take(_client_key()):  # one atomic step, across processes with Redis
         raise RateLimitedError(_LIMIT_MESSAGES[name])
-    window.record(client)
 
 
 def _public(lookup: Any, *args: Any) -> Any:
@@ -88,18 +86,22 @@ def _public(lookup: Any, *args: Any) -> Any:
 def portfolio(slug: str):
     """Show a published portfolio to anyone with its link, and count the view."""
     portfolio = _public(public_view.public_portfolio, slug)
-    session = get_session()
-    _count(public_view.count_portfolio_view, portfolio)
-    return portfolio_page(public_view.portfolio_view(session, portfolio))
+    response = published_portfolio_page(get_session(), portfolio)
+    _count(view_counts.PORTFOLIO, portfolio.id)
+    return response
 
 
-def _count(counter: Any, target: Any) -> None:
-    session = get_session()
-    # End the read transaction first: SQLite refuses to upgrade a read transaction to a write while
-    # another request writes (docs/reliability.md §7); a transaction that starts with the write waits instead.
-    session.commit()
-    counter(session, target)
-    session.commit()
+def _count(kind: str, target_id: int) -> None:
+    """Count a view in Redis or memory; write the pending counts to the database when they are due."""
+    views = collaborators().views
+    views.count(kind, target_id)
+    if views.is_due():
+        session = get_session()
+        # End the read transaction first: SQLite refuses to upgrade a read transaction to a write while
+        # another request writes (docs/reliability.md §7); a transaction that starts with the write waits instead.
+        session.commit()
+        views.flush(session)
+        session.commit()
 
 
 @bp.get("/p/<slug>/credentials/<int:credential_id>")
@@ -112,7 +114,7 @@ def credential(slug: str, credential_id: int):
 def shared(slug: str):
     """Show a credential the learner shared on its own (the target of social posts), and count the view."""
     target = _public(public_view.shared_credential, slug)
-    _count(public_view.count_share_view, target.share)
+    _count(view_counts.SHARE, target.share.id)
     return _credential_page(target)
 
 

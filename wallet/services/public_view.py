@@ -6,7 +6,7 @@ Rules (docs/security.md F3-F5, E1-E8):
   own share link. Credentials issued to someone else (recipient mismatch, D18) never go public.
 - Public pages show stored verification results only; nothing is fetched while they render.
   "Verify now" re-verifies through services/credentials.py, reusing a result that is recent.
-- Viewer counts are a plain counter: no address, cookie or identity of the viewer is stored.
+- Viewer counts are a plain counter (services/view_counts.py): no address, cookie or identity of the viewer is stored.
 """
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer, selectinload
 
 from wallet.db import utcnow
 from wallet.formatting import time_ago
-from wallet.models.credential import RECIPIENT_MISMATCH, Credential, VerificationRecord
+from wallet.models.credential import RECIPIENT_MISMATCH, Credential, Evidence, VerificationRecord
+from wallet.models.pathway import Pathway
 from wallet.models.portfolio import ITEM_CREDENTIAL, LISTED, CredentialShare, Portfolio, PortfolioItem, PublicProfile
 from wallet.models.user import User
 from wallet.services import jobs as job_service
@@ -85,24 +86,6 @@ def public_share(session: Session, slug: str, now: datetime | None = None) -> Cr
     if share is None or not is_share_public(share, now):
         raise NotFoundError(_NOT_FOUND)
     return share
-
-
-def count_portfolio_view(session: Session, portfolio: Portfolio) -> None:
-    """Count one view of the portfolio (one atomic UPDATE; nothing about the viewer is kept).
-
-    Call it first in a transaction: SQLite cannot turn a read transaction into a write while
-    another connection writes (docs/reliability.md §7), so the caller commits its reads before.
-    """
-    # A view is not an edit: updated_at keeps its value.
-    session.execute(update(Portfolio).where(Portfolio.id == portfolio.id)
-                    .values(view_count=Portfolio.view_count + 1, updated_at=Portfolio.updated_at)
-                    .execution_options(synchronize_session=False))
-
-
-def count_share_view(session: Session, share: CredentialShare) -> None:
-    """Count one view of a credential's public page (first in a transaction, as count_portfolio_view)."""
-    session.execute(update(CredentialShare).where(CredentialShare.id == share.id)
-                    .values(view_count=CredentialShare.view_count + 1).execution_options(synchronize_session=False))
 
 
 @dataclass
@@ -248,6 +231,106 @@ def portfolio_view(session: Session, portfolio: Portfolio, now: datetime | None 
         ids = {e.credential.id for e in entries}
         pathways = [PublicPathway(pathway_service.progress_of(p, wallet), ids) for p in chosen]
     return PortfolioView(portfolio, owner, entries, pathways, summarise([e.credential for e in entries], now))
+
+
+@dataclass(slots=True)
+class CardFacts:
+    """What a public portfolio page reads of a credential on every view: no document, no report.
+
+    With `stamp` (everything a credential's entry shows that can change: the credential row, its
+    newest verification record, its evidence, the item's and the portfolio's settings, the owner's
+    name) it keys the cached entry, so an edit or a fresh check shows on the next view.
+    """
+
+    id: int
+    name: str
+    status: str
+    checked_at: datetime
+    recheck_failed_at: datetime | None
+    updated_at: datetime
+    issued_at: datetime | None
+    valid_from: datetime | None
+    expires_at: datetime | None
+    issuer_id: str | None
+    issuer_name: str | None
+    verified_issuer: str | None
+    image_sha256: str | None
+    image_type: str | None
+    original_type: str
+    container: str | None
+    recipient_state: str
+    record_id: int | None
+    evidence: tuple[tuple[int, int], ...]
+    stamp: tuple[Any, ...] = ()
+
+
+_FACT_COLUMNS = (Credential.id, Credential.name, Credential.status, Credential.checked_at, Credential.recheck_failed_at,
+                 Credential.updated_at, Credential.issued_at, Credential.valid_from, Credential.expires_at,
+                 Credential.issuer_id, Credential.issuer_name, Credential.verified_issuer, Credential.image_sha256,
+                 Credential.image_type, Credential.original_type, Credential.container, Credential.recipient_state)
+# Built once: the statements of every view differ only in their parameters.
+_NEWEST_RECORD = (select(func.max(VerificationRecord.id)).where(VerificationRecord.credential_id == Credential.id)
+                  .correlate(Credential).scalar_subquery())
+_FACTS = (select(PortfolioItem.include_evidence, *_FACT_COLUMNS, _NEWEST_RECORD)
+          .join(Credential, Credential.id == PortfolioItem.credential_id)
+          .where(PortfolioItem.portfolio_id == bindparam("portfolio_id"), Credential.owner_id == bindparam("owner_id"),
+                 Credential.recipient_state != RECIPIENT_MISMATCH)
+          .order_by(PortfolioItem.position, PortfolioItem.id))
+_EVIDENCE = (select(Evidence.credential_id, Evidence.id, Evidence.position)
+             .join(PortfolioItem, PortfolioItem.credential_id == Evidence.credential_id)
+             .where(PortfolioItem.portfolio_id == bindparam("portfolio_id"))
+             .order_by(Evidence.credential_id, Evidence.id))
+
+
+def portfolio_facts(session: Session, portfolio: Portfolio, owner: User) -> PortfolioView:
+    """Gather the portfolio page's facts in two light queries (entries hold CardFacts, not credentials).
+
+    The page renders each entry from a cache keyed by `CardFacts.stamp`, and reads whole
+    credentials (`portfolio_entries`) only for the entries the cache lacks.
+    """
+    parameters = {"portfolio_id": portfolio.id, "owner_id": portfolio.owner_id}
+    rows = session.execute(_FACTS, parameters).all()
+    evidence: dict[int, list[tuple[int, int]]] = {}
+    if rows:
+        for credential_id, evidence_id, position in session.execute(_EVIDENCE, parameters):
+            evidence.setdefault(credential_id, []).append((evidence_id, position))
+    settings = (portfolio.slug, portfolio.show_originals, owner.display_name)
+    entries = []
+    for row in rows:
+        include_evidence, *values = row
+        shown = tuple(evidence.get(values[0], ()))
+        stamp = (*values, shown, include_evidence, *settings)
+        facts = CardFacts(*values, shown, stamp)  # type: ignore[arg-type, call-arg]
+        # CardFacts stands in for the Credential: the page reads only the fields both have.
+        entry = PublicCredential(facts, owner, None, include_evidence, portfolio=portfolio)  # type: ignore[arg-type]
+        entries.append(entry)
+    ids = [row.id for row in rows]
+    pathways: list[PublicPathway] = []
+    chosen = list(session.scalars(select(Pathway).join(PortfolioItem, PortfolioItem.pathway_id == Pathway.id)
+                                  .where(PortfolioItem.portfolio_id == portfolio.id,
+                                         Pathway.owner_id == portfolio.owner_id)
+                                  .order_by(PortfolioItem.position, PortfolioItem.id)))
+    if chosen:
+        wallet = pathway_service.wallet_credentials(session, portfolio.owner_id)
+        pathways = [PublicPathway(pathway_service.progress_of(p, wallet), set(ids)) for p in chosen]
+    return PortfolioView(portfolio, owner, entries, pathways,
+                         summarise([e.credential for e in entries]))  # type: ignore[misc]
+
+
+def portfolio_entries(session: Session, portfolio: Portfolio, owner: User, credential_ids: Sequence[int]
+                      ) -> dict[int, PublicCredential]:
+    """Return whole public entries (credential, evidence, newest record) of some of a portfolio's credentials."""
+    if not credential_ids:
+        return {}
+    credential = selectinload(PortfolioItem.credential).options(defer(Credential.document), defer(Credential.details))
+    items = session.scalars(
+        select(PortfolioItem).where(PortfolioItem.portfolio_id == portfolio.id,
+                                    PortfolioItem.credential_id.in_(credential_ids))
+        .options(credential.selectinload(Credential.evidence)))
+    records = latest_records(session, list(credential_ids))
+    return {i.credential_id: PublicCredential(i.credential, owner, public_record(records.get(i.credential_id)),
+                                              i.include_evidence, portfolio=portfolio)
+            for i in items if i.credential is not None and i.credential.owner_id == portfolio.owner_id}
 
 
 def portfolio_credential(session: Session, slug: str, credential_id: int, now: datetime | None = None) -> PublicCredential:
