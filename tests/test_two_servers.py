@@ -2,7 +2,8 @@
 
 Two gunicorn processes on different ports share the test's database (PostgreSQL when
 WALLET_TEST_DATABASE_URL is set, else one SQLite file), its Redis server and SECRET_KEY. Requests
-alternate between them: log-in lockout, sessions, withdrawn links and per-client limits agree.
+alternate between them: log-in lockout, sessions, withdrawn links and per-client limits agree, and
+work queued through either is done once by `wallet worker` processes.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
 from tests.conftest import redis_prefix
 from tests.support.accounts import DEFAULT_PASSWORD
-from tests.support.appservers import AppServer
+from tests.support.appservers import AppServer, wallet_command
 from tests.support.credentials import JwtIssuer
 from tests.support.portfolios import add_credential, published_portfolio
+from wallet.models import Job, VerificationRecord
 
 
 @pytest.fixture
@@ -31,7 +34,7 @@ def shared_config(app_config: dict[str, Any], redis_url: str) -> dict[str, Any]:
 def servers(shared_config: dict[str, Any], app, tmp_path) -> Iterator[tuple[AppServer, AppServer]]:
     """Start two app servers (after `app` has made the database) and return them."""
     config = {key: value for key, value in shared_config.items() if key != "TESTING"}
-    config.update(WTF_CSRF_ENABLED=False, VIEW_COUNT_FLUSH_SECONDS=60)
+    config.update(WTF_CSRF_ENABLED=False, VIEW_COUNT_FLUSH_SECONDS=60, VERIFY_NOW_REUSE_SECONDS=0)
     started: list[AppServer] = []
     try:
         for number in range(2):
@@ -97,3 +100,39 @@ def test_two_servers_link_miss_limit_is_counted_across_both(servers) -> None:
         for server in servers:
             answer = http.get(f"{server.url}/p/{'y' * 43}", timeout=30)
             assert answer.status_code == 429 and re.search("Too many links", answer.text)
+
+
+def _records(session, credential_id: int, trigger: str) -> int:
+    return session.scalar(select(func.count()).select_from(VerificationRecord).where(
+        VerificationRecord.credential_id == credential_id, VerificationRecord.trigger == trigger))
+
+
+def test_two_servers_work_queued_through_both_is_done_once_by_two_workers(servers, shared_config, client, session,
+                                                                          make_user, login) -> None:
+    one, two = servers
+    login(make_user(email="learner@example.org"))
+    issuer = JwtIssuer(name="Riverside College")
+    credentials = [add_credential(client, issuer.jwt(name=name, email="learner@example.org"))
+                   for name in ("Data Analysis", "Welding Safety")]
+    _, slug = published_portfolio(client, session, credentials)
+    config = {key: value for key, value in shared_config.items() if key != "TESTING"}
+    config.update(RECHECK_SCHEDULE=False)
+    with requests.Session() as viewer:
+        # "Verify now" on the same credential through both servers: one check is queued, not two.
+        for server in servers:
+            answer = viewer.post(f"{server.url}/p/{slug}/credentials/{credentials[0]}/verify", allow_redirects=False,
+                                 timeout=30)
+            assert answer.status_code == 302
+    # A sweep of every credential queued from a third process, as an operator would.
+    enqueue = wallet_command(config, "reverify", "--enqueue", "--stale-after", "0")
+    output = enqueue.communicate(timeout=120)[0].decode()
+    assert enqueue.returncode == 0 and "Queued 2 credential(s) in 1 sweep(s) for `wallet worker`." in output, output
+    # Two workers empty the queue at the same time: each job is done by one of them, once.
+    workers = [wallet_command(config, "worker", "--burst") for _ in range(2)]
+    for worker in workers:
+        log = worker.communicate(timeout=300)[0].decode()
+        assert worker.returncode == 0, log
+    session.rollback()
+    assert session.scalars(select(Job.state).order_by(Job.kind)).all() == ["done", "done"]  # recheck, sweep
+    assert _records(session, credentials[0], "viewer") == 1
+    assert [_records(session, credential, "scheduled") for credential in credentials] == [1, 1]

@@ -21,15 +21,27 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wallet_env(config: dict[str, Any]) -> dict[str, str]:
+    """Return this process's environment with `config` as WALLET_* settings (how an operator configures)."""
+    env = dict(os.environ)
+    for key, value in config.items():
+        env[f"WALLET_{key}"] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+def wallet_command(config: dict[str, Any], *args: str) -> subprocess.Popen[bytes]:
+    """Start the `wallet` command with `args` in a process of its own, configured by `config`."""
+    return subprocess.Popen([str(Path(sys.executable).with_name("wallet")), *args], cwd=ROOT, env=wallet_env(config),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
 class AppServer:
     """One gunicorn process (one worker) serving the app with `config` as WALLET_* settings."""
 
     def __init__(self, config: dict[str, Any], log: Path) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ)
-        for key, value in config.items():
-            env[f"WALLET_{key}"] = value if isinstance(value, str) else json.dumps(value)
+        env = wallet_env(config)
         self._log = log.open("ab")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "2",
