@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from frozendict import frozendict
 from pyld import jsonld as pyld
 from pyld.canon import URDNA2015
+from pyld.context_resolver import ContextResolver
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from wallet.services.verification.caches import MB, REGISTRY, ByteLRU, estimate_size
@@ -131,7 +132,8 @@ def canonize(doc: dict[str, Any]) -> str:
         return cached
     _check_size(doc, text)
     with _PYLD_LOCK:
-        dataset = _run(lambda: _Processor().to_rdf(doc, _options()))
+        # pyld's own deep copy of the input is replaced by a copy parsed from the text (_Processor.expand).
+        dataset = _run(lambda: _Processor().to_rdf(json.loads(text), _options()))
         nquads = _BoundedURDNA2015(dataset).main(dataset, {"format": "application/n-quads"})
     CANONICAL_FORMS.put(key, nquads)
     return nquads
@@ -139,15 +141,17 @@ def canonize(doc: dict[str, Any]) -> str:
 
 def expand(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the strict JSON-LD expansion of `doc` (JsonLdProblem for undefined terms or unknown contexts)."""
-    _check_size(doc, _json_text(doc))
+    text = _json_text(doc)
+    _check_size(doc, text)
     with _PYLD_LOCK:
-        return _run(lambda: _Processor().expand(doc, _options()))
+        return _run(lambda: _Processor().expand(json.loads(text), _options()))
 
 
 def clear_caches() -> None:
     """Forget memoised canonical forms and processed contexts (for measurements)."""
     CANONICAL_FORMS.clear()
     PROCESSED_CONTEXTS.clear()
+    _EXPANDED_IRIS.clear()
     pyld._resolved_context_cache.clear()
 
 
@@ -172,6 +176,15 @@ def _context_entry_size(entry: tuple[Any, Any]) -> int:
 
 PROCESSED_CONTEXTS: ByteLRU[tuple[Any, Any]] = ByteLRU(_CONTEXT_MEMO_BYTES, size_of=_context_entry_size)
 REGISTRY.on_clear(pyld._resolved_context_cache.clear)
+
+# IRI expansions by (frozen active context id, value, base, vocab): see _Processor._expand_iri.
+# Values come from documents, so the memo is bounded by entries and by the length of a value
+# (at most _IRI_MEMO_ENTRIES * (_IRI_MEMO_CHARS + ~300) bytes, about 10 MB) and emptied when full.
+_IRI_MEMO_ENTRIES = 20_000
+_IRI_MEMO_CHARS = 200
+_EXPANDED_IRIS: dict[tuple[str, str, Any, bool], str | None] = {}
+REGISTRY.on_clear(_EXPANDED_IRIS.clear)
+_MISSING = object()
 
 
 def _options() -> dict[str, Any]:
@@ -259,8 +272,48 @@ class _Processor(JsonLdProcessor):
         super().__init__(on_property_dropped=_refuse_dropped_property)
 
     def expand(self, input_: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
-        expanded = super().expand(input_, options)
+        """JSON-LD 1.1 API §9.1 expand(), for a document this module owns (a fresh parse of its text).
+
+        pyld's expand() first deep-copies its input (JsonLdProcessor.expand); the callers here
+        pass a copy already, so the rest of that method is kept and the copy is left out. A
+        document that is not an object, or options this module does not use, go through pyld's.
+        """
+        if not isinstance(input_, dict) or "expandContext" in options:
+            expanded = super().expand(input_, options)
+        else:
+            options = {"documentLoader": document_loader, "isFrame": False, "keepFreeFloatingNodes": False,
+                       "extractAllScripts": False, "processingMode": "json-ld-1.1", "base": "", **options}
+            if "contextResolver" not in options:
+                options["contextResolver"] = ContextResolver(pyld._resolved_context_cache, options["documentLoader"])
+            expanded = self._expand(self._get_initial_context(options), None, input_, options, inside_list=False)
+            # As pyld: a lone @graph is its nodes; nothing is an empty list; the result is a list.
+            if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
+                expanded = expanded["@graph"]
+            elif expanded is None:
+                expanded = []
+            expanded = JsonLdProcessor.arrayify(expanded)
         _refuse_relative_iris(expanded)
+        return expanded
+
+    def _expand_iri(self, active_ctx: Any, value: Any, base: Any = None, vocab: bool = False,
+                    local_ctx: Any = None, defined: Any = None) -> Any:
+        """pyld's IRI expansion (JSON-LD 1.1 API §4.5), memoised outside context processing.
+
+        Outside context processing (no `local_ctx`), the expansion of a value reads only the
+        active context, and a frozen one never changes and has an id of its own (`_uuid`, which
+        pyld's inverse-context cache keys on too). Documents repeat the same few terms under the
+        same few contexts, so most expansions are looked up.
+        """
+        if local_ctx is not None or type(active_ctx) is not frozendict or type(value) is not str \
+                or len(value) > _IRI_MEMO_CHARS:
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (active_ctx["_uuid"], value, base, vocab)
+        expanded = _EXPANDED_IRIS.get(key, _MISSING)
+        if expanded is _MISSING:
+            expanded = super()._expand_iri(active_ctx, value, base, vocab)
+            if len(_EXPANDED_IRIS) >= _IRI_MEMO_ENTRIES:
+                _EXPANDED_IRIS.clear()
+            _EXPANDED_IRIS[key] = expanded
         return expanded
 
     def to_rdf(self, input_: Any, options: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -347,6 +400,15 @@ class _BoundedURDNA2015(URDNA2015):
         blank_nodes.update(name for name in dataset if name.startswith("_:"))
         self._deep_left = MAX_DEEP_HASHES_PER_BLANK_NODE * max(len(blank_nodes), 1)
         self._deadline = time.monotonic() + MAX_CANON_SECONDS
+
+    def modify_first_degree_component(self, id_: str, component: dict[str, Any], key: str) -> dict[str, Any]:
+        """RDFC-1.0 §4.6.3 step 3.1.1: a blank node is _:a if it is the reference one, else _:z.
+
+        pyld deep-copies the component to relabel it; a new two-entry dict is the same value.
+        """
+        if component["type"] != "blank node":
+            return component
+        return {"type": "blank node", "value": "_:a" if component["value"] == id_ else "_:z"}
 
     def hash_n_degree_quads(self, id_: str, issuer: Any) -> dict[str, Any]:
         self._deep_left -= 1
