@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
@@ -35,7 +36,7 @@ from frozendict import frozendict
 from pyld import jsonld as pyld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
-from pyld.jsonld import JsonLdError, JsonLdProcessor
+from pyld.jsonld import RDF_TYPE, XSD_DOUBLE, XSD_STRING, JsonLdError, JsonLdProcessor
 
 from wallet.services.verification.caches import MB, REGISTRY, ByteLRU, estimate_size
 from wallet.services.verification.errors import JsonLdProblem
@@ -185,6 +186,9 @@ _IRI_MEMO_CHARS = 200
 _EXPANDED_IRIS: dict[tuple[str, str, Any, bool], str | None] = {}
 REGISTRY.on_clear(_EXPANDED_IRIS.clear)
 _MISSING = object()
+# pyld.jsonld._is_absolute_iri's pattern, compiled once.
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$").match
+_KEYWORDS = frozenset(pyld.KEYWORDS)
 
 
 def _options() -> dict[str, Any]:
@@ -322,6 +326,54 @@ class _Processor(JsonLdProcessor):
         if quads > MAX_QUADS:
             raise JsonLdProblem(f"The document is too large to check ({quads} statements; at most {MAX_QUADS}).")
         return dataset
+
+    def _graph_to_rdf(self, graph: dict[str, Any], issuer: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """JSON-LD 1.1 API §8.5 (Deserialize JSON-LD to RDF), as pyld's, with its checks hoisted.
+
+        pyld checks the subject and predicate of every value of every property against its
+        absolute-IRI pattern; here each is checked once, and the common objects (strings and node
+        references) are made directly (`_object_to_rdf`). The triples, and their order, are pyld's.
+        """
+        if options.get("produceGeneralizedRdf"):
+            return super()._graph_to_rdf(graph, issuer, options)
+        triples: list[dict[str, Any]] = []
+        for id_, node in sorted(graph.items()):
+            if not _ABSOLUTE_IRI(id_):
+                continue  # a relative IRI subject: no triple
+            subject_type = "blank node" if id_.startswith("_:") else "IRI"
+            for property_, items in sorted(node.items()):
+                if property_ == "@type":
+                    property_ = RDF_TYPE
+                elif property_ in _KEYWORDS or not _ABSOLUTE_IRI(property_) or property_.startswith("_:"):
+                    continue  # keywords, relative IRIs and blank node predicates make no triple
+                for item in items:
+                    object_ = self._object_to_rdf(item, issuer, triples, options)
+                    if object_ is not None:
+                        triples.append({"subject": {"type": subject_type, "value": id_},
+                                        "predicate": {"type": "IRI", "value": property_}, "object": object_})
+        return triples
+
+    def _object_to_rdf(self, item: Any, issuer: Any, triples: list[dict[str, Any]],
+                       options: dict[str, Any]) -> dict[str, Any] | None:
+        """pyld's conversion of a value to an RDF term, with the two commonest cases made directly.
+
+        A plain or typed string (not xsd:double, not JSON, no language or direction) is a literal
+        of its datatype, xsd:string by default; a node reference is an IRI or a blank node, and a
+        relative IRI none. Anything else (numbers, booleans, lists, JSON, language-tagged) is pyld's.
+        """
+        if type(item) is dict:
+            value = item.get("@value", _MISSING)
+            if type(value) is str:
+                datatype = item.get("@type")
+                if (datatype != "@json" and datatype != XSD_DOUBLE and "@language" not in item
+                        and "@direction" not in item):
+                    return {"type": "literal", "value": value, "datatype": datatype or XSD_STRING}
+            elif value is _MISSING and "@list" not in item:
+                id_ = item["@id"]
+                if id_.startswith("_:"):
+                    return {"type": "blank node", "value": id_}
+                return {"type": "IRI", "value": id_} if _ABSOLUTE_IRI(id_) else None
+        return super()._object_to_rdf(item, issuer, triples, options)
 
     def _process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any],
                          override_protected: bool = False, propagate: bool = True,
