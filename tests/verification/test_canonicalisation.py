@@ -35,8 +35,9 @@ def _manifest() -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-# pyld's N-Quads reader leaves \u escapes in IRIs as they are and its writer escapes control
-# characters in lower-case hex (pyld.nquads); Wallet reads JSON, not N-Quads, and writes as pyld does.
+# The N-Quads escaping vector: pyld's N-Quads reader does not undo \u, \b and \f escapes, and
+# its writer escapes only \\ \t \n \r and \" (pyld.nquads), where RDFC-1.0 also writes \b, \f
+# and \uXXXX for other control characters. Wallet reads JSON, not N-Quads, and writes as pyld does.
 PYLD_NQUADS_DIFFERENCES = {"test060"}
 # Evaluation tests with SHA-256 (the hash eddsa-rdfc-2022 uses); test075 is the one with SHA-384.
 EVALUATION = [row["test"] for row in _manifest()
