@@ -160,14 +160,31 @@ def test_canonize_same_term_under_different_inline_contexts_gives_each_its_own_i
     assert jsonld.canonize(second) == _plain_pyld(second)
 
 
+def test_canonize_same_term_coerced_differently_under_other_contexts_keeps_each_coercion() -> None:
+    # How a property's values expand is memoised per processed context too.
+    definitions = [{"@id": "https://vocab.example/v", "@type": "@id"},
+                   {"@id": "https://vocab.example/v", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
+                   {"@id": "https://vocab.example/v", "@language": "fr"}]
+    outputs = set()
+    for definition in definitions:
+        doc = {"@context": [V2, {"@vocab": "https://terms.example/", "v": definition}], "type": ["VerifiableCredential"],
+               "issuer": "did:example:i", "validFrom": "2026-01-01T00:00:00Z",
+               "credentialSubject": {"v": "https://x.example/7"}}
+        jsonld.CANONICAL_FORMS.clear()
+        canonical = jsonld.canonize(doc)
+        assert canonical == _plain_pyld(doc)
+        outputs.add(canonical)
+    assert len(outputs) == len(definitions)
+
+
 def test_canonize_iri_memo_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jsonld, "_IRI_MEMO_ENTRIES", 40)
     jsonld.clear_caches()
     for number in range(30):
         doc = _credential(subject={"id": f"did:example:learner{number}"})
         assert jsonld.canonize(doc) == _plain_pyld(doc)
-        assert len(jsonld._EXPANDED_IRIS) <= 40
-    assert jsonld._EXPANDED_IRIS  # it was used
+        assert len(jsonld._EXPANDED_IRIS) <= 40 and len(jsonld._VALUE_PLANS) <= 40
+    assert jsonld._EXPANDED_IRIS and jsonld._VALUE_PLANS  # both were used
 
 
 def test_canonize_iri_memo_skips_long_values() -> None:

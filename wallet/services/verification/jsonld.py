@@ -23,7 +23,8 @@ A first verification canonicalises two documents (the credential, and the proof 
 under the same contexts), and pyld's generic paths cost more than the algorithm (measured by
 bench/rdfc_node.py; most of the time is expansion). `_Processor` therefore:
 - expands a copy parsed from the JSON text already made for the memo key, instead of pyld's deep copy;
-- memoises IRI expansion per frozen processed context (terms repeat across documents, bounded);
+- memoises IRI expansion, and what a property's values expand to, per frozen processed context
+  (terms repeat across documents; bounded);
 - makes RDF triples with each subject and predicate checked once, strings and node references directly;
 and `_BoundedURDNA2015` relabels blank nodes for first-degree hashes without deep copies.
 tests/verification/test_jsonld.py checks that the N-Quads are byte-identical to plain pyld's on
@@ -163,6 +164,7 @@ def clear_caches() -> None:
     CANONICAL_FORMS.clear()
     PROCESSED_CONTEXTS.clear()
     _EXPANDED_IRIS.clear()
+    _VALUE_PLANS.clear()
     pyld._resolved_context_cache.clear()
 
 
@@ -195,6 +197,9 @@ _IRI_MEMO_ENTRIES = 20_000
 _IRI_MEMO_CHARS = 200
 _EXPANDED_IRIS: dict[tuple[str, str, Any, bool], str | None] = {}
 REGISTRY.on_clear(_EXPANDED_IRIS.clear)
+# How values of a property expand, by (frozen active context id, property): see _Processor._expand_value.
+_VALUE_PLANS: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {}
+REGISTRY.on_clear(_VALUE_PLANS.clear)
 _MISSING = object()
 # pyld.jsonld._is_absolute_iri's pattern, compiled once.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$").match
@@ -337,6 +342,53 @@ class _Processor(JsonLdProcessor):
             raise JsonLdProblem(f"The document is too large to check ({quads} statements; at most {MAX_QUADS}).")
         return dataset
 
+    def _expand_value(self, active_ctx: Any, active_property: Any, value: Any, options: dict[str, Any]) -> Any:
+        """pyld's value expansion (JSON-LD 1.1 API §5.3.2), with what it reads from the context memoised.
+
+        What a property's values become (an IRI, a typed or language-tagged literal) depends on
+        the property's expansion and its @type, @language and @direction in the active context:
+        for a frozen context these are looked up once per property, then applied as pyld does.
+        """
+        if value is None:
+            return None
+        if type(active_ctx) is not frozendict or type(active_property) is not str \
+                or len(active_property) > _IRI_MEMO_CHARS:
+            return super()._expand_value(active_ctx, active_property, value, options)
+        key = (active_ctx["_uuid"], active_property)
+        plan = _VALUE_PLANS.get(key)
+        if plan is None:
+            plan = (self._expand_iri(active_ctx, active_property, vocab=True),
+                    *(JsonLdProcessor.get_context_value(active_ctx, active_property, entry)
+                      for entry in ("@type", "@language", "@direction")))
+            if len(_VALUE_PLANS) >= _IRI_MEMO_ENTRIES:
+                _VALUE_PLANS.clear()
+            _VALUE_PLANS[key] = plan
+        expanded_property, type_, language, direction = plan
+        base = options.get("base", "")
+        if expanded_property == "@id":
+            return self._expand_iri(active_ctx, value, base=base)
+        if expanded_property == "@type":
+            return self._expand_iri(active_ctx, value, vocab=True, base=base)
+        is_string = isinstance(value, str)
+        if (type_ == "@id" or expanded_property == "@graph") and is_string:
+            return {"@id": self._expand_iri(active_ctx, value, base=base)}
+        if type_ == "@vocab" and is_string:
+            return {"@id": self._expand_iri(active_ctx, value, vocab=True, base=base)}
+        if expanded_property in _KEYWORDS:
+            return value  # keyword values are not expanded
+        expanded: dict[str, Any] = {}
+        if type_ is not None and type_ != "@id" and type_ != "@vocab" and type_ != "@none":
+            expanded["@type"] = type_
+        elif is_string:
+            if language is not None:
+                expanded["@language"] = language
+            if direction is not None:
+                expanded["@direction"] = direction
+        if not (is_string or isinstance(value, bool) or pyld._is_numeric(value)):
+            value = str(value)  # as pyld: values that are not basic JSON types become strings
+        expanded["@value"] = value
+        return expanded
+
     def _graph_to_rdf(self, graph: dict[str, Any], issuer: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
         """JSON-LD 1.1 API §8.5 (Deserialize JSON-LD to RDF), as pyld's, with its checks hoisted.
 
@@ -369,8 +421,13 @@ class _Processor(JsonLdProcessor):
 
         A plain or typed string (not xsd:double, not JSON, no language or direction) is a literal
         of its datatype, xsd:string by default; a node reference is an IRI or a blank node, and a
-        relative IRI none. Anything else (numbers, booleans, lists, JSON, language-tagged) is pyld's.
+        relative IRI none (so is a type, a string in the node map). Anything else (numbers,
+        booleans, lists, JSON, language-tagged) is pyld's.
         """
+        if type(item) is str:  # an @type value in the node map: an IRI or a blank node
+            if item.startswith("_:"):
+                return {"type": "blank node", "value": item}
+            return {"type": "IRI", "value": item} if _ABSOLUTE_IRI(item) else None
         if type(item) is dict:
             value = item.get("@value", _MISSING)
             if type(value) is str:
@@ -445,7 +502,7 @@ def _refuse_relative_iris(expanded: Any) -> None:
 
 
 def _is_absolute_or_blank(value: Any) -> bool:
-    return isinstance(value, str) and bool(pyld._is_absolute_iri(value))
+    return isinstance(value, str) and _ABSOLUTE_IRI(value) is not None
 
 
 class _BoundedURDNA2015(URDNA2015):
