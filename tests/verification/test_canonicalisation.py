@@ -19,7 +19,7 @@ from pyld import jsonld as pyld
 from pyld.canon import URDNA2015
 from pyld.nquads import parse_nquads
 
-from wallet.services.verification import jsonld
+from wallet.services.verification import jsonld, rdfc
 from wallet.services.verification.errors import JsonLdProblem
 
 VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "rdfc10"
@@ -58,8 +58,7 @@ def _plain_expand(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _canonical_dataset(nquads: str) -> str:
-    dataset = parse_nquads(nquads)
-    return jsonld._BoundedURDNA2015(dataset).main(dataset, {"format": "application/n-quads"})
+    return rdfc.canonical_nquads(parse_nquads(nquads))
 
 
 @pytest.mark.parametrize("test", EVALUATION)

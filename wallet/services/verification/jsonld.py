@@ -7,7 +7,7 @@ Rules (docs/security.md B1-B3):
   or a type or id that stays a relative IRI, is an error instead of being dropped silently, since
   a dropped term would be left out of the signed N-Quads and could be changed freely.
 - Processing is bounded in input size, objects, list lengths, quads and canonicalisation work
-  (RDFC-1.0 §7, "poison" graphs), and canonical forms are memoised by content hash, within a
+  (RDFC-1.0 §7, "poison" graphs: rdfc.py), and canonical forms are memoised by content hash, within a
   byte budget (caches.py).
 
 Speed: pyld re-processes the large type-scoped contexts of VC and OB 3.0 (VerifiableCredential,
@@ -26,8 +26,7 @@ bench/rdfc_node.py; most of the time is expansion). `_Processor` therefore:
 - memoises IRI expansion, and what a property's values expand to, per frozen processed context
   (terms repeat across documents; bounded);
 - makes RDF triples with each subject and predicate checked once, strings and node references directly;
-and `_BoundedURDNA2015` writes N-Quads directly: each quad's object once, blank nodes relabelled
-without copying quads.
+and rdfc.py writes the canonical N-Quads directly.
 tests/verification/test_jsonld.py checks that the N-Quads are byte-identical to plain pyld's on
 every signed corpus credential, tests/verification/test_canonicalisation.py on varied and generated
 documents and against the W3C RDFC-1.0 test vectors.
@@ -39,19 +38,16 @@ import json
 import re
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any, TypeVar
 
 from frozendict import frozendict
 from pyld import jsonld as pyld
-from pyld.canon import URDNA2015
-from pyld.identifier_issuer import IdentifierIssuer
 from pyld.context_resolver import ContextResolver
-from pyld.jsonld import RDF_LANGSTRING, RDF_TYPE, XSD_DOUBLE, XSD_STRING, JsonLdError, JsonLdProcessor
-from pyld.nquads import escape as nquads_escape
+from pyld.jsonld import RDF_TYPE, XSD_DOUBLE, XSD_STRING, JsonLdError, JsonLdProcessor
 
+from wallet.services.verification import rdfc
 from wallet.services.verification.caches import MB, REGISTRY, ByteLRU, estimate_size
 from wallet.services.verification.errors import JsonLdProblem
 
@@ -62,10 +58,6 @@ MAX_OBJECTS = 5_000
 # pyld checks each new value of a property against all earlier ones, so a property with n values
 # costs n^2: the sum of squared array lengths is bounded (one array of 500, or many small ones).
 MAX_ARRAY_WORK = 250_000
-# RDFC-1.0 §4.8 (Hash N-Degree Quads) can take factorial time on crafted graphs; real credentials
-# need about one call per blank node that shares its first-degree hash with another.
-MAX_DEEP_HASHES_PER_BLANK_NODE = 50
-MAX_CANON_SECONDS = 5.0
 CANONICAL_BYTES = 16 * MB
 _CONTEXT_MEMO_BYTES = 16 * MB
 _V = TypeVar("_V")
@@ -149,7 +141,7 @@ def canonize(doc: dict[str, Any]) -> str:
     with _PYLD_LOCK:
         # pyld's own deep copy of the input is replaced by a copy parsed from the text (_Processor.expand).
         dataset = _run(lambda: _Processor().to_rdf(json.loads(text), _options()))
-        nquads = _BoundedURDNA2015(dataset).main(dataset, {"format": "application/n-quads"})
+        nquads = rdfc.canonical_nquads(dataset)
     CANONICAL_FORMS.put(key, nquads)
     return nquads
 
@@ -504,108 +496,5 @@ def _refuse_relative_iris(expanded: Any) -> None:
                     stack.append(item)
 
 
-def _term_text(term: dict[str, Any]) -> str:
-    """An IRI or a literal in N-Quads, as pyld.nquads.serialize_nquad writes an object."""
-    if term["type"] == "IRI":
-        return f"<{term['value']}>"
-    text = '"' + nquads_escape(term["value"]) + '"'
-    if term["datatype"] == RDF_LANGSTRING:
-        return text + "@" + term["language"] if term.get("language") else text
-    return text if term["datatype"] == XSD_STRING else f"{text}^^<{term['datatype']}>"
-
-
 def _is_absolute_or_blank(value: Any) -> bool:
     return isinstance(value, str) and _ABSOLUTE_IRI(value) is not None
-
-
-class _BoundedURDNA2015(URDNA2015):
-    """URDNA2015 with limits on deep hashing work and time (RDFC-1.0 §7, B3).
-
-    `main` and `hash_first_degree_quads` are pyld's steps with N-Quads written directly: each
-    quad's object is written once (it is written again for every blank node of the quad, and for
-    the result, by pyld), and blank nodes are relabelled without copying the quad. The Hash
-    N-Degree Quads algorithm (§4.8) is pyld's.
-    """
-
-    def __init__(self, dataset: dict[str, list[dict[str, Any]]]) -> None:
-        super().__init__()
-        self._blank_graphs = {name for name in dataset if name.startswith("_:")}
-        self._deep_left = 0  # set by main, from the number of blank nodes
-        self._deadline = time.monotonic() + MAX_CANON_SECONDS
-        self._objects: dict[int, str] = {}  # id(quad) -> its object in N-Quads, when not a blank node
-
-    def main(self, dataset: dict[str, list[dict[str, Any]]], options: dict[str, Any]) -> Any:
-        """RDFC-1.0 §4.4, the canonicalization algorithm, as pyld's URDNA2015.main, to N-Quads."""
-        if options.get("format") not in ("application/n-quads", "application/nquads"):
-            return super().main(dataset, options)
-        # 2) Every quad, with a reference from each of its blank nodes (in pyld's order, repeats kept).
-        info = self.blank_node_info
-        for graph_name, triples in dataset.items():
-            for quad in triples:
-                if graph_name != "@default":
-                    quad["name"] = {"type": "blank node" if graph_name.startswith("_:") else "IRI", "value": graph_name}
-                self.quads.append(quad)
-                for position in ("subject", "object", "name"):
-                    component = quad.get(position)
-                    if component is not None and component["type"] == "blank node":
-                        info.setdefault(component["value"], {"quads": []})["quads"].append(quad)
-                object_ = quad["object"]
-                if object_["type"] != "blank node":
-                    self._objects[id(quad)] = _term_text(object_)
-        self._deep_left = MAX_DEEP_HASHES_PER_BLANK_NODE * max(len(self._blank_graphs.union(info)), 1)
-        # 3)-5) Issue canonical identifiers to blank nodes with unique first-degree hashes, repeatedly.
-        non_normalized = set(info)
-        simple = True
-        while simple:
-            simple = False
-            self.hash_to_blank_nodes = {}
-            for id_ in non_normalized:
-                self.hash_to_blank_nodes.setdefault(self.hash_first_degree_quads(id_), []).append(id_)
-            for hash_, id_list in sorted(self.hash_to_blank_nodes.items()):
-                if len(id_list) > 1:
-                    continue
-                self.canonical_issuer.get_id(id_list[0])
-                non_normalized.remove(id_list[0])
-                del self.hash_to_blank_nodes[hash_]
-                simple = True
-        # 6) The rest by Hash N-Degree Quads, in order of their first-degree hash.
-        for _hash, id_list in sorted(self.hash_to_blank_nodes.items()):
-            hash_path_list = []
-            for id_ in id_list:
-                if self.canonical_issuer.has_id(id_):
-                    continue
-                issuer = IdentifierIssuer("_:b")
-                issuer.get_id(id_)
-                hash_path_list.append(self.hash_n_degree_quads(id_, issuer))
-            for result in sorted(hash_path_list, key=lambda r: r["hash"]):
-                for existing in result["issuer"].order:
-                    self.canonical_issuer.get_id(existing)
-        # 7)-8) Every quad with canonical blank node identifiers, in code point order.
-        canonical = self.canonical_issuer.get_id
-        return "".join(sorted(self._quad_text(quad, canonical) for quad in self.quads))
-
-    def hash_first_degree_quads(self, id_: str) -> str:
-        """RDFC-1.0 §4.6: hash the quads of a blank node, itself written _:a and any other _:z."""
-        info = self.blank_node_info[id_]
-        if "hash" not in info:
-            nquads = sorted(self._quad_text(quad, lambda value: "_:a" if value == id_ else "_:z")
-                            for quad in info["quads"])
-            info["hash"] = self.hash_nquads(nquads)
-        return info["hash"]
-
-    def _quad_text(self, quad: dict[str, Any], blank: Callable[[str], str]) -> str:
-        """The quad in N-Quads (pyld.nquads.serialize_nquad), each blank node written as `blank` says."""
-        subject, predicate, object_ = quad["subject"], quad["predicate"], quad["object"]
-        text = (blank(subject["value"]) if subject["type"] == "blank node" else f"<{subject['value']}>") + " "
-        text += (f"<{predicate['value']}>" if predicate["type"] == "IRI" else predicate["value"]) + " "
-        text += blank(object_["value"]) if object_["type"] == "blank node" else self._objects[id(quad)]
-        name = quad.get("name")
-        if name is not None:
-            text += " " + blank(name["value"]) if name["type"] == "blank node" else f" <{name['value']}>"
-        return text + " .\n"
-
-    def hash_n_degree_quads(self, id_: str, issuer: Any) -> dict[str, Any]:
-        self._deep_left -= 1
-        if self._deep_left < 0 or time.monotonic() > self._deadline:
-            raise JsonLdProblem("The document is built in a way that makes it too costly to check.")
-        return super().hash_n_degree_quads(id_, issuer)
