@@ -1,13 +1,19 @@
-"""RDFC-1.0 (URDNA2015) canonicalisation of an RDF dataset, bounded in work and time.
+r"""RDFC-1.0 (URDNA2015) canonicalisation of an RDF dataset, bounded in work and time.
 
 pyld's URDNA2015 does the algorithm; `BoundedURDNA2015` limits the Hash N-Degree Quads work a
 crafted ("poison") graph can demand (RDFC-1.0 §7, docs/security.md B3), and writes N-Quads itself:
 pyld writes each quad once for every blank node in it and again for the result, after a deep copy.
-The output is pyld's to the byte: tests/verification/test_canonicalisation.py runs the W3C RDFC-1.0
-test vectors (tests/fixtures/rdfc10) and compares with plain pyld on varied and generated documents.
+Literals are escaped as canonical N-Quads require (RDFC-1.0 refers to RDF 1.2 N-Quads, "Canonical
+N-Quads"): \b, \t, \n, \f, \r, \" and \\ as ECHAR, the other control characters (U+0000-U+001F,
+U+007F) as \uXXXX with upper-case hex, like jsonld.js (rdf-canonize). pyld writes those other control
+characters raw, so a credential with one, signed by another implementation, would not verify
+(docs/verification.md). Otherwise the output is pyld's to the byte:
+tests/verification/test_canonicalisation.py runs the W3C RDFC-1.0 test vectors (tests/fixtures/rdfc10)
+and compares with pyld on varied and generated documents.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +21,6 @@ from typing import Any
 from pyld.canon import URDNA2015
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import RDF_LANGSTRING, XSD_STRING
-from pyld.nquads import escape as nquads_escape
 
 from wallet.services.verification.errors import JsonLdProblem
 
@@ -123,11 +128,24 @@ class BoundedURDNA2015(URDNA2015):
         return super().hash_n_degree_quads(id_, issuer)
 
 
+# Canonical N-Quads escapes in a literal (RDF 1.2 N-Quads, "Canonical N-Quads").
+_LITERAL_ESCAPES = {**{chr(code): f"\\u{code:04X}" for code in [*range(0x20), 0x7F]},
+                    "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f\x7f"\\\\]')
+
+
+def escape_literal(value: str) -> str:
+    """A literal's lexical form as canonical N-Quads write it, between its quotes."""
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
+    return _NEEDS_ESCAPE.sub(lambda match: _LITERAL_ESCAPES[match[0]], value)
+
+
 def _term_text(term: dict[str, Any]) -> str:
-    """An IRI or a literal in N-Quads, as pyld.nquads.serialize_nquad writes an object."""
+    """An IRI or a literal in canonical N-Quads (pyld.nquads.serialize_nquad, with escape_literal)."""
     if term["type"] == "IRI":
         return f"<{term['value']}>"
-    text = '"' + nquads_escape(term["value"]) + '"'
+    text = '"' + escape_literal(term["value"]) + '"'
     if term["datatype"] == RDF_LANGSTRING:
         return text + "@" + term["language"] if term.get("language") else text
     return text if term["datatype"] == XSD_STRING else f"{text}^^<{term['datatype']}>"
