@@ -437,6 +437,33 @@ class _Processor(JsonLdProcessor):
                 return {"type": "IRI", "value": id_} if _ABSOLUTE_IRI(id_) else None
         return super()._object_to_rdf(item, issuer, triples, options)
 
+    def _create_node_map(self, input_: Any, graph_map: dict[str, Any], active_graph: str, issuer: Any,
+                         active_subject: Any = None, active_property: Any = None, list_: Any = None) -> None:
+        """JSON-LD 1.1 API §7.2 (Node Map Generation), as pyld's, with arrays and value objects made directly.
+
+        Most calls are for a value object, for which pyld first walks its "@type" as if it were a
+        list of types, which for a value is a string: a check of each of its characters (none can
+        start a blank node label). The steps kept are pyld's, in its order; nodes, lists and
+        anything unusual are pyld's.
+        """
+        if type(input_) is list:
+            for element in input_:
+                self._create_node_map(element, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        if type(input_) is not dict or "@value" not in input_ or type(input_.get("@type", "")) is not str:
+            super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        subject_node = (graph_map.setdefault(active_graph, {}).get(active_subject)
+                        if isinstance(active_subject, str) else None)
+        type_ = input_.get("@type")
+        if type_ is not None and type_.startswith("_:"):
+            input_["@type"] = issuer.get_id(type_)  # relabel a blank node datatype, as pyld
+        if list_:
+            list_["@list"].append(input_)
+        elif subject_node:
+            JsonLdProcessor.add_value(subject_node, active_property, input_,
+                                      {"propertyIsArray": True, "allowDuplicate": False})
+
     def _process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any],
                          override_protected: bool = False, propagate: bool = True,
                          validate_scoped: bool = True, cycles: Any = None) -> Any:
