@@ -25,6 +25,8 @@ bench/rdfc_node.py; most of the time is expansion). `_Processor` therefore:
 - expands a copy parsed from the JSON text already made for the memo key, instead of pyld's deep copy;
 - memoises IRI expansion, and what a property's values expand to, per frozen processed context
   (terms repeat across documents; bounded);
+- puts value objects into the node map directly (pyld checks each character of a datatype IRI as if
+  it were a list of types);
 - makes RDF triples with each subject and predicate checked once, strings and node references directly;
 and rdfc.py writes the canonical N-Quads directly.
 tests/verification/test_jsonld.py checks that the N-Quads are byte-identical to plain pyld's on
