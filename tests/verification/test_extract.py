@@ -1,12 +1,16 @@
 """Finding the credential in JSON, compact JWS text and baked PNG/SVG images (docs/security.md C1-C7, D1-D4)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import zlib
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jwcrypto.jwk import JWK
 
 from wallet.services.errors import FetchError, ImportRejectedError, TooLargeError
@@ -17,8 +21,10 @@ from wallet.services.verification.extract import (
     MAX_CREDENTIAL_BYTES,
     MAX_INPUT_BYTES,
     NoCredentialError,
+    Presented,
     bake_png,
     bake_svg,
+    content_sha256,
     extract,
 )
 from wallet.services.verification.fetching import Fetched, Kind
@@ -414,3 +420,37 @@ def test_extract_oversized_input_is_refused_before_parsing() -> None:
 def test_extract_unreadable_input_is_refused_with_reason(data: bytes, message: str) -> None:
     with pytest.raises(ImportRejectedError, match=message):
         extract(data, context=context())
+
+
+# --- content_sha256: json.dumps where it writes exactly what RFC 8785 writes -------------------------
+
+def _rfc8785_content_sha256(document: Any) -> str:
+    """content_sha256 as it is defined: RFC 8785 text, else sorted json.dumps for what JCS cannot write."""
+    try:
+        material = "jcs\n" + rfc8785.dumps(document).decode("utf-8")
+    except rfc8785.CanonicalizationError:
+        material = "json\n" + json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+_JSON_SCALARS = (st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False)
+                 | st.text(st.characters(codec="utf-8"), max_size=8) | st.text(max_size=4))
+_JSON = st.recursive(_JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.text(max_size=3) | st.sampled_from(["a", "b", "\ue000", "\U0001f600", "Z", "é"]), inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=3), _JSON, max_size=5))
+def test_content_sha256_any_json_equals_the_rfc8785_definition(document: dict[str, Any]) -> None:
+    presented = Presented(document=document, jws=None, container="json", raw=b"", source_url=None)
+    assert content_sha256(presented) == _rfc8785_content_sha256(document)
+
+
+@pytest.mark.parametrize("document", [
+    {"b": 1, "a": [True, None, "x\u0000\u001f\"\\\u007f\u2028"], "é": {"\U0001f600": 1, "\ue000": 2}},
+    {"n": 2**53 - 1, "m": -(2**53) + 1}, {"n": 2**53}, {"f": 1.0}, {"f": 1e21, "g": 1e-7},
+    {"s": "lone \ud800 surrogate"}, {"\U0001f600": 1, "\uffff": 2}, {},
+])
+def test_content_sha256_edge_document_equals_the_rfc8785_definition(document: dict[str, Any]) -> None:
+    presented = Presented(document=document, jws=None, container="json", raw=b"", source_url=None)
+    assert content_sha256(presented) == _rfc8785_content_sha256(document)

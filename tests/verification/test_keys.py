@@ -84,6 +84,19 @@ def test_resolve_did_key_ed25519_builds_one_key_document() -> None:
     assert document["assertionMethod"] == [f"{did}#{fragment}"]
 
 
+def test_resolve_vm_did_key_ed25519_gives_its_raw_key_and_the_same_jwk() -> None:
+    # A did:key Ed25519 key is kept as its raw bytes; its JWK is made only when asked for.
+    private_key = Ed25519PrivateKey.generate()
+    raw = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    did = did_key_for(private_key.public_key())
+    key = keys.resolve_verification_method(f"{did}#{did.removeprefix('did:key:')}", issuer_id=did, context=Context())
+    assert key.ed25519_public_bytes() == raw
+    assert key.jwk.export_public(as_dict=True) == {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw)}
+    jwk_did = "did:jwk:" + _b64(json.dumps({"kty": "OKP", "crv": "Ed25519", "x": _b64(raw)}).encode())
+    assert keys.resolve_verification_method(jwk_did + "#0", issuer_id=jwk_did,
+                                            context=Context()).ed25519_public_bytes() == raw
+
+
 def test_resolve_did_key_p256_gives_the_same_public_key() -> None:
     private_key = ec.generate_private_key(ec.SECP256R1())
     compressed = private_key.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint)

@@ -9,7 +9,6 @@ stored credential redoes only the work whose inputs may have changed (key docume
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -245,8 +244,7 @@ def _signature_check(proof: dict[str, Any], signature: bytes, key: ResolvedKey, 
         config_nquads = jsonld.canonize(_proof_config(proof, unsecured))
     except JsonLdProblem as error:
         return Check.failed("proof", f"{label}The proof is not valid JSON-LD: {error}", **detail)
-    public = base64.urlsafe_b64decode(key.jwk["x"] + "=" * (-len(key.jwk["x"]) % 4))
-    if not _ed25519_verifies(public, signature, _hash_data_from_nquads(config_nquads, document_nquads)):
+    if not _ed25519_verifies(key.ed25519_public_bytes(), signature, _hash_data_from_nquads(config_nquads, document_nquads)):
         return Check.failed("proof", label + _TAMPERED, **detail)
     return Check.passed("proof",
                         f"{label}The signature is valid: the credential has not been changed since it was signed.",

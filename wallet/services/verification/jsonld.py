@@ -7,7 +7,7 @@ Rules (docs/security.md B1-B3):
   or a type or id that stays a relative IRI, is an error instead of being dropped silently, since
   a dropped term would be left out of the signed N-Quads and could be changed freely.
 - Processing is bounded in input size, objects, list lengths, quads and canonicalisation work
-  (RDFC-1.0 §7, "poison" graphs), and canonical forms are memoised by content hash, within a
+  (RDFC-1.0 §7, "poison" graphs: rdfc.py), and canonical forms are memoised by content hash, within a
   byte budget (caches.py).
 
 Speed: pyld re-processes the large type-scoped contexts of VC and OB 3.0 (VerifiableCredential,
@@ -17,25 +17,39 @@ contexts by (active context id, local context); processed contexts are immutable
 (frozendict; pyld's own cache already shares them across calls). The contexts a credential may
 name are the pinned ones, a fixed set, but inline contexts are the credential's own: the memo is
 bounded by bytes too, counting what each entry adds (its tables, and an inline context it keeps
-alive). tests/verification/test_jsonld.py
-checks that the N-Quads are byte-identical to plain pyld's on every signed corpus credential.
+alive).
+
+A first verification canonicalises two documents (the credential, and the proof configuration
+under the same contexts), and pyld's generic paths cost more than the algorithm (measured by
+bench/rdfc_node.py; most of the time is expansion). `_Processor` therefore:
+- expands a copy parsed from the JSON text already made for the memo key, instead of pyld's deep copy;
+- memoises IRI expansion, and what a property's values expand to, per frozen processed context
+  (terms repeat across documents; bounded);
+- puts value objects into the node map directly (pyld checks each character of a datatype IRI as if
+  it were a list of types);
+- makes RDF triples with each subject and predicate checked once, strings and node references directly;
+and rdfc.py writes the canonical N-Quads directly.
+tests/verification/test_jsonld.py checks that the N-Quads are byte-identical to plain pyld's on
+every signed corpus credential, tests/verification/test_canonicalisation.py on varied and generated
+documents and against the W3C RDFC-1.0 test vectors.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any, TypeVar
 
 from frozendict import frozendict
 from pyld import jsonld as pyld
-from pyld.canon import URDNA2015
-from pyld.jsonld import JsonLdError, JsonLdProcessor
+from pyld.context_resolver import ContextResolver
+from pyld.jsonld import RDF_TYPE, XSD_DOUBLE, XSD_STRING, JsonLdError, JsonLdProcessor
 
+from wallet.services.verification import rdfc
 from wallet.services.verification.caches import MB, REGISTRY, ByteLRU, estimate_size
 from wallet.services.verification.errors import JsonLdProblem
 
@@ -46,10 +60,6 @@ MAX_OBJECTS = 5_000
 # pyld checks each new value of a property against all earlier ones, so a property with n values
 # costs n^2: the sum of squared array lengths is bounded (one array of 500, or many small ones).
 MAX_ARRAY_WORK = 250_000
-# RDFC-1.0 §4.8 (Hash N-Degree Quads) can take factorial time on crafted graphs; real credentials
-# need about one call per blank node that shares its first-degree hash with another.
-MAX_DEEP_HASHES_PER_BLANK_NODE = 50
-MAX_CANON_SECONDS = 5.0
 CANONICAL_BYTES = 16 * MB
 _CONTEXT_MEMO_BYTES = 16 * MB
 _V = TypeVar("_V")
@@ -131,23 +141,27 @@ def canonize(doc: dict[str, Any]) -> str:
         return cached
     _check_size(doc, text)
     with _PYLD_LOCK:
-        dataset = _run(lambda: _Processor().to_rdf(doc, _options()))
-        nquads = _BoundedURDNA2015(dataset).main(dataset, {"format": "application/n-quads"})
+        # pyld's own deep copy of the input is replaced by a copy parsed from the text (_Processor.expand).
+        dataset = _run(lambda: _Processor().to_rdf(json.loads(text), _options()))
+        nquads = rdfc.canonical_nquads(dataset)
     CANONICAL_FORMS.put(key, nquads)
     return nquads
 
 
 def expand(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the strict JSON-LD expansion of `doc` (JsonLdProblem for undefined terms or unknown contexts)."""
-    _check_size(doc, _json_text(doc))
+    text = _json_text(doc)
+    _check_size(doc, text)
     with _PYLD_LOCK:
-        return _run(lambda: _Processor().expand(doc, _options()))
+        return _run(lambda: _Processor().expand(json.loads(text), _options()))
 
 
 def clear_caches() -> None:
     """Forget memoised canonical forms and processed contexts (for measurements)."""
     CANONICAL_FORMS.clear()
     PROCESSED_CONTEXTS.clear()
+    _EXPANDED_IRIS.clear()
+    _VALUE_PLANS.clear()
     pyld._resolved_context_cache.clear()
 
 
@@ -172,6 +186,21 @@ def _context_entry_size(entry: tuple[Any, Any]) -> int:
 
 PROCESSED_CONTEXTS: ByteLRU[tuple[Any, Any]] = ByteLRU(_CONTEXT_MEMO_BYTES, size_of=_context_entry_size)
 REGISTRY.on_clear(pyld._resolved_context_cache.clear)
+
+# IRI expansions by (frozen active context id, value, base, vocab): see _Processor._expand_iri.
+# Values come from documents, so the memo is bounded by entries and by the length of a value
+# (at most _IRI_MEMO_ENTRIES * (_IRI_MEMO_CHARS + ~300) bytes, about 10 MB) and emptied when full.
+_IRI_MEMO_ENTRIES = 20_000
+_IRI_MEMO_CHARS = 200
+_EXPANDED_IRIS: dict[tuple[str, str, Any, bool], str | None] = {}
+REGISTRY.on_clear(_EXPANDED_IRIS.clear)
+# How values of a property expand, by (frozen active context id, property): see _Processor._expand_value.
+_VALUE_PLANS: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {}
+REGISTRY.on_clear(_VALUE_PLANS.clear)
+_MISSING = object()
+# pyld.jsonld._is_absolute_iri's pattern, compiled once.
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$").match
+_KEYWORDS = frozenset(pyld.KEYWORDS)
 
 
 def _options() -> dict[str, Any]:
@@ -259,8 +288,48 @@ class _Processor(JsonLdProcessor):
         super().__init__(on_property_dropped=_refuse_dropped_property)
 
     def expand(self, input_: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
-        expanded = super().expand(input_, options)
+        """JSON-LD 1.1 API §9.1 expand(), for a document this module owns (a fresh parse of its text).
+
+        pyld's expand() first deep-copies its input (JsonLdProcessor.expand); the callers here
+        pass a copy already, so the rest of that method is kept and the copy is left out. A
+        document that is not an object, or options this module does not use, go through pyld's.
+        """
+        if not isinstance(input_, dict) or "expandContext" in options:
+            expanded = super().expand(input_, options)
+        else:
+            options = {"documentLoader": document_loader, "isFrame": False, "keepFreeFloatingNodes": False,
+                       "extractAllScripts": False, "processingMode": "json-ld-1.1", "base": "", **options}
+            if "contextResolver" not in options:
+                options["contextResolver"] = ContextResolver(pyld._resolved_context_cache, options["documentLoader"])
+            expanded = self._expand(self._get_initial_context(options), None, input_, options, inside_list=False)
+            # As pyld: a lone @graph is its nodes; nothing is an empty list; the result is a list.
+            if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
+                expanded = expanded["@graph"]
+            elif expanded is None:
+                expanded = []
+            expanded = JsonLdProcessor.arrayify(expanded)
         _refuse_relative_iris(expanded)
+        return expanded
+
+    def _expand_iri(self, active_ctx: Any, value: Any, base: Any = None, vocab: bool = False,
+                    local_ctx: Any = None, defined: Any = None) -> Any:
+        """pyld's IRI expansion (JSON-LD 1.1 API §4.5), memoised outside context processing.
+
+        Outside context processing (no `local_ctx`), the expansion of a value reads only the
+        active context, and a frozen one never changes and has an id of its own (`_uuid`, which
+        pyld's inverse-context cache keys on too). Documents repeat the same few terms under the
+        same few contexts, so most expansions are looked up.
+        """
+        if local_ctx is not None or type(active_ctx) is not frozendict or type(value) is not str \
+                or len(value) > _IRI_MEMO_CHARS:
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (active_ctx["_uuid"], value, base, vocab)
+        expanded = _EXPANDED_IRIS.get(key, _MISSING)
+        if expanded is _MISSING:
+            expanded = super()._expand_iri(active_ctx, value, base, vocab)
+            if len(_EXPANDED_IRIS) >= _IRI_MEMO_ENTRIES:
+                _EXPANDED_IRIS.clear()
+            _EXPANDED_IRIS[key] = expanded
         return expanded
 
     def to_rdf(self, input_: Any, options: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -269,6 +338,133 @@ class _Processor(JsonLdProcessor):
         if quads > MAX_QUADS:
             raise JsonLdProblem(f"The document is too large to check ({quads} statements; at most {MAX_QUADS}).")
         return dataset
+
+    def _expand_value(self, active_ctx: Any, active_property: Any, value: Any, options: dict[str, Any]) -> Any:
+        """pyld's value expansion (JSON-LD 1.1 API §5.3.2), with what it reads from the context memoised.
+
+        What a property's values become (an IRI, a typed or language-tagged literal) depends on
+        the property's expansion and its @type, @language and @direction in the active context:
+        for a frozen context these are looked up once per property, then applied as pyld does.
+        """
+        if value is None:
+            return None
+        if type(active_ctx) is not frozendict or type(active_property) is not str \
+                or len(active_property) > _IRI_MEMO_CHARS:
+            return super()._expand_value(active_ctx, active_property, value, options)
+        key = (active_ctx["_uuid"], active_property)
+        plan = _VALUE_PLANS.get(key)
+        if plan is None:
+            plan = (self._expand_iri(active_ctx, active_property, vocab=True),
+                    *(JsonLdProcessor.get_context_value(active_ctx, active_property, entry)
+                      for entry in ("@type", "@language", "@direction")))
+            if len(_VALUE_PLANS) >= _IRI_MEMO_ENTRIES:
+                _VALUE_PLANS.clear()
+            _VALUE_PLANS[key] = plan
+        expanded_property, type_, language, direction = plan
+        base = options.get("base", "")
+        if expanded_property == "@id":
+            return self._expand_iri(active_ctx, value, base=base)
+        if expanded_property == "@type":
+            return self._expand_iri(active_ctx, value, vocab=True, base=base)
+        is_string = isinstance(value, str)
+        if (type_ == "@id" or expanded_property == "@graph") and is_string:
+            return {"@id": self._expand_iri(active_ctx, value, base=base)}
+        if type_ == "@vocab" and is_string:
+            return {"@id": self._expand_iri(active_ctx, value, vocab=True, base=base)}
+        if expanded_property in _KEYWORDS:
+            return value  # keyword values are not expanded
+        expanded: dict[str, Any] = {}
+        if type_ is not None and type_ != "@id" and type_ != "@vocab" and type_ != "@none":
+            expanded["@type"] = type_
+        elif is_string:
+            if language is not None:
+                expanded["@language"] = language
+            if direction is not None:
+                expanded["@direction"] = direction
+        if not (is_string or isinstance(value, bool) or pyld._is_numeric(value)):
+            value = str(value)  # as pyld: values that are not basic JSON types become strings
+        expanded["@value"] = value
+        return expanded
+
+    def _graph_to_rdf(self, graph: dict[str, Any], issuer: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """JSON-LD 1.1 API §8.5 (Deserialize JSON-LD to RDF), as pyld's, with its checks hoisted.
+
+        pyld checks the subject and predicate of every value of every property against its
+        absolute-IRI pattern; here each is checked once, and the common objects (strings and node
+        references) are made directly (`_object_to_rdf`). The triples, and their order, are pyld's.
+        """
+        if options.get("produceGeneralizedRdf"):
+            return super()._graph_to_rdf(graph, issuer, options)
+        triples: list[dict[str, Any]] = []
+        for id_, node in sorted(graph.items()):
+            if not _ABSOLUTE_IRI(id_):
+                continue  # a relative IRI subject: no triple
+            subject_type = "blank node" if id_.startswith("_:") else "IRI"
+            for property_, items in sorted(node.items()):
+                if property_ == "@type":
+                    property_ = RDF_TYPE
+                elif property_ in _KEYWORDS or not _ABSOLUTE_IRI(property_) or property_.startswith("_:"):
+                    continue  # keywords, relative IRIs and blank node predicates make no triple
+                for item in items:
+                    object_ = self._object_to_rdf(item, issuer, triples, options)
+                    if object_ is not None:
+                        triples.append({"subject": {"type": subject_type, "value": id_},
+                                        "predicate": {"type": "IRI", "value": property_}, "object": object_})
+        return triples
+
+    def _object_to_rdf(self, item: Any, issuer: Any, triples: list[dict[str, Any]],
+                       options: dict[str, Any]) -> dict[str, Any] | None:
+        """pyld's conversion of a value to an RDF term, with the two commonest cases made directly.
+
+        A plain or typed string (not xsd:double, not JSON, no language or direction) is a literal
+        of its datatype, xsd:string by default; a node reference is an IRI or a blank node, and a
+        relative IRI none (so is a type, a string in the node map). Anything else (numbers,
+        booleans, lists, JSON, language-tagged) is pyld's.
+        """
+        if type(item) is str:  # an @type value in the node map: an IRI or a blank node
+            if item.startswith("_:"):
+                return {"type": "blank node", "value": item}
+            return {"type": "IRI", "value": item} if _ABSOLUTE_IRI(item) else None
+        if type(item) is dict:
+            value = item.get("@value", _MISSING)
+            if type(value) is str:
+                datatype = item.get("@type")
+                if (datatype != "@json" and datatype != XSD_DOUBLE and "@language" not in item
+                        and "@direction" not in item):
+                    return {"type": "literal", "value": value, "datatype": datatype or XSD_STRING}
+            elif value is _MISSING and "@list" not in item:
+                id_ = item["@id"]
+                if id_.startswith("_:"):
+                    return {"type": "blank node", "value": id_}
+                return {"type": "IRI", "value": id_} if _ABSOLUTE_IRI(id_) else None
+        return super()._object_to_rdf(item, issuer, triples, options)
+
+    def _create_node_map(self, input_: Any, graph_map: dict[str, Any], active_graph: str, issuer: Any,
+                         active_subject: Any = None, active_property: Any = None, list_: Any = None) -> None:
+        """JSON-LD 1.1 API §7.2 (Node Map Generation), as pyld's, with arrays and value objects made directly.
+
+        Most calls are for a value object, for which pyld first walks its "@type" as if it were a
+        list of types, which for a value is a string: a check of each of its characters (none can
+        start a blank node label). The steps kept are pyld's, in its order; nodes, lists and
+        anything unusual are pyld's.
+        """
+        if type(input_) is list:
+            for element in input_:
+                self._create_node_map(element, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        if type(input_) is not dict or "@value" not in input_ or type(input_.get("@type", "")) is not str:
+            super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        subject_node = (graph_map.setdefault(active_graph, {}).get(active_subject)
+                        if isinstance(active_subject, str) else None)
+        type_ = input_.get("@type")
+        if type_ is not None and type_.startswith("_:"):
+            input_["@type"] = issuer.get_id(type_)  # relabel a blank node datatype, as pyld
+        if list_:
+            list_["@list"].append(input_)
+        elif subject_node:
+            JsonLdProcessor.add_value(subject_node, active_property, input_,
+                                      {"propertyIsArray": True, "allowDuplicate": False})
 
     def _process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any],
                          override_protected: bool = False, propagate: bool = True,
@@ -330,26 +526,4 @@ def _refuse_relative_iris(expanded: Any) -> None:
 
 
 def _is_absolute_or_blank(value: Any) -> bool:
-    return isinstance(value, str) and bool(pyld._is_absolute_iri(value))
-
-
-class _BoundedURDNA2015(URDNA2015):
-    """URDNA2015 with limits on deep hashing work and time (RDFC-1.0 §7, B3)."""
-
-    def __init__(self, dataset: dict[str, list[dict[str, Any]]]) -> None:
-        super().__init__()
-        blank_nodes = {
-            component["value"]
-            for triples in dataset.values() for quad in triples
-            for position, component in quad.items()
-            if position != "predicate" and component.get("type") == "blank node"
-        }
-        blank_nodes.update(name for name in dataset if name.startswith("_:"))
-        self._deep_left = MAX_DEEP_HASHES_PER_BLANK_NODE * max(len(blank_nodes), 1)
-        self._deadline = time.monotonic() + MAX_CANON_SECONDS
-
-    def hash_n_degree_quads(self, id_: str, issuer: Any) -> dict[str, Any]:
-        self._deep_left -= 1
-        if self._deep_left < 0 or time.monotonic() > self._deadline:
-            raise JsonLdProblem("The document is built in a way that makes it too costly to check.")
-        return super().hash_n_degree_quads(id_, issuer)
+    return isinstance(value, str) and _ABSOLUTE_IRI(value) is not None

@@ -26,6 +26,7 @@ import binascii
 import copy
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,12 +76,21 @@ class KeyBinding(StrEnum):
 class ResolvedKey:
     vm_id: str  # verification method id as resolved
     controller: str | None
-    jwk: JWK  # public key only
+    material: JWK | bytes  # public key only: a JWK, or an Ed25519 key's 32 raw bytes (`jwk` makes its JWK)
     key_type: str  # "Ed25519" | "P-256" | "P-384" | "RSA" | "secp256k1"...
     binding: KeyBinding
     source: str  # "did:key" | "did:jwk" | "did:web" | "controller-document" | "fragment" | "jose-header"
     purposes: frozenset[str]  # verification relationships it is listed under
     explanation: str  # plain words for the report
+
+    @cached_property
+    def jwk(self) -> JWK:
+        """The public key as a JWK."""
+        return _as_jwk(self.material)
+
+    def ed25519_public_bytes(self) -> bytes:
+        """The raw public key of an Ed25519 key (RFC 8032 §5.1.5), without building a JWK."""
+        return _ed25519_bytes(self.material)
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,13 @@ class _Key:
 
     vm_id: str
     controller: str | None
-    jwk: JWK
+    material: JWK | bytes  # as ResolvedKey.material
     key_type: str
     purposes: frozenset[str]
+
+    @cached_property
+    def jwk(self) -> JWK:
+        return _as_jwk(self.material)
 
 
 def issuer_of(doc: dict[str, Any]) -> str | None:
@@ -141,12 +155,12 @@ def key_from_jwk(jwk: dict[str, Any], *, issuer_id: str | None) -> ResolvedKey:
             issuer_key = None
         if issuer_key is not None and issuer_key.jwk.thumbprint() == thumbprint:
             return ResolvedKey(
-                vm_id=issuer_key.vm_id, controller=issuer_id, jwk=key, key_type=key_type,
+                vm_id=issuer_key.vm_id, controller=issuer_id, material=key, key_type=key_type,
                 binding=KeyBinding.ISSUER, source="did:jwk", purposes=issuer_key.purposes,
                 explanation=f"The token's key is the issuer's own did:jwk ({_short(issuer_id)}).",
             )
     return ResolvedKey(
-        vm_id=f"urn:ietf:params:oauth:jwk-thumbprint:sha-256:{thumbprint}", controller=None, jwk=key,
+        vm_id=f"urn:ietf:params:oauth:jwk-thumbprint:sha-256:{thumbprint}", controller=None, material=key,
         key_type=key_type, binding=KeyBinding.SELF_ASSERTED, source="jose-header", purposes=frozenset(),
         explanation="The token carries its own key, so the signature shows the credential is intact, "
                     "but not that the issuer made it.",
@@ -233,7 +247,7 @@ def _did_resolved(key: _Key, did: str, method: str, binding: KeyBinding, issuer_
         explanation = f"Key {_short(key.vm_id)} belongs to {_short(did)}, not to the issuer {_short(issuer_id or '')}."
     else:
         explanation = f"Key {_short(key.vm_id)} belongs to {_short(did)}; the credential names no issuer to compare."
-    return ResolvedKey(key.vm_id, did, key.jwk, key.key_type, binding, f"did:{method}", key.purposes, explanation)
+    return ResolvedKey(key.vm_id, did, key.material, key.key_type, binding, f"did:{method}", key.purposes, explanation)
 
 
 @memoize(_OFFLINE_CACHE_BYTES, size_of=lambda key: _DECODED_KEY_BYTES)
@@ -258,7 +272,7 @@ def _did_key_key(did: str) -> _Key:
     except MultibaseError as error:
         raise KeyResolutionError(f"{_short(did)} is not a valid did:key: {error}", Status.INVALID) from error
     # did:key spec §3.1.2: the single key is listed under every verification relationship.
-    return _Key(f"{did}#{value}", did, _jwk_from_raw(key_type, raw), key_type,
+    return _Key(f"{did}#{value}", did, _material_from_raw(key_type, raw), key_type,
                 frozenset(RELATIONSHIPS[:4]))
 
 
@@ -378,7 +392,7 @@ def _resolve_web_vm(vm: str, issuer_id: str | None, context: Context, purpose: s
 def _controller_binding(key: _Key, document: dict[str, Any], vm: str, issuer_id: str, purpose: str) -> ResolvedKey:
     controller = key.controller
     if controller != issuer_id:
-        return ResolvedKey(key.vm_id, controller, key.jwk, key.key_type, KeyBinding.OTHER, "controller-document",
+        return ResolvedKey(key.vm_id, controller, key.material, key.key_type, KeyBinding.OTHER, "controller-document",
                            key.purposes, f"Key {_short(vm)} is controlled by {_short(str(controller))}, "
                                          f"not by the issuer {_short(issuer_id)}.")
     standalone = document.get("id") == vm.partition("#")[0] and _is_key_object(document)
@@ -386,7 +400,7 @@ def _controller_binding(key: _Key, document: dict[str, Any], vm: str, issuer_id:
         raise KeyResolutionError(
             f"The issuer's key document does not list {_short(vm)} for {purpose}, "
             "so it may not be used to issue credentials.", Status.INVALID)
-    return ResolvedKey(key.vm_id, controller, key.jwk, key.key_type, KeyBinding.ISSUER, "controller-document",
+    return ResolvedKey(key.vm_id, controller, key.material, key.key_type, KeyBinding.ISSUER, "controller-document",
                        key.purposes, f"Key {_short(vm)} is published by the issuer on its own site.")
 
 
@@ -410,11 +424,11 @@ def _fragment_key(vm: str, fragment: str) -> _Key | None:
         key_type, raw = multibase.decode_multikey(fragment)
     except MultibaseError as error:
         raise KeyResolutionError(f"The key in {_short(vm)} is malformed: {error}", Status.INVALID) from error
-    return _Key(vm, None, _jwk_from_raw(key_type, raw), key_type, frozenset())
+    return _Key(vm, None, _material_from_raw(key_type, raw), key_type, frozenset())
 
 
 def _fragment_resolved(key: _Key, binding: KeyBinding, explanation: str) -> ResolvedKey:
-    return ResolvedKey(key.vm_id, None, key.jwk, key.key_type, binding, "fragment", frozenset(), explanation)
+    return ResolvedKey(key.vm_id, None, key.material, key.key_type, binding, "fragment", frozenset(), explanation)
 
 
 # --- documents listing keys -------------------------------------------------------------------------
@@ -485,6 +499,22 @@ def _absolute(reference: Any, base: str) -> str | None:
 
 
 # --- key material -----------------------------------------------------------------------------------
+
+def _material_from_raw(key_type: str, raw: bytes) -> JWK | bytes:
+    """A decoded multikey (multibase.decode_multikey): Ed25519 keys stay raw bytes until a JWK is needed."""
+    return raw if key_type == "Ed25519" else _jwk_from_raw(key_type, raw)
+
+
+def _as_jwk(material: JWK | bytes) -> JWK:
+    return material if isinstance(material, JWK) else _jwk_from_raw("Ed25519", material)
+
+
+def _ed25519_bytes(material: JWK | bytes) -> bytes:
+    if isinstance(material, bytes):
+        return material
+    x = material["x"]  # RFC 8037 §2: the base64url public key
+    return base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+
 
 def _jwk_from_raw(key_type: str, raw: bytes) -> JWK:
     if key_type == "Ed25519":

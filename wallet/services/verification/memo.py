@@ -105,17 +105,23 @@ def _boundaries(result: VerificationResult) -> Iterator[datetime]:
         yield from _boundaries(nested)
 
 
-def _dates_in(value: Any) -> Iterator[datetime]:
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if name in _TIME_KEYS:
-                moment = _as_datetime(item)
-                if moment is not None:
-                    yield moment
-            yield from _dates_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _dates_in(item)
+def _dates_in(value: Any) -> list[datetime]:
+    """Every time under a time key (_TIME_KEYS) anywhere in `value`, in no particular order."""
+    found: list[datetime] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for name, inner in item.items():
+                if name in _TIME_KEYS:
+                    moment = _as_datetime(inner)
+                    if moment is not None:
+                        found.append(moment)
+                if isinstance(inner, (dict, list)):
+                    stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _as_datetime(value: Any) -> datetime | None:
