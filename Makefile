@@ -8,7 +8,7 @@ PORT ?= 5000
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: run test install dev-install browser redis migrate demo clean
+.PHONY: run test install dev-install browser redis node-packages migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ redis:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "Install Redis (Debian: apt-get install redis-server) for the tests."; exit 1; fi; }
 
+# Interoperability tests check signatures both ways against Digital Bazaar's verifier on Node (bench/node,
+# versions pinned by its lock file); without Node they are skipped.
+node-packages:
+	@if command -v npm >/dev/null 2>&1; then cd bench/node && npm ci --no-audit --no-fund --silent; \
+	else echo "Node.js not found: the Node interoperability tests will be skipped."; fi
+
 migrate: install
 	$(BIN)/wallet db upgrade
 
@@ -48,7 +54,7 @@ run: install
 	$(BIN)/wallet demo --base-url http://$(HOST):$(PORT)
 	WALLET_MAIL_OUTBOX=true $(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 
-test: dev-install browser redis
+test: dev-install browser redis node-packages
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
