@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ _made_app: Flask | None = None
 IMPORT_FAILED = ("The import stopped with an error. The credentials listed as added are kept; "
                  "upload the other files again to add them.")
 RECHECK_FAILED = "The check could not be completed."
+SWEEP_FAILED = "The sweep stopped with an error; the next tick re-checks the rest."
 
 
 def _app() -> Flask:
@@ -46,6 +47,35 @@ def _session(app: Flask) -> Session:
     return app.extensions["wallet.sessionmaker"]()
 
 
+def _run_job(job_id: str, failure: str, work: Callable[[Flask, Session, Any], None]) -> None:
+    """Start job `job_id` (once, however often it was delivered), run `work(app, session, job)`, then end it.
+
+    `work` commits as it goes; when it returns the job is done. An exception rolls back what `work`
+    had not committed and records the job as failed with `failure`, a message the learner can read.
+    """
+    from wallet.services import jobs as job_service
+
+    app = _app()
+    session = _session(app)
+    try:
+        with background_writes():
+            job = job_service.start(session, job_id)
+            session.commit()
+            if job is None:
+                return  # already run, or gone with its account
+            try:
+                work(app, session, job)
+                job_service.finish(job)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("%s job %s failed", job.kind, job_id)
+                job_service.fail(session, job_id, failure)
+                session.commit()
+    finally:
+        session.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # Imports of many files or a ZIP
 
@@ -56,34 +86,21 @@ def run_import(job_id: str) -> None:
     from wallet.services import jobs as job_service
     from wallet.wiring import collaborators
 
-    app = _app()
-    built = collaborators(app)
-    folder = built.uploads_folder / job_id
-    session = _session(app)
+    folder = collaborators(_app()).uploads_folder / job_id
+
+    def work(app: Flask, session: Session, job: Any) -> None:
+        files = [(folder / stored, name) for stored, name in job.params.get("files", [])]
+        importer = collaborators(app).importer(session, job.owner_id)
+        job.total = sum(importing.count_files(path.read_bytes()) for path, _ in files)
+        session.commit()
+        for item in importing.import_files(session, importer, _read(files)):
+            job_service.record(session, job, _outcome(item))
+            session.commit()  # each credential is its own import: kept as soon as it is done
+        job.total = job.done  # a ZIP may hold fewer credential files than entries
+
     try:
-        with background_writes():
-            job = job_service.start(session, job_id)
-            session.commit()
-            if job is None:
-                return  # already run, or gone with its account
-            try:
-                files = [(folder / stored, name) for stored, name in job.params.get("files", [])]
-                importer = built.importer(session, job.owner_id)
-                job.total = sum(importing.count_files(path.read_bytes()) for path, _ in files)
-                session.commit()
-                for item in importing.import_files(session, importer, _read(files)):
-                    job_service.record(session, job, _outcome(item))
-                    session.commit()  # each credential is its own import: kept as soon as it is done
-                job.total = job.done  # a ZIP may hold fewer credential files than entries
-                job_service.finish(job)
-                session.commit()
-            except Exception:
-                session.rollback()
-                log.exception("import job %s failed", job_id)
-                job_service.fail(session, job_id, IMPORT_FAILED)
-                session.commit()
+        _run_job(job_id, IMPORT_FAILED, work)
     finally:
-        session.close()
         # The uploaded files are kept only until their job has run (or failed).
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -114,30 +131,15 @@ def recheck(job_id: str) -> None:
     from wallet.services import jobs as job_service
     from wallet.wiring import collaborators
 
-    app = _app()
-    built = collaborators(app)
-    session = _session(app)
-    try:
-        with background_writes():
-            job = job_service.start(session, job_id)
-            session.commit()
-            if job is None:
-                return
-            try:
-                recheck = credential_service.reverify_credential(
-                    session, job.owner_id, int(job.params["credential_id"]), fetch=built.revalidating_fetch(),
-                    blobs=built.blobs, trigger="viewer")
-                job_service.record(session, job, {"state": recheck.credential.status, "conclusive": recheck.conclusive},
-                                   total=1)
-                job_service.finish(job)
-                session.commit()
-            except Exception:
-                session.rollback()
-                log.exception("re-check job %s failed", job_id)
-                job_service.fail(session, job_id, RECHECK_FAILED)
-                session.commit()
-    finally:
-        session.close()
+    def work(app: Flask, session: Session, job: Any) -> None:
+        built = collaborators(app)
+        recheck = credential_service.reverify_credential(
+            session, job.owner_id, int(job.params["credential_id"]), fetch=built.revalidating_fetch(),
+            blobs=built.blobs, trigger="viewer")
+        job_service.record(session, job, {"state": recheck.credential.status, "conclusive": recheck.conclusive},
+                           total=1)
+
+    _run_job(job_id, RECHECK_FAILED, work)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,41 +199,24 @@ def sweep(job_id: str) -> None:
     from wallet.services import schedule
     from wallet.wiring import collaborators
 
-    app = _app()
-    built = collaborators(app)
-    session = _session(app)
-    try:
-        with background_writes():
-            job = job_service.start(session, job_id)
-            session.commit()
-            if job is None:
-                return
+    def work(app: Flask, session: Session, job: Any) -> None:
+        built = collaborators(app)
 
-            def done(recheck: Any) -> None:
-                outcome = None
-                if recheck is not None and (not recheck.conclusive
-                                            or recheck.previous_status != recheck.credential.status):
-                    # Only what changed or could not be checked is listed; the rest is counted.
-                    outcome = {"credential_id": recheck.credential.id, "state": recheck.credential.status,
-                               "conclusive": recheck.conclusive, "previous": recheck.previous_status}
-                job_service.record(session, job, outcome)
-                if job.done % 50 == 0:  # the sweep commits its re-checks in batches; the job follows them
-                    session.commit()
+        def done(recheck: Any) -> None:
+            outcome = None
+            if not recheck.conclusive or recheck.previous_status != recheck.credential.status:
+                # Only what changed or could not be checked is listed; the rest is counted.
+                outcome = {"credential_id": recheck.credential.id, "state": recheck.credential.status,
+                           "conclusive": recheck.conclusive, "previous": recheck.previous_status}
+            job_service.record(session, job, outcome)
+            if job.done % 50 == 0:  # the sweep commits its re-checks in batches; the job follows them
+                session.commit()
 
-            try:
-                summary = schedule.run_sweep(
-                    app.extensions["wallet.sessionmaker"], list(job.params.get("credential_ids", [])),
-                    fetch=built.revalidating_fetch(), blobs=built.blobs,
-                    per_host=int(app.config["RECHECK_PER_HOST"]), workers=int(app.config["RECHECK_WORKERS"]),
-                    done=done)
-                for _ in range(summary.missing + summary.failed):  # deleted meanwhile, or unreadable: counted
-                    job_service.record(session, job)
-                job_service.finish(job)
-                session.commit()
-            except Exception:
-                session.rollback()
-                log.exception("sweep job %s failed", job_id)
-                job_service.fail(session, job_id, "The sweep stopped with an error; the next tick re-checks the rest.")
-                session.commit()
-    finally:
-        session.close()
+        summary = schedule.run_sweep(
+            app.extensions["wallet.sessionmaker"], list(job.params.get("credential_ids", [])),
+            fetch=built.revalidating_fetch(), blobs=built.blobs,
+            per_host=int(app.config["RECHECK_PER_HOST"]), workers=int(app.config["RECHECK_WORKERS"]), done=done)
+        for _ in range(summary.missing + summary.failed):  # deleted meanwhile, or unreadable: counted
+            job_service.record(session, job)
+
+    _run_job(job_id, SWEEP_FAILED, work)
