@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.accounts import log_in_page
+
 pytestmark = pytest.mark.browser
 
 NAME, EMAIL, PASSWORD = "Ada Lovelace", "ada@example.org", "analytical engine notes"
@@ -12,13 +14,6 @@ NAME, EMAIL, PASSWORD = "Ada Lovelace", "ada@example.org", "analytical engine no
 def app_config(app_config):
     """Show the development outbox, as `make run` does: the test follows the mailed link from it."""
     return dict(app_config, MAIL_OUTBOX=True)
-
-
-def _log_in(page, base: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_account_lifecycle_in_the_browser(live_server, page) -> None:
@@ -44,16 +39,16 @@ def test_account_lifecycle_in_the_browser(live_server, page) -> None:
     assert page.get_by_text("You are logged out.").is_visible()
     assert page.get_by_role("link", name="Log in").first.is_visible()
 
-    _log_in(page, base, PASSWORD)
+    log_in_page(page, base, EMAIL, PASSWORD)
     assert page.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
     page.get_by_role("button", name="Log out", exact=True).click()
 
-    _log_in(page, base, "not my password at all")
+    log_in_page(page, base, EMAIL, "not my password at all")
     alert = page.get_by_role("alert")
     assert alert.inner_text().strip() == "The email address or password is not right."
     assert page.get_by_role("heading", name="Log in").is_visible()
 
-    _log_in(page, base, PASSWORD)
+    log_in_page(page, base, EMAIL, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
     page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_label("I understand that my account").check()
@@ -61,7 +56,7 @@ def test_account_lifecycle_in_the_browser(live_server, page) -> None:
     page.get_by_role("button", name="Delete my account").click()
     assert page.get_by_text("Your account and everything in it are deleted.").is_visible()
 
-    _log_in(page, base, PASSWORD)
+    log_in_page(page, base, EMAIL, PASSWORD)
     assert page.get_by_role("alert").inner_text().strip() == "The email address or password is not right."
 
 
@@ -84,10 +79,10 @@ def test_log_out_everywhere_in_the_browser_ends_the_other_device(live_server, pa
         "Version/17.0 Mobile/15E148 Safari/604.1"))
     try:
         other = other_context.new_page()
-        _log_in(other, base, PASSWORD)
+        log_in_page(other, base, EMAIL, PASSWORD)
         assert other.get_by_role("heading", name=f"Welcome, {NAME}").is_visible()
 
-        _log_in(page, base, PASSWORD)
+        log_in_page(page, base, EMAIL, PASSWORD)
         page.goto(f"{base}/settings/#sessions")
         devices = page.locator("#sessions")
         assert devices.get_by_role("cell", name="Mobile Safari on iOS (iPhone)", exact=True).is_visible()

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.accounts import DEFAULT_PASSWORD
+from tests.support.accounts import log_in_page
 from tests.support.credentials import JwtIssuer, bake_png_jwt
 from tests.support.jobs import drain_jobs
 from wallet.db import utcnow
@@ -18,16 +18,9 @@ from wallet.wiring import collaborators
 pytestmark = pytest.mark.browser
 
 
-def _log_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_bulk_import_progress_page_follows_the_job_and_shows_each_result(live_server, page, app, session, make_user):
     user = make_user(email="learner@example.org")
-    _log_in(page, live_server.url, "learner@example.org")
+    log_in_page(page, live_server.url, "learner@example.org")
 
     # A job that is running when the page opens: the script polls its status and moves the bar.
     job = job_service.create_import_job(session, user.id, [], collaborators(app).uploads_folder)

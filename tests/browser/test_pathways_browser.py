@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from tests.support.accounts import DEFAULT_PASSWORD
+from tests.support.accounts import log_in_page
 from wallet.models import Pathway
 from wallet.services import importing
 from wallet.services.blobs import blob_store_from_config
@@ -50,13 +50,6 @@ def signed_badge(key: Ed25519PrivateKey, name: str, achievement: str, alignment:
     return json.dumps(signed)
 
 
-def _log_in(page: Any, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def _percent(page: Any) -> int:
     return int(page.locator("#overall").get_attribute("data-percent"))
 
@@ -66,7 +59,7 @@ def test_pathway_from_template_progress_rises_as_credentials_arrive(
 ) -> None:
     learner = make_user(email=EMAIL)
     base = live_server.url
-    _log_in(page, base)
+    log_in_page(page, base, EMAIL)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Pathways").click()
     page.get_by_role("link", name="Start a pathway").click()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.accounts import DEFAULT_PASSWORD
+from tests.support.accounts import log_in_page
 from tests.support.wallets import fill_wallet
 from wallet.services import portability
 from wallet.services.blobs import blob_store_from_config
@@ -16,17 +16,10 @@ from wallet.services.blobs import blob_store_from_config
 pytestmark = pytest.mark.browser
 
 
-def _log_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_export_progress_page_follows_the_job_and_offers_the_download(live_server, page, app, session, make_user):
     user = make_user(email="learner@example.org")
     fill_wallet(app, session, user)
-    _log_in(page, live_server.url, "learner@example.org")
+    log_in_page(page, live_server.url, "learner@example.org")
 
     # A job that is still running when the page opens: the script polls until it is ready.
     folder = Path(app.instance_path) / "exports"
@@ -64,7 +57,7 @@ def test_import_page_in_the_browser_shows_the_report(live_server, page, app, ses
     session.rollback()
     (tmp_path / "wallet.zip").write_bytes(out.getvalue())
     make_user(email="newcomer@example.org")
-    _log_in(page, live_server.url, "newcomer@example.org")
+    log_in_page(page, live_server.url, "newcomer@example.org")
     page.goto(f"{live_server.url}/settings/")
     page.get_by_role("link", name="Import a wallet export").click()
     page.get_by_label("Wallet export (.zip)").set_input_files(str(tmp_path / "wallet.zip"))
@@ -88,7 +81,7 @@ def test_export_and_import_pages_have_no_serious_accessibility_violations(live_s
     context.set_default_timeout(20_000)
     try:
         page = context.new_page()
-        _log_in(page, live_server.url, "learner@example.org")
+        log_in_page(page, live_server.url, "learner@example.org")
         page.goto(f"{live_server.url}/settings/")
         page.get_by_role("button", name="Export my wallet").click()
         page.get_by_role("heading", name="Your export is ready").wait_for()

@@ -30,6 +30,14 @@ def create_user(session: Session, *, email: str | None = None, display_name: str
                              verified=verified)
 
 
+def log_in_page(page: Any, base: str, email: str, password: str = DEFAULT_PASSWORD) -> None:
+    """Log in through the real form in the browser `page` of the app at `base`, as a person does."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def log_in(client: Any, user: User) -> None:
     """Make `client` carry a logged-in session for `user`, as Flask-Login would after a log-in.
 
