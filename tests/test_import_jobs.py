@@ -6,7 +6,6 @@ WALLET_TEST_REDIS_URL); the tests named `_on_redis` use a real Redis server what
 from __future__ import annotations
 
 import io
-import zipfile
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import redis_prefix
 from tests.support.accounts import bearer
-from tests.support.credentials import JwtIssuer, bake_png_jwt
+from tests.support.credentials import JwtIssuer, bake_png_jwt, zip_of
 from tests.support.jobs import drain_jobs
 from wallet.db import utcnow
 from wallet.models import Credential, Job
@@ -35,13 +34,6 @@ def learner(make_user, login):
 def issuer() -> JwtIssuer:
     return JwtIssuer(name="Riverside College")
 
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-    return archive.getvalue()
 
 
 def _upload(client, files: list[tuple[bytes, str]], **headers: str):
@@ -71,7 +63,7 @@ def test_add_files_several_files_queue_one_job_and_redirect_to_its_page(app, cli
 
 
 def test_add_files_zip_job_records_each_file_and_removes_the_uploads(app, client, learner, issuer, session):
-    archive = _zip({"a.jwt": issuer.jwt(name="A").encode(), "b.jwt": issuer.jwt(name="B").encode(),
+    archive = zip_of({"a.jwt": issuer.jwt(name="A").encode(), "b.jwt": issuer.jwt(name="B").encode(),
                     "readme.txt": b"not a credential"})
     response = _upload(client, [(archive, "two.zip")], Accept="application/json")
     assert response.status_code == 202
@@ -142,7 +134,7 @@ def test_import_job_that_crashes_ends_failed_with_what_was_kept(app, client, lea
 
 def test_import_job_counts_against_the_import_rate_like_immediate_imports(app, client, learner, issuer, session):
     app.config["IMPORT_RATE_LIMIT"] = 2
-    archive = _zip({f"{n}.jwt": issuer.jwt(name=f"Badge {n}").encode() for n in range(3)})
+    archive = zip_of({f"{n}.jwt": issuer.jwt(name=f"Badge {n}").encode() for n in range(3)})
     response = _upload(client, [(archive, "three.zip")])
     drain_jobs(app)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -196,7 +188,7 @@ def test_redis_queue_jobs_are_run_by_an_rq_worker_on_redis(make_app, redis_url, 
 def test_api_imports_queue_a_job_to_poll_file_by_file(app, client, make_user, api_token, issuer, session) -> None:
     user = make_user(email="api@example.org")
     auth = bearer(api_token(user))
-    archive = _zip({"a.jwt": issuer.jwt(name="A").encode(), "b.txt": b"not a credential"})
+    archive = zip_of({"a.jwt": issuer.jwt(name="A").encode(), "b.txt": b"not a credential"})
     response = client.post("/api/v1/imports", headers=auth, content_type="multipart/form-data",
                            data={"files": [(io.BytesIO(archive), "two.zip"),
                                            (io.BytesIO(issuer.jwt(name="C").encode()), "c.jwt")]})

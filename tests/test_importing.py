@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
-import stat
-import zipfile
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.credentials import HostedIssuer, JwtIssuer, LdIssuer, bake_png_jwt, png_image, tampered_jwt
+from tests.support.credentials import HostedIssuer, JwtIssuer, LdIssuer, bake_png_jwt, png_image, tampered_jwt, zip_of
 from tests.support.servers import Response
 from wallet.formatting import describe_size
 from wallet.models import Credential, VerificationRecord
@@ -222,26 +219,15 @@ def test_import_url_badge_image_with_script_svg_is_kept_as_svg(hosted, session, 
 # --- files and ZIPs --------------------------------------------------------------------------------
 
 
-def _zip(entries: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-        for name in symlinks:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return out.getvalue()
-
 
 def test_import_files_zip_reports_each_file(session, importer, issuer):
     token = issuer.jwt(name="From ZIP")
-    archive = _zip({
+    archive = zip_of({
         "../../etc/badge.jwt": issuer.jwt(name="Zip JWT").encode(),
         "badges/baked.png": bake_png_jwt(token),
         "again.png": bake_png_jwt(token),
         "notes.txt": b"just some notes",
-        "inner.zip": _zip({"x.json": b"{}"}),
+        "inner.zip": zip_of({"x.json": b"{}"}),
     }, symlinks=("link.json",))
     items = list(importing.import_files(session, importer(), [Upload("batch.zip", archive)]))
     session.commit()
@@ -263,16 +249,16 @@ def test_import_files_bad_file_does_not_stop_the_others(session, importer, issue
 
 def test_expand_zip_too_many_entries_is_refused():
     with pytest.raises(ImportRejectedError, match="more than 3 files"):
-        importing.expand_zip(_zip({f"{i}.json": b"{}" for i in range(4)}), max_entries=3)
+        importing.expand_zip(zip_of({f"{i}.json": b"{}" for i in range(4)}), max_entries=3)
 
 
 def test_expand_zip_entry_over_size_limit_is_not_read():
-    entries = importing.expand_zip(_zip({"big.json": b" " * 5000, "ok.json": b"{}"}), max_file=1000)
+    entries = importing.expand_zip(zip_of({"big.json": b" " * 5000, "ok.json": b"{}"}), max_file=1000)
     assert entries[0].error and "larger than" in entries[0].error and entries[1].data == b"{}"
 
 
 def test_expand_zip_highly_compressed_entry_is_not_opened():
-    entries = importing.expand_zip(_zip({"bomb.json": b"0" * (4 * 1024 * 1024)}))
+    entries = importing.expand_zip(zip_of({"bomb.json": b"0" * (4 * 1024 * 1024)}))
     assert entries[0].error and "suspiciously" in entries[0].error
 
 
@@ -322,7 +308,7 @@ def test_describe_size_says_limits_in_plain_words(size, words):
 
 def test_import_files_oversized_zip_is_reported_too_large(session, importer, issuer):
     small = importing.Importer(**{**importer().__dict__, "max_file_bytes": 300})
-    archive = _zip({"a.jwt": issuer.jwt().encode()})
+    archive = zip_of({"a.jwt": issuer.jwt().encode()})
     items = list(importing.import_files(session, small, [Upload("big.zip", archive[:301])]))
     assert [(i.state, i.error) for i in items] == [(REJECTED, "TooLarge")]
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import threading
-import zipfile
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import redis_prefix
 from tests.support.accounts import bearer
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, zip_of
 from tests.support.jobs import job_items
 from wallet.db import utcnow
 from wallet.models import Credential, EmailAddress, OutboxMessage, User
@@ -372,18 +371,11 @@ def test_api_url_import_over_the_limit_fetches_nothing(make_app, document_server
     assert len(document_server.requests) == fetched
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
 
 def test_import_files_zip_entries_count_one_by_one(app, client, session, learner, login, issuer, rate_clock) -> None:
     app.config["IMPORT_RATE_LIMIT"] = 3
     login(learner)
-    archive = _zip({f"badge{n}.png": bake_png_jwt(issuer.jwt(name=f"Badge {n}")) for n in range(4)})
+    archive = zip_of({f"badge{n}.png": bake_png_jwt(issuer.jwt(name=f"Badge {n}")) for n in range(4)})
     response = client.post("/credentials/add/files", data={"files": (io.BytesIO(archive), "badges.zip")},
                            headers={"Accept": "application/json"}, content_type="multipart/form-data")
     assert response.status_code == 202  # a ZIP is imported as a background job, under the same limit
@@ -399,7 +391,7 @@ def test_import_files_when_already_at_the_limit_is_429_before_reading(app, clien
     app.config["IMPORT_RATE_LIMIT"] = 1
     login(learner)
     client.post("/credentials/add/paste", data={"credential": issuer.jwt()})
-    archive = _zip({"badge.png": bake_png_jwt(issuer.jwt())})
+    archive = zip_of({"badge.png": bake_png_jwt(issuer.jwt())})
     response = client.post("/credentials/add/files", data={"files": (io.BytesIO(archive), "badges.zip")},
                            content_type="multipart/form-data")
     assert response.status_code == 429 and response.headers["Retry-After"] == "600"

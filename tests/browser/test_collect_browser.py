@@ -3,15 +3,13 @@ filters, re-verification and deletion; hostile badge metadata and learner text r
 from __future__ import annotations
 
 import base64
-import io
 import re
-import zipfile
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.accounts import DEFAULT_PASSWORD
-from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image, tampered_jwt
+from tests.support.credentials import HostedIssuer, JwtIssuer, bake_png_jwt, png_image, tampered_jwt, zip_of
 from tests.support.jobs import drain_jobs
 from tests.support.servers import Response
 
@@ -34,13 +32,6 @@ def provider(document_server, app_config) -> HostedIssuer:
 def _probe(page) -> None:
     assert page.evaluate("typeof window.__pwned") == "undefined", "a script from untrusted content ran"
 
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 def test_learner_collects_enriches_filters_reverifies_and_deletes(provider, live_server, page, make_user) -> None:
@@ -78,7 +69,7 @@ def test_learner_collects_enriches_filters_reverifies_and_deletes(provider, live
     expect(page.get_by_label("Link to the credential")).to_be_hidden()
     page.set_input_files("#files-input", files=[
         {"name": "hostile.png", "mimeType": "image/png", "buffer": hostile_png},
-        {"name": "batch.zip", "mimeType": "application/zip", "buffer": _zip({
+        {"name": "batch.zip", "mimeType": "application/zip", "buffer": zip_of({
             "leadership.jwt": academy.jwt(name="Team Leadership", tags=["soft-skills"]).encode(),
             "python.png": bake_png_jwt(JwtIssuer(name="Northwind Academy").jwt(name="Python Basics", skills=["Python"])),
             "readme.txt": b"not a credential"})},

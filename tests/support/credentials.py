@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import stat
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -154,3 +156,16 @@ class HostedIssuer:
         if revoked:
             assertion["revoked"] = True
         return self.serve(f"/assertions/{number}.json", assertion)
+
+
+def zip_of(entries: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> bytes:
+    """Return a ZIP (deflated) holding `entries` by name, and symbolic links named `symlinks` to /etc/passwd."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        for name in symlinks:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return out.getvalue()
