@@ -161,18 +161,20 @@ def imports():
 @login_required
 def import_progress(job_id: str):
     """Show an import's progress file by file, then its results (refreshes itself without script)."""
-    job = job_service.get_job(get_session(), current_user.id, job_id, kind=job_service.IMPORT,
-                              stale_after=collaborators().job_stale_after)
-    return _no_store(render_template("credentials/import_job.html", job=job))
+    return _no_store(render_template("credentials/import_job.html", job=_import_job(job_id)))
 
 
 @bp.get("/imports/<job_id>/status")
 @login_required
 def import_status(job_id: str):
     """Answer the import's state as JSON, for the progress page's script."""
-    job = job_service.get_job(get_session(), current_user.id, job_id, kind=job_service.IMPORT,
-                              stale_after=collaborators().job_stale_after)
-    return _no_store(jsonify(job_service.summary(job)))
+    return _no_store(jsonify(job_service.summary(_import_job(job_id))))
+
+
+def _import_job(job_id: str) -> Any:
+    """Return the current learner's import job `job_id` (NotFoundError for anyone else's)."""
+    return job_service.get_job(get_session(), current_user.id, job_id, kind=job_service.IMPORT,
+                               stale_after=collaborators().job_stale_after)
 
 
 def _no_store(response: Any) -> Response:
