@@ -18,6 +18,7 @@ from wallet.cli import _report_text
 from wallet.models import Credential
 from wallet.services import pathway_rules as rules
 from wallet.services import pathways, presentations
+from wallet.services.importing import RESULT_WORDS
 from wallet.services.verification.result import Metadata, Status, VerificationResult
 from wallet.services.verification.states import STATES, state_label, state_of
 from wallet.templating import format_date
@@ -101,9 +102,12 @@ def test_add_page_gives_its_script_the_table_as_a_json_data_block(client, make_u
     page = client.get("/credentials/add").get_data(as_text=True)
     block = re.search(r'<script type="application/json" id="state-words">(.*?)</script>', page, re.S).group(1)
     assert json.loads(block) == {status: state.to_dict() for status, state in STATES.items()}
+    results = re.search(r'<script type="application/json" id="result-words">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(results) == RESULT_WORDS
     script = (WALLET / "static" / "js" / "collect.js").read_text(encoding="utf-8")
-    assert 'getElementById("state-words")' in script
+    assert 'readJSON("state-words")' in script and 'readJSON("result-words")' in script
     assert not any(state.label in script for state in STATES.values())
+    assert not any(word in script for word in RESULT_WORDS.values())
 
 
 @pytest.mark.parametrize("status", list(VOCABULARY))

@@ -10,6 +10,7 @@ from wallet.db import get_session, utcnow
 from wallet.formatting import describe_size, format_date, time_ago
 from wallet.models.portfolio import VISIBILITIES
 from wallet.services import pathways as pathway_service
+from wallet.services.importing import RESULT_WORDS
 from wallet.services.sanitize import clean_text, external_link, render_markdown, short_identifier
 
 from wallet.services.verification.states import STATES, state_label, state_of
@@ -52,6 +53,7 @@ def register_templating(app: Flask) -> None:
     """Expose the helpers to templates."""
     app.jinja_env.globals.update(has_endpoint=has_endpoint, nav_items=nav_items, state_of=state_of,
                                  state_label=state_label, state_words_json=state_words_json,
+                                 import_result_words=RESULT_WORDS,
                                  # Templates render untrusted text only through the sanitiser (never `|safe`).
                                  markdown=render_markdown, external_link=external_link)
     # Credential names and skill texts come from issuers: shown through the one text cleaner (docs/security.md E8, D17).

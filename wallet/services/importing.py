@@ -74,6 +74,9 @@ from wallet.services.verification.result import CheckStatus, Status, Verificatio
 IMPORTED = "imported"  # a new credential
 REJECTED = "rejected"
 # REPLACED, DUPLICATE and KEPT: another copy of a credential already held (services/versions.py).
+# What the learner reads for each, on the add page, in its script and on an import job's page.
+RESULT_WORDS = {IMPORTED: "Added", REPLACED: "Replaced a copy", DUPLICATE: "Already in your wallet",
+                KEPT: "Not added", REJECTED: "Not added"}
 
 MAX_PASTE_CHARS = 1024 * 1024
 # C12: a ZIP is opened only within these bounds; paths inside it are ignored.

@@ -5,10 +5,9 @@
   "use strict";
   // The state words and chip classes come from the page (a JSON data block rendered from the one table of
   // states, services/verification/states.py), so the script says what every page says.
-  var STATES = readStates();
-  var RESULT_WORDS = {
-    imported: "Added", replaced: "Replaced a copy", duplicate: "Already in your wallet", kept: "Not added", rejected: "Not added"
-  };
+  var STATES = readJSON("state-words");
+  // What each file's import came to, in the words the server's pages use (services/importing.py RESULT_WORDS).
+  var RESULT_WORDS = readJSON("result-words");
 
   function setupTabs(root) {
     var tabs = root.querySelectorAll("[data-tab]");
@@ -35,8 +34,8 @@
     show(["link", "files", "paste"].indexOf(fromHash) >= 0 ? fromHash : root.dataset.initial || "link");
   }
 
-  function readStates() {
-    var block = document.getElementById("state-words");
+  function readJSON(id) {
+    var block = document.getElementById(id);
     try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
   }
 
