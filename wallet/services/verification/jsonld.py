@@ -452,19 +452,59 @@ class _Processor(JsonLdProcessor):
             for element in input_:
                 self._create_node_map(element, graph_map, active_graph, issuer, active_subject, active_property, list_)
             return
-        if type(input_) is not dict or "@value" not in input_ or type(input_.get("@type", "")) is not str:
+        if type(input_) is not dict or (type(active_subject) is not str and active_subject is not None):
             super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
             return
-        subject_node = (graph_map.setdefault(active_graph, {}).get(active_subject)
-                        if isinstance(active_subject, str) else None)
+        if "@value" not in input_:
+            if not _plain_node(input_):
+                super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+                return
+            self._plain_node_to_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        if type(input_.get("@type", "")) is not str:
+            super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        subject_node = graph_map.setdefault(active_graph, {}).get(active_subject) if active_subject is not None else None
         type_ = input_.get("@type")
         if type_ is not None and type_.startswith("_:"):
             input_["@type"] = issuer.get_id(type_)  # relabel a blank node datatype, as pyld
         if list_:
             list_["@list"].append(input_)
         elif subject_node:
-            JsonLdProcessor.add_value(subject_node, active_property, input_,
-                                      {"propertyIsArray": True, "allowDuplicate": False})
+            _add_unique(subject_node, active_property, input_)
+
+    def _plain_node_to_map(self, input_: dict[str, Any], graph_map: dict[str, Any], active_graph: str, issuer: Any,
+                           active_subject: str | None, active_property: Any, list_: Any) -> None:
+        """pyld's node map generation steps for a node object with only @id, @type and properties (_plain_node)."""
+        graph = graph_map.setdefault(active_graph, {})
+        subject_node = graph.get(active_subject) if active_subject is not None else None
+        types = input_.get("@type")
+        if types is not None:
+            for type_ in types:  # types are labelled first (JSON-LD 1.1 API §7.2 step 3)
+                if type_.startswith("_:"):
+                    issuer.get_id(type_)
+        id_ = input_.get("@id")
+        if "@id" not in input_ or str(id_).startswith("_:"):
+            id_ = issuer.get_id(id_)
+        node = graph.setdefault(id_, {"@id": id_})
+        if active_property:
+            reference = {"@id": id_}
+            if list_:
+                list_["@list"].append(reference)
+            elif subject_node:
+                _add_unique(subject_node, active_property, reference)
+        for property_ in sorted(input_):
+            if property_ == "@id":
+                continue
+            objects = input_[property_]
+            if len(objects) == 0:
+                JsonLdProcessor.add_value(node, property_, [], {"propertyIsArray": True})
+            elif property_ == "@type":
+                for type_ in objects:
+                    _add_unique(node, property_, issuer.get_id(type_) if type_.startswith("_:") else type_)
+            else:
+                for object_ in objects:
+                    self._create_node_map(object_, graph_map, active_graph, issuer, id_, property_)
 
     def _process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any],
                          override_protected: bool = False, propagate: bool = True,
@@ -485,6 +525,37 @@ class _Processor(JsonLdProcessor):
         if isinstance(result, frozendict):
             PROCESSED_CONTEXTS.put(key, (local_ctx, result))
         return result
+
+
+def _plain_node(input_: dict[str, Any]) -> bool:
+    """Tell whether an expanded node object has only @id, @type (strings) and properties (lists), no
+    other keyword (@graph, @reverse, @included, @index, ...), no list object and no blank node property."""
+    for key, value in input_.items():
+        if key == "@id":
+            continue
+        if type(value) is not list:
+            return False
+        if key == "@type":
+            if not all(type(type_) is str for type_ in value):
+                return False
+        elif key.startswith("@") or key.startswith("_:") or key in _KEYWORDS:
+            return False
+    return True
+
+
+def _add_unique(subject: dict[str, Any], property_: str, value: Any) -> None:
+    """JsonLdProcessor.add_value(subject, property_, value, propertyIsArray, no duplicates), for a list or no entry."""
+    existing = subject.get(property_, _MISSING)
+    if type(existing) is list:
+        compare = JsonLdProcessor.compare_values
+        for other in existing:
+            if compare(value, other):
+                return
+        existing.append(value)
+    elif existing is _MISSING:
+        subject[property_] = [value]
+    else:
+        JsonLdProcessor.add_value(subject, property_, value, {"propertyIsArray": True, "allowDuplicate": False})
 
 
 def _context_key(local_ctx: Any) -> tuple[Any, ...] | None:
