@@ -162,6 +162,7 @@ def clear_caches() -> None:
     PROCESSED_CONTEXTS.clear()
     _EXPANDED_IRIS.clear()
     _VALUE_PLANS.clear()
+    _PROPERTY_PLANS.clear()
     pyld._resolved_context_cache.clear()
 
 
@@ -198,6 +199,10 @@ REGISTRY.on_clear(_EXPANDED_IRIS.clear)
 _VALUE_PLANS: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {}
 REGISTRY.on_clear(_VALUE_PLANS.clear)
 _MISSING = object()
+# What a key of a node object is, by (frozen active context id, key): see _Processor._expand_object.
+_PROPERTY_PLANS: dict[tuple[str, str], Any] = {}
+REGISTRY.on_clear(_PROPERTY_PLANS.clear)
+_AN_ID, _A_TYPE, _OTHER = object(), object(), object()
 # pyld.jsonld._is_absolute_iri's pattern, compiled once.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$").match
 _KEYWORDS = frozenset(pyld.KEYWORDS)
@@ -386,6 +391,88 @@ class _Processor(JsonLdProcessor):
         expanded["@value"] = value
         return expanded
 
+    def _expand_object(self, active_ctx: Any, active_property: Any, expanded_active_property: Any, element: Any,
+                       expanded_parent: dict[str, Any], options: dict[str, Any], inside_list: bool = False,
+                       type_key: Any = None, type_scoped_ctx: Any = None) -> None:
+        """JSON-LD 1.1 API §5.1.2 steps 13-14 (each key of a node object), as pyld's, for plain node objects.
+
+        A node object whose keys are all an @id (a string), @types (strings) or properties that
+        expand to an absolute IRI with no scoped context, no container other than @set, no @json
+        type and no reverse mapping (what a credential's nodes are) is expanded here, with what
+        the frozen active context says of each key looked up once (`_property_plan`); the values
+        are expanded and added as pyld does, in its key order. Anything else (other keywords,
+        containers, scoped contexts, @nest, undefined terms, framing) is pyld's whole.
+        """
+        if (type(active_ctx) is not frozendict or expanded_parent or expanded_active_property == "@reverse"
+                or options.get("isFrame")):
+            super()._expand_object(active_ctx, active_property, expanded_active_property, element, expanded_parent,
+                                   options, inside_list, type_key, type_scoped_ctx)
+            return
+        uuid = active_ctx["_uuid"]
+        plans = []
+        ids = 0
+        for key in sorted(element):
+            if key == "@context":
+                continue
+            plan = _PROPERTY_PLANS.get((uuid, key)) if type(key) is str else None
+            if plan is None:
+                if type(key) is not str or len(key) > _IRI_MEMO_CHARS:
+                    plan = _OTHER
+                else:
+                    plan = self._property_plan(active_ctx, key)
+                    if len(_PROPERTY_PLANS) >= _IRI_MEMO_ENTRIES:
+                        _PROPERTY_PLANS.clear()
+                    _PROPERTY_PLANS[(uuid, key)] = plan
+            value = element[key]
+            if plan is _AN_ID:
+                ids += 1
+                if type(value) is not str or ids > 1:
+                    plan = _OTHER  # pyld's error (not a string, colliding keywords)
+            elif plan is _A_TYPE:
+                if type(value) is list:
+                    if not all(type(item) is str for item in value):
+                        plan = _OTHER
+                elif type(value) is not str:
+                    plan = _OTHER
+            if plan is _OTHER:
+                super()._expand_object(active_ctx, active_property, expanded_active_property, element,
+                                       expanded_parent, options, inside_list, type_key, type_scoped_ctx)
+                return
+            plans.append((key, value, plan))
+        base = options.get("base", "")
+        for key, value, plan in plans:
+            if plan is _AN_ID:
+                expanded_parent["@id"] = self._expand_iri(active_ctx, value, base=base)
+            elif plan is _A_TYPE:
+                JsonLdProcessor.add_value(
+                    expanded_parent, "@type",
+                    [self._expand_iri(type_scoped_ctx, item, vocab=True, base=base)
+                     for item in JsonLdProcessor.arrayify(value)],
+                    {"propertyIsArray": False})
+            else:
+                expanded_value = self._expand(active_ctx, key, value, options, inside_list=False)
+                if expanded_value is not None:
+                    _add_all(expanded_parent, plan, expanded_value)
+
+    def _property_plan(self, active_ctx: Any, key: str) -> Any:
+        """What _expand_object does with `key` under the frozen `active_ctx`: _AN_ID, _A_TYPE, _OTHER, or
+        the absolute IRI of a plain property (see _expand_object)."""
+        expanded = self._expand_iri(active_ctx, key, vocab=True)
+        if expanded == "@id":
+            return _AN_ID
+        if expanded == "@type":
+            return _A_TYPE
+        if (type(expanded) is not str or expanded in _KEYWORDS or not _ABSOLUTE_IRI(expanded)
+                or JsonLdProcessor.get_context_value(active_ctx, key, "@context") is not None
+                or JsonLdProcessor.arrayify(JsonLdProcessor.get_context_value(active_ctx, key, "@container"))
+                not in ([None], [], ["@set"])
+                or JsonLdProcessor.get_context_value(active_ctx, key, "@type") == "@json"):
+            return _OTHER
+        mapping = active_ctx["mappings"].get(key)
+        if mapping and mapping["reverse"]:
+            return _OTHER
+        return expanded
+
     def _graph_to_rdf(self, graph: dict[str, Any], issuer: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
         """JSON-LD 1.1 API §8.5 (Deserialize JSON-LD to RDF), as pyld's, with its checks hoisted.
 
@@ -541,6 +628,24 @@ def _plain_node(input_: dict[str, Any]) -> bool:
         elif key.startswith("@") or key.startswith("_:") or key in _KEYWORDS:
             return False
     return True
+
+
+def _add_all(parent: dict[str, Any], property_: str, value: Any) -> None:
+    """JsonLdProcessor.add_value(parent, property_, value, propertyIsArray), for a flat list or one value."""
+    existing = parent.get(property_, _MISSING)
+    if existing is not _MISSING and type(existing) is not list:
+        JsonLdProcessor.add_value(parent, property_, value, {"propertyIsArray": True})
+    elif type(value) is list:
+        if any(type(item) is list for item in value):
+            JsonLdProcessor.add_value(parent, property_, value, {"propertyIsArray": True})
+        elif existing is _MISSING:
+            parent[property_] = list(value)
+        else:
+            existing.extend(value)
+    elif existing is _MISSING:
+        parent[property_] = [value]
+    else:
+        existing.append(value)
 
 
 def _add_unique(subject: dict[str, Any], property_: str, value: Any) -> None:
