@@ -397,11 +397,11 @@ class _Processor(JsonLdProcessor):
         """JSON-LD 1.1 API §5.1.2 steps 13-14 (each key of a node object), as pyld's, for plain node objects.
 
         A node object whose keys are all an @id (a string), @types (strings) or properties that
-        expand to an absolute IRI with no scoped context, no container other than @set, no @json
-        type and no reverse mapping (what a credential's nodes are) is expanded here, with what
-        the frozen active context says of each key looked up once (`_property_plan`); the values
-        are expanded and added as pyld does, in its key order. Anything else (other keywords,
-        containers, scoped contexts, @nest, undefined terms, framing) is pyld's whole.
+        expand to an absolute IRI with no container other than @set, no @json type and no reverse
+        mapping (what a credential's nodes are) is expanded here, with what the frozen active
+        context says of each key looked up once (`_property_plan`); scoped contexts are applied,
+        values expanded and added as pyld does, in its key order. Anything else (other keywords,
+        containers, @nest, undefined terms, framing) is pyld's whole.
         """
         if (type(active_ctx) is not frozendict or expanded_parent or expanded_active_property == "@reverse"
                 or options.get("isFrame")):
@@ -449,10 +449,28 @@ class _Processor(JsonLdProcessor):
                     [self._expand_iri(type_scoped_ctx, item, vocab=True, base=base)
                      for item in JsonLdProcessor.arrayify(value)],
                     {"propertyIsArray": False})
-            else:
+            elif type(plan) is str:
                 expanded_value = self._expand(active_ctx, key, value, options, inside_list=False)
                 if expanded_value is not None:
                     _add_all(expanded_parent, plan, expanded_value)
+            else:  # a property with a scoped context, applied as pyld does
+                expanded_property, scoped = plan
+                term_ctx = self._process_context(active_ctx, scoped, options, propagate=True, override_protected=True)
+                expanded_value = self._expand(term_ctx, key, value, options, inside_list=False)
+                if expanded_value is None:
+                    continue
+                mapping = term_ctx["mappings"].get(key)
+                if mapping and mapping["reverse"]:
+                    # pyld: the scoped context made the term a reverse property
+                    reverse_map = expanded_parent.setdefault("@reverse", {})
+                    for item in JsonLdProcessor.arrayify(expanded_value):
+                        if pyld._is_value(item) or pyld._is_list(item):
+                            raise JsonLdError('Invalid JSON-LD syntax; "@reverse" value must not be an @value or an '
+                                              "@list.", "jsonld.SyntaxError", {"value": expanded_value},
+                                              code="invalid reverse property value")
+                        JsonLdProcessor.add_value(reverse_map, expanded_property, item, {"propertyIsArray": True})
+                    continue
+                _add_all(expanded_parent, expanded_property, expanded_value)
 
     def _property_plan(self, active_ctx: Any, key: str) -> Any:
         """What _expand_object does with `key` under the frozen `active_ctx`: _AN_ID, _A_TYPE, _OTHER, or
@@ -463,11 +481,13 @@ class _Processor(JsonLdProcessor):
         if expanded == "@type":
             return _A_TYPE
         if (type(expanded) is not str or expanded in _KEYWORDS or not _ABSOLUTE_IRI(expanded)
-                or JsonLdProcessor.get_context_value(active_ctx, key, "@context") is not None
                 or JsonLdProcessor.arrayify(JsonLdProcessor.get_context_value(active_ctx, key, "@container"))
                 not in ([None], [], ["@set"])
                 or JsonLdProcessor.get_context_value(active_ctx, key, "@type") == "@json"):
             return _OTHER
+        scoped = JsonLdProcessor.get_context_value(active_ctx, key, "@context")
+        if scoped is not None:
+            return (expanded, scoped)  # the reverse mapping is read from the scoped context, when applied
         mapping = active_ctx["mappings"].get(key)
         if mapping and mapping["reverse"]:
             return _OTHER
