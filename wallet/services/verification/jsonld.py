@@ -163,6 +163,7 @@ def clear_caches() -> None:
     _EXPANDED_IRIS.clear()
     _VALUE_PLANS.clear()
     _PROPERTY_PLANS.clear()
+    _CONTAINERS.clear()
     pyld._resolved_context_cache.clear()
 
 
@@ -203,6 +204,9 @@ _MISSING = object()
 _PROPERTY_PLANS: dict[tuple[str, str], Any] = {}
 REGISTRY.on_clear(_PROPERTY_PLANS.clear)
 _AN_ID, _A_TYPE, _OTHER = object(), object(), object()
+# A property's @container as a list, by (frozen active context id, property): see _Processor._expand.
+_CONTAINERS: dict[tuple[str, str], list[Any]] = {}
+REGISTRY.on_clear(_CONTAINERS.clear)
 # pyld.jsonld._is_absolute_iri's pattern, compiled once.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$").match
 _KEYWORDS = frozenset(pyld.KEYWORDS)
@@ -390,6 +394,49 @@ class _Processor(JsonLdProcessor):
             value = str(value)  # as pyld: values that are not basic JSON types become strings
         expanded["@value"] = value
         return expanded
+
+    def _expand(self, active_ctx: Any, active_property: Any, element: Any, options: dict[str, Any],
+                inside_list: bool = False, inside_index: bool = False, type_scoped_ctx: Any = None) -> Any:
+        """JSON-LD 1.1 API §5.1.2 (Expansion) steps 1-5, as pyld's, for arrays and scalars under a frozen context.
+
+        An array's container and a scalar's property are looked up once per property and context
+        (`_CONTAINERS`, and the memoised IRI expansion); the steps, and their order, are pyld's.
+        Node and value objects, the top level and anything under "@default" are pyld's.
+        """
+        kind = type(element)
+        if (kind is dict or element is None or active_property == "@default" or type(active_ctx) is not frozendict
+                or type(active_property) is not str or len(active_property) > _IRI_MEMO_CHARS):
+            return super()._expand(active_ctx, active_property, element, options, inside_list, inside_index,
+                                   type_scoped_ctx)
+        if kind is list:
+            key = (active_ctx["_uuid"], active_property)
+            container = _CONTAINERS.get(key)
+            if container is None:
+                container = JsonLdProcessor.arrayify(
+                    JsonLdProcessor.get_context_value(active_ctx, active_property, "@container"))
+                if len(_CONTAINERS) >= _IRI_MEMO_ENTRIES:
+                    _CONTAINERS.clear()
+                _CONTAINERS[key] = container
+            inside_list = inside_list or "@list" in container
+            expanded: list[Any] = []
+            for item in element:
+                item = self._expand(active_ctx, active_property, item, options, inside_list=inside_list,
+                                    inside_index=inside_index, type_scoped_ctx=type_scoped_ctx)
+                if inside_list and type(item) is list:
+                    item = {"@list": item}
+                if item is not None:
+                    if type(item) is list:
+                        expanded.extend(item)
+                    else:
+                        expanded.append(item)
+            return expanded
+        if kind is not str and kind is not int and kind is not float and kind is not bool:
+            return super()._expand(active_ctx, active_property, element, options, inside_list, inside_index,
+                                   type_scoped_ctx)
+        # A free-floating scalar (not in a list, under @graph) is dropped.
+        if not inside_list and self._expand_iri(active_ctx, active_property, vocab=True) == "@graph":
+            return None
+        return self._expand_value(active_ctx, active_property, element, options)
 
     def _expand_object(self, active_ctx: Any, active_property: Any, expanded_active_property: Any, element: Any,
                        expanded_parent: dict[str, Any], options: dict[str, Any], inside_list: bool = False,
