@@ -271,10 +271,12 @@ def test_canonize_iri_memo_stays_within_its_bound(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(jsonld, "_IRI_MEMO_ENTRIES", 40)
     jsonld.clear_caches()
     for number in range(30):
-        doc = _credential(subject={"id": f"did:example:learner{number}"})
+        doc = _credential(subject={"id": f"did:example:learner{number}"}, evidence=[{"type": ["Evidence"]}])
         assert jsonld.canonize(doc) == _plain_pyld(doc)
         assert len(jsonld._EXPANDED_IRIS) <= 40 and len(jsonld._VALUE_PLANS) <= 40
-    assert jsonld._EXPANDED_IRIS and jsonld._VALUE_PLANS  # both were used
+        assert len(jsonld._PROPERTY_PLANS) <= 40 and len(jsonld._CONTAINERS) <= 40
+    # all were used
+    assert jsonld._EXPANDED_IRIS and jsonld._VALUE_PLANS and jsonld._PROPERTY_PLANS and jsonld._CONTAINERS
 
 
 def test_canonize_iri_memo_skips_long_values() -> None:

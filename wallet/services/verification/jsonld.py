@@ -25,8 +25,13 @@ bench/rdfc_node.py; most of the time is expansion). `_Processor` therefore:
 - expands a copy parsed from the JSON text already made for the memo key, instead of pyld's deep copy;
 - memoises IRI expansion, and what a property's values expand to, per frozen processed context
   (terms repeat across documents; bounded);
-- puts value objects into the node map directly (pyld checks each character of a datatype IRI as if
-  it were a list of types);
+- expands plain node objects (an @id, @types and properties with no container beyond @set, no @json
+  type and no reverse mapping: a credential's nodes) with what the frozen context says of each key
+  looked up once, and arrays and scalars with their property's container looked up once; any other
+  object (keywords, containers, @nest, undefined terms) is expanded by pyld whole, and the steps
+  kept are pyld's, in its order;
+- puts plain node objects and value objects into the node map directly (pyld checks each character
+  of a datatype IRI as if it were a list of types, and passes options to every added value);
 - makes RDF triples with each subject and predicate checked once, strings and node references directly;
 and rdfc.py writes the canonical N-Quads directly.
 tests/verification/test_jsonld.py checks that the N-Quads are byte-identical to plain pyld's on
