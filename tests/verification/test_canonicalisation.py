@@ -190,6 +190,29 @@ VARIED = {
         "credentialSubject": {"steps": ["one", {"@id": "https://x.example/2"}, 3, True],
                               "when": "2026-02-03T04:05:06Z", "doc": {"b": [1, 2.0], "a": None},
                               "big": [1e21, -0.0, 12345678901234567890]}},
+    "node map keywords, duplicates and blank node ids": {
+        "@context": [V2, {"@vocab": "https://vocab.example/", "knows": {"@reverse": "https://vocab.example/knownBy"},
+                          "g": {"@id": "https://vocab.example/g", "@container": "@graph"},
+                          "byIndex": {"@id": "https://vocab.example/byIndex", "@container": "@index"},
+                          "seq": {"@id": "https://vocab.example/seq", "@container": "@list"}}],
+        "type": ["VerifiableCredential", "_:localType"], "issuer": "did:example:i", "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": "_:learner", "knows": {"id": "did:example:friend", "name": "F"}, "g": {"name": "inside"},
+            "byIndex": {"one": {"name": "x"}, "two": {"id": "_:learner", "name": "y"}},
+            "@included": [{"id": "did:example:other", "name": "o"}],
+            "seq": [{"id": "did:example:n"}, {"name": "in a list"}, "text"],
+            "same": [{"id": "did:example:n"}, {"id": "did:example:n", "name": "twice", "type": "Thing"},
+                     {"id": "did:example:n", "type": ["Thing", "_:other"]}, "a", "a", {"@value": "a"}],
+            "empty": []}},
+    "property-scoped contexts, one making its own term a reverse property": {
+        "@context": [V2, {"@vocab": "https://vocab.example/",
+                          "wrapper": {"@id": "https://vocab.example/wrapper",
+                                      "@context": {"inner": {"@id": "https://vocab.example/inner", "@type": "@id"}}},
+                          "turned": {"@id": "https://vocab.example/turned",
+                                     "@context": {"turned": {"@reverse": "https://vocab.example/turnedBy"}}}}],
+        "type": ["VerifiableCredential"], "issuer": "did:example:i", "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:s", "wrapper": {"id": "did:example:w", "inner": "https://x.example/i"},
+                              "inner": "not an IRI here", "turned": {"id": "did:example:t", "name": "T"}}},
     "proof configuration": {"@context": [V2, OB3], "type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022",
                             "created": "2026-01-01T00:00:00Z", "proofPurpose": "assertionMethod",
                             "verificationMethod": "did:key:z6MkExample#z6MkExample"},
@@ -248,10 +271,12 @@ def test_canonize_iri_memo_stays_within_its_bound(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(jsonld, "_IRI_MEMO_ENTRIES", 40)
     jsonld.clear_caches()
     for number in range(30):
-        doc = _credential(subject={"id": f"did:example:learner{number}"})
+        doc = _credential(subject={"id": f"did:example:learner{number}"}, evidence=[{"type": ["Evidence"]}])
         assert jsonld.canonize(doc) == _plain_pyld(doc)
         assert len(jsonld._EXPANDED_IRIS) <= 40 and len(jsonld._VALUE_PLANS) <= 40
-    assert jsonld._EXPANDED_IRIS and jsonld._VALUE_PLANS  # both were used
+        assert len(jsonld._PROPERTY_PLANS) <= 40 and len(jsonld._CONTAINERS) <= 40
+    # all were used
+    assert jsonld._EXPANDED_IRIS and jsonld._VALUE_PLANS and jsonld._PROPERTY_PLANS and jsonld._CONTAINERS
 
 
 def test_canonize_iri_memo_skips_long_values() -> None:
@@ -301,3 +326,64 @@ def test_canonize_generated_credential_matches_plain_pyld(credential: dict[str, 
     jsonld.CANONICAL_FORMS.clear()
     assert jsonld.canonize(credential) == _plain_pyld(credential)
     assert jsonld.expand(credential) == _plain_expand(credential)
+
+
+# --- property: the expansion and node map fast paths are pyld's steps, on documents using many JSON-LD features ---
+
+class _GenericSteps(jsonld._Processor):
+    """Wallet's processor with pyld's own expansion and node map steps instead of the fast paths."""
+
+    _expand = pyld.JsonLdProcessor._expand
+    _expand_object = pyld.JsonLdProcessor._expand_object
+    _create_node_map = pyld.JsonLdProcessor._create_node_map
+
+
+_VOCAB = "https://vocab.example/"
+_TERMS = ["t0", "t1", "t2", "t3", "t4"]
+_DEFINITION = st.sampled_from([
+    _VOCAB + "plain", {"@id": _VOCAB + "ref", "@type": "@id"}, {"@id": _VOCAB + "set", "@container": "@set"},
+    {"@id": _VOCAB + "list", "@container": "@list"}, {"@id": _VOCAB + "index", "@container": "@index"},
+    {"@id": _VOCAB + "lang", "@container": "@language"}, {"@id": _VOCAB + "graph", "@container": "@graph"},
+    {"@reverse": _VOCAB + "rev"}, {"@id": _VOCAB + "json", "@type": "@json"},
+    {"@id": _VOCAB + "int", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
+    {"@id": _VOCAB + "scoped", "@context": {"t1": {"@id": _VOCAB + "inner", "@type": "@id"}}},
+    {"@id": _VOCAB + "turns", "@context": {"t2": {"@reverse": _VOCAB + "turned"}}},
+    {"@id": "@nest"}, {"@id": _VOCAB + "vocab", "@type": "@vocab"}, {"@id": _VOCAB + "fr", "@language": "fr"},
+])
+_SCALAR = st.one_of(st.sampled_from(["https://x.example/a", "_:b1", "t0", "text", "did:example:n"]),
+                    st.integers(-3, 3), st.booleans(), st.just(2.5))
+_KEY = st.sampled_from([*_TERMS, *_TERMS, *_TERMS, "free", "@value", "@list", "@set", "@included", "@id", "@type"])
+_IDS = st.sampled_from(["https://x.example/a", "did:example:n", "_:b1", "_:b2", "t0", "text"])
+_TYPES = st.sampled_from(["t0", "Thing", "https://x.example/T", "_:t"])
+
+
+def _node_object(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    # Mostly an id, types and terms (the fast path); sometimes keywords and undefined terms (pyld's whole).
+    return st.builds(lambda head, rest: {**rest, **head},
+                     st.fixed_dictionaries({}, optional={"id": _IDS, "type": _TYPES | st.lists(_TYPES, max_size=2)}),
+                     st.dictionaries(_KEY, inner, max_size=4))
+
+
+_NODE = st.recursive(_SCALAR, lambda inner: st.lists(inner, max_size=3) | _node_object(inner), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(definitions=st.fixed_dictionaries({term: _DEFINITION for term in _TERMS}),
+       vocab=st.booleans(), body=_node_object(_NODE))
+def test_fast_paths_give_pyld_generic_steps_dataset_or_error(definitions: dict[str, Any], vocab: bool,
+                                                              body: dict[str, Any]) -> None:
+    context: dict[str, Any] = {**definitions, "id": "@id", "type": "@type"}
+    if vocab:
+        context["@vocab"] = _VOCAB
+    doc = {"@context": [V2, context], **body}
+
+    def run(processor: type[jsonld._Processor]) -> Any:
+        try:
+            return ("dataset", processor().to_rdf(copy.deepcopy(doc), jsonld._options()))
+        except (pyld.JsonLdError, JsonLdProblem, ValueError, TypeError, AttributeError, KeyError) as error:
+            return ("error", type(error).__name__, str(error))
+
+    jsonld.clear_caches()
+    expected = run(_GenericSteps)
+    assert run(jsonld._Processor) == expected
+    assert run(jsonld._Processor) == expected  # again, with every memo filled

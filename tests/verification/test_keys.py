@@ -5,10 +5,13 @@ import base64
 import json
 from typing import Any
 
+import base58
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jwcrypto.jwk import JWK
 
 from tests.support.servers import DocumentServer, Response
@@ -521,6 +524,27 @@ def test_multibase_base64url_round_trip() -> None:
 def test_multibase_base64url_malformed_is_refused(value: str) -> None:
     with pytest.raises(MultibaseError):
         multibase.base64url_decode(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=80), ones=st.sampled_from(["", "1", "11"]), space=st.sampled_from(["", " ", "\n"]))
+def test_multibase_base58_decode_is_the_base58_library_decoding(data: bytes, ones: str, space: str) -> None:
+    value = ones + base58.b58encode(data).decode("ascii") + space
+    assert multibase.base58_decode(value) == base58.b58decode(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(max_size=30))
+def test_multibase_base58_decode_refuses_what_the_library_refuses(value: str) -> None:
+    try:
+        expected: bytes | None = base58.b58decode(value)
+    except (ValueError, UnicodeEncodeError):
+        expected = None
+    if expected is None:
+        with pytest.raises(MultibaseError):
+            multibase.base58_decode(value)
+    else:
+        assert multibase.base58_decode(value) == expected
 
 
 def test_multibase_base58btc_round_trip_keeps_leading_zeros() -> None:

@@ -25,8 +25,13 @@ bench/rdfc_node.py; most of the time is expansion). `_Processor` therefore:
 - expands a copy parsed from the JSON text already made for the memo key, instead of pyld's deep copy;
 - memoises IRI expansion, and what a property's values expand to, per frozen processed context
   (terms repeat across documents; bounded);
-- puts value objects into the node map directly (pyld checks each character of a datatype IRI as if
-  it were a list of types);
+- expands plain node objects (an @id, @types and properties with no container beyond @set, no @json
+  type and no reverse mapping: a credential's nodes) with what the frozen context says of each key
+  looked up once, and arrays and scalars with their property's container looked up once; any other
+  object (keywords, containers, @nest, undefined terms) is expanded by pyld whole, and the steps
+  kept are pyld's, in its order;
+- puts plain node objects and value objects into the node map directly (pyld checks each character
+  of a datatype IRI as if it were a list of types, and passes options to every added value);
 - makes RDF triples with each subject and predicate checked once, strings and node references directly;
 and rdfc.py writes the canonical N-Quads directly.
 tests/verification/test_jsonld.py checks that the N-Quads are byte-identical to plain pyld's on
@@ -162,6 +167,8 @@ def clear_caches() -> None:
     PROCESSED_CONTEXTS.clear()
     _EXPANDED_IRIS.clear()
     _VALUE_PLANS.clear()
+    _PROPERTY_PLANS.clear()
+    _CONTAINERS.clear()
     pyld._resolved_context_cache.clear()
 
 
@@ -198,6 +205,13 @@ REGISTRY.on_clear(_EXPANDED_IRIS.clear)
 _VALUE_PLANS: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {}
 REGISTRY.on_clear(_VALUE_PLANS.clear)
 _MISSING = object()
+# What a key of a node object is, by (frozen active context id, key): see _Processor._expand_object.
+_PROPERTY_PLANS: dict[tuple[str, str], Any] = {}
+REGISTRY.on_clear(_PROPERTY_PLANS.clear)
+_AN_ID, _A_TYPE, _OTHER = object(), object(), object()
+# A property's @container as a list, by (frozen active context id, property): see _Processor._expand.
+_CONTAINERS: dict[tuple[str, str], list[Any]] = {}
+REGISTRY.on_clear(_CONTAINERS.clear)
 # pyld.jsonld._is_absolute_iri's pattern, compiled once.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$").match
 _KEYWORDS = frozenset(pyld.KEYWORDS)
@@ -386,6 +400,151 @@ class _Processor(JsonLdProcessor):
         expanded["@value"] = value
         return expanded
 
+    def _expand(self, active_ctx: Any, active_property: Any, element: Any, options: dict[str, Any],
+                inside_list: bool = False, inside_index: bool = False, type_scoped_ctx: Any = None) -> Any:
+        """JSON-LD 1.1 API §5.1.2 (Expansion) steps 1-5, as pyld's, for arrays and scalars under a frozen context.
+
+        An array's container and a scalar's property are looked up once per property and context
+        (`_CONTAINERS`, and the memoised IRI expansion); the steps, and their order, are pyld's.
+        Node and value objects, the top level and anything under "@default" are pyld's.
+        """
+        kind = type(element)
+        if (kind is dict or element is None or active_property == "@default" or type(active_ctx) is not frozendict
+                or type(active_property) is not str or len(active_property) > _IRI_MEMO_CHARS):
+            return super()._expand(active_ctx, active_property, element, options, inside_list, inside_index,
+                                   type_scoped_ctx)
+        if kind is list:
+            key = (active_ctx["_uuid"], active_property)
+            container = _CONTAINERS.get(key)
+            if container is None:
+                container = JsonLdProcessor.arrayify(
+                    JsonLdProcessor.get_context_value(active_ctx, active_property, "@container"))
+                if len(_CONTAINERS) >= _IRI_MEMO_ENTRIES:
+                    _CONTAINERS.clear()
+                _CONTAINERS[key] = container
+            inside_list = inside_list or "@list" in container
+            expanded: list[Any] = []
+            for item in element:
+                item = self._expand(active_ctx, active_property, item, options, inside_list=inside_list,
+                                    inside_index=inside_index, type_scoped_ctx=type_scoped_ctx)
+                if inside_list and type(item) is list:
+                    item = {"@list": item}
+                if item is not None:
+                    if type(item) is list:
+                        expanded.extend(item)
+                    else:
+                        expanded.append(item)
+            return expanded
+        if kind is not str and kind is not int and kind is not float and kind is not bool:
+            return super()._expand(active_ctx, active_property, element, options, inside_list, inside_index,
+                                   type_scoped_ctx)
+        # A free-floating scalar (not in a list, under @graph) is dropped.
+        if not inside_list and self._expand_iri(active_ctx, active_property, vocab=True) == "@graph":
+            return None
+        return self._expand_value(active_ctx, active_property, element, options)
+
+    def _expand_object(self, active_ctx: Any, active_property: Any, expanded_active_property: Any, element: Any,
+                       expanded_parent: dict[str, Any], options: dict[str, Any], inside_list: bool = False,
+                       type_key: Any = None, type_scoped_ctx: Any = None) -> None:
+        """JSON-LD 1.1 API §5.1.2 steps 13-14 (each key of a node object), as pyld's, for plain node objects.
+
+        A node object whose keys are all an @id (a string), @types (strings) or properties that
+        expand to an absolute IRI with no container other than @set, no @json type and no reverse
+        mapping (what a credential's nodes are) is expanded here, with what the frozen active
+        context says of each key looked up once (`_property_plan`); scoped contexts are applied,
+        values expanded and added as pyld does, in its key order. Anything else (other keywords,
+        containers, @nest, undefined terms, framing) is pyld's whole.
+        """
+        if (type(active_ctx) is not frozendict or expanded_parent or expanded_active_property == "@reverse"
+                or options.get("isFrame")):
+            super()._expand_object(active_ctx, active_property, expanded_active_property, element, expanded_parent,
+                                   options, inside_list, type_key, type_scoped_ctx)
+            return
+        uuid = active_ctx["_uuid"]
+        plans = []
+        ids = 0
+        for key in sorted(element):
+            if key == "@context":
+                continue
+            plan = _PROPERTY_PLANS.get((uuid, key)) if type(key) is str else None
+            if plan is None:
+                if type(key) is not str or len(key) > _IRI_MEMO_CHARS:
+                    plan = _OTHER
+                else:
+                    plan = self._property_plan(active_ctx, key)
+                    if len(_PROPERTY_PLANS) >= _IRI_MEMO_ENTRIES:
+                        _PROPERTY_PLANS.clear()
+                    _PROPERTY_PLANS[(uuid, key)] = plan
+            value = element[key]
+            if plan is _AN_ID:
+                ids += 1
+                if type(value) is not str or ids > 1:
+                    plan = _OTHER  # pyld's error (not a string, colliding keywords)
+            elif plan is _A_TYPE:
+                if type(value) is list:
+                    if not all(type(item) is str for item in value):
+                        plan = _OTHER
+                elif type(value) is not str:
+                    plan = _OTHER
+            if plan is _OTHER:
+                super()._expand_object(active_ctx, active_property, expanded_active_property, element,
+                                       expanded_parent, options, inside_list, type_key, type_scoped_ctx)
+                return
+            plans.append((key, value, plan))
+        base = options.get("base", "")
+        for key, value, plan in plans:
+            if plan is _AN_ID:
+                expanded_parent["@id"] = self._expand_iri(active_ctx, value, base=base)
+            elif plan is _A_TYPE:
+                JsonLdProcessor.add_value(
+                    expanded_parent, "@type",
+                    [self._expand_iri(type_scoped_ctx, item, vocab=True, base=base)
+                     for item in JsonLdProcessor.arrayify(value)],
+                    {"propertyIsArray": False})
+            elif type(plan) is str:
+                expanded_value = self._expand(active_ctx, key, value, options, inside_list=False)
+                if expanded_value is not None:
+                    _add_all(expanded_parent, plan, expanded_value)
+            else:  # a property with a scoped context, applied as pyld does
+                expanded_property, scoped = plan
+                term_ctx = self._process_context(active_ctx, scoped, options, propagate=True, override_protected=True)
+                expanded_value = self._expand(term_ctx, key, value, options, inside_list=False)
+                if expanded_value is None:
+                    continue
+                mapping = term_ctx["mappings"].get(key)
+                if mapping and mapping["reverse"]:
+                    # pyld: the scoped context made the term a reverse property
+                    reverse_map = expanded_parent.setdefault("@reverse", {})
+                    for item in JsonLdProcessor.arrayify(expanded_value):
+                        if pyld._is_value(item) or pyld._is_list(item):
+                            raise JsonLdError('Invalid JSON-LD syntax; "@reverse" value must not be an @value or an '
+                                              "@list.", "jsonld.SyntaxError", {"value": expanded_value},
+                                              code="invalid reverse property value")
+                        JsonLdProcessor.add_value(reverse_map, expanded_property, item, {"propertyIsArray": True})
+                    continue
+                _add_all(expanded_parent, expanded_property, expanded_value)
+
+    def _property_plan(self, active_ctx: Any, key: str) -> Any:
+        """What _expand_object does with `key` under the frozen `active_ctx`: _AN_ID, _A_TYPE, _OTHER, or
+        the absolute IRI of a plain property (see _expand_object)."""
+        expanded = self._expand_iri(active_ctx, key, vocab=True)
+        if expanded == "@id":
+            return _AN_ID
+        if expanded == "@type":
+            return _A_TYPE
+        if (type(expanded) is not str or expanded in _KEYWORDS or not _ABSOLUTE_IRI(expanded)
+                or JsonLdProcessor.arrayify(JsonLdProcessor.get_context_value(active_ctx, key, "@container"))
+                not in ([None], [], ["@set"])
+                or JsonLdProcessor.get_context_value(active_ctx, key, "@type") == "@json"):
+            return _OTHER
+        scoped = JsonLdProcessor.get_context_value(active_ctx, key, "@context")
+        if scoped is not None:
+            return (expanded, scoped)  # the reverse mapping is read from the scoped context, when applied
+        mapping = active_ctx["mappings"].get(key)
+        if mapping and mapping["reverse"]:
+            return _OTHER
+        return expanded
+
     def _graph_to_rdf(self, graph: dict[str, Any], issuer: Any, options: dict[str, Any]) -> list[dict[str, Any]]:
         """JSON-LD 1.1 API §8.5 (Deserialize JSON-LD to RDF), as pyld's, with its checks hoisted.
 
@@ -452,19 +611,59 @@ class _Processor(JsonLdProcessor):
             for element in input_:
                 self._create_node_map(element, graph_map, active_graph, issuer, active_subject, active_property, list_)
             return
-        if type(input_) is not dict or "@value" not in input_ or type(input_.get("@type", "")) is not str:
+        if type(input_) is not dict or (type(active_subject) is not str and active_subject is not None):
             super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
             return
-        subject_node = (graph_map.setdefault(active_graph, {}).get(active_subject)
-                        if isinstance(active_subject, str) else None)
+        if "@value" not in input_:
+            if not _plain_node(input_):
+                super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+                return
+            self._plain_node_to_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        if type(input_.get("@type", "")) is not str:
+            super()._create_node_map(input_, graph_map, active_graph, issuer, active_subject, active_property, list_)
+            return
+        subject_node = graph_map.setdefault(active_graph, {}).get(active_subject) if active_subject is not None else None
         type_ = input_.get("@type")
         if type_ is not None and type_.startswith("_:"):
             input_["@type"] = issuer.get_id(type_)  # relabel a blank node datatype, as pyld
         if list_:
             list_["@list"].append(input_)
         elif subject_node:
-            JsonLdProcessor.add_value(subject_node, active_property, input_,
-                                      {"propertyIsArray": True, "allowDuplicate": False})
+            _add_unique(subject_node, active_property, input_)
+
+    def _plain_node_to_map(self, input_: dict[str, Any], graph_map: dict[str, Any], active_graph: str, issuer: Any,
+                           active_subject: str | None, active_property: Any, list_: Any) -> None:
+        """pyld's node map generation steps for a node object with only @id, @type and properties (_plain_node)."""
+        graph = graph_map.setdefault(active_graph, {})
+        subject_node = graph.get(active_subject) if active_subject is not None else None
+        types = input_.get("@type")
+        if types is not None:
+            for type_ in types:  # types are labelled first (JSON-LD 1.1 API §7.2 step 3)
+                if type_.startswith("_:"):
+                    issuer.get_id(type_)
+        id_ = input_.get("@id")
+        if "@id" not in input_ or str(id_).startswith("_:"):
+            id_ = issuer.get_id(id_)
+        node = graph.setdefault(id_, {"@id": id_})
+        if active_property:
+            reference = {"@id": id_}
+            if list_:
+                list_["@list"].append(reference)
+            elif subject_node:
+                _add_unique(subject_node, active_property, reference)
+        for property_ in sorted(input_):
+            if property_ == "@id":
+                continue
+            objects = input_[property_]
+            if len(objects) == 0:
+                JsonLdProcessor.add_value(node, property_, [], {"propertyIsArray": True})
+            elif property_ == "@type":
+                for type_ in objects:
+                    _add_unique(node, property_, issuer.get_id(type_) if type_.startswith("_:") else type_)
+            else:
+                for object_ in objects:
+                    self._create_node_map(object_, graph_map, active_graph, issuer, id_, property_)
 
     def _process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any],
                          override_protected: bool = False, propagate: bool = True,
@@ -485,6 +684,55 @@ class _Processor(JsonLdProcessor):
         if isinstance(result, frozendict):
             PROCESSED_CONTEXTS.put(key, (local_ctx, result))
         return result
+
+
+def _plain_node(input_: dict[str, Any]) -> bool:
+    """Tell whether an expanded node object has only @id, @type (strings) and properties (lists), no
+    other keyword (@graph, @reverse, @included, @index, ...), no list object and no blank node property."""
+    for key, value in input_.items():
+        if key == "@id":
+            continue
+        if type(value) is not list:
+            return False
+        if key == "@type":
+            if not all(type(type_) is str for type_ in value):
+                return False
+        elif key.startswith("@") or key.startswith("_:") or key in _KEYWORDS:
+            return False
+    return True
+
+
+def _add_all(parent: dict[str, Any], property_: str, value: Any) -> None:
+    """JsonLdProcessor.add_value(parent, property_, value, propertyIsArray), for a flat list or one value."""
+    existing = parent.get(property_, _MISSING)
+    if existing is not _MISSING and type(existing) is not list:
+        JsonLdProcessor.add_value(parent, property_, value, {"propertyIsArray": True})
+    elif type(value) is list:
+        if any(type(item) is list for item in value):
+            JsonLdProcessor.add_value(parent, property_, value, {"propertyIsArray": True})
+        elif existing is _MISSING:
+            parent[property_] = list(value)
+        else:
+            existing.extend(value)
+    elif existing is _MISSING:
+        parent[property_] = [value]
+    else:
+        existing.append(value)
+
+
+def _add_unique(subject: dict[str, Any], property_: str, value: Any) -> None:
+    """JsonLdProcessor.add_value(subject, property_, value, propertyIsArray, no duplicates), for a list or no entry."""
+    existing = subject.get(property_, _MISSING)
+    if type(existing) is list:
+        compare = JsonLdProcessor.compare_values
+        for other in existing:
+            if compare(value, other):
+                return
+        existing.append(value)
+    elif existing is _MISSING:
+        subject[property_] = [value]
+    else:
+        JsonLdProcessor.add_value(subject, property_, value, {"propertyIsArray": True, "allowDuplicate": False})
 
 
 def _context_key(local_ctx: Any) -> tuple[Any, ...] | None:

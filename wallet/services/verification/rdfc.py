@@ -39,8 +39,8 @@ class BoundedURDNA2015(URDNA2015):
     """URDNA2015 with limits on deep hashing work and time (RDFC-1.0 §7, B3).
 
     `main` and `hash_first_degree_quads` are pyld's steps with N-Quads written directly: each
-    quad's object is written once (it is written again for every blank node of the quad, and for
-    the result, by pyld), and blank nodes are relabelled without copying the quad. The Hash
+    quad's terms are written once (pyld writes the quad again for every blank node in it, and for
+    the result), and only its blank nodes are relabelled, without copying the quad. The Hash
     N-Degree Quads algorithm (§4.8) is pyld's.
     """
 
@@ -49,7 +49,8 @@ class BoundedURDNA2015(URDNA2015):
         self._blank_graphs = {name for name in dataset if name.startswith("_:")}
         self._deep_left = 0  # set by main, from the number of blank nodes
         self._deadline = time.monotonic() + MAX_CANON_SECONDS
-        self._objects: dict[int, str] = {}  # id(quad) -> its object in N-Quads, when not a blank node
+        # id(quad) -> its terms in N-Quads, written once (a blank node's label instead, to be relabelled)
+        self._parts: dict[int, tuple[str | None, str, str, str | None, str, str | None, str]] = {}
 
     def main(self, dataset: dict[str, list[dict[str, Any]]], options: dict[str, Any]) -> Any:
         """RDFC-1.0 §4.4, the canonicalization algorithm, as pyld's URDNA2015.main, to N-Quads."""
@@ -66,9 +67,7 @@ class BoundedURDNA2015(URDNA2015):
                     component = quad.get(position)
                     if component is not None and component["type"] == "blank node":
                         info.setdefault(component["value"], {"quads": []})["quads"].append(quad)
-                object_ = quad["object"]
-                if object_["type"] != "blank node":
-                    self._objects[id(quad)] = _term_text(object_)
+                self._parts[id(quad)] = _quad_parts(quad)
         self._deep_left = MAX_DEEP_HASHES_PER_BLANK_NODE * max(len(self._blank_graphs.union(info)), 1)
         # 3)-5) Issue canonical identifiers to blank nodes with unique first-degree hashes, repeatedly.
         non_normalized = set(info)
@@ -112,20 +111,29 @@ class BoundedURDNA2015(URDNA2015):
 
     def _quad_text(self, quad: dict[str, Any], blank: Callable[[str], str]) -> str:
         """The quad in N-Quads (pyld.nquads.serialize_nquad), each blank node written as `blank` says."""
-        subject, predicate, object_ = quad["subject"], quad["predicate"], quad["object"]
-        text = (blank(subject["value"]) if subject["type"] == "blank node" else f"<{subject['value']}>") + " "
-        text += (f"<{predicate['value']}>" if predicate["type"] == "IRI" else predicate["value"]) + " "
-        text += blank(object_["value"]) if object_["type"] == "blank node" else self._objects[id(quad)]
-        name = quad.get("name")
-        if name is not None:
-            text += " " + blank(name["value"]) if name["type"] == "blank node" else f" <{name['value']}>"
-        return text + " .\n"
+        subject_blank, subject, predicate, object_blank, object_, name_blank, name = self._parts[id(quad)]
+        text = (subject if subject_blank is None else blank(subject_blank) + " ") + predicate
+        text += object_ if object_blank is None else blank(object_blank)
+        return text + (name if name_blank is None else " " + blank(name_blank)) + " .\n"
 
     def hash_n_degree_quads(self, id_: str, issuer: Any) -> dict[str, Any]:
         self._deep_left -= 1
         if self._deep_left < 0 or time.monotonic() > self._deadline:
             raise JsonLdProblem("The document is built in a way that makes it too costly to check.")
         return super().hash_n_degree_quads(id_, issuer)
+
+
+def _quad_parts(quad: dict[str, Any]) -> tuple[str | None, str, str, str | None, str, str | None, str]:
+    """A quad's terms as pyld.nquads.serialize_nquad writes them, each blank node as its label (to relabel):
+    (subject label, "<subject> ", "<predicate> ", object label, object, graph label, " <graph>")."""
+    subject, predicate, object_, name = quad["subject"], quad["predicate"], quad["object"], quad.get("name")
+    subject_blank = subject["value"] if subject["type"] == "blank node" else None
+    object_blank = object_["value"] if object_["type"] == "blank node" else None
+    name_blank = name["value"] if name is not None and name["type"] == "blank node" else None
+    return (subject_blank, "" if subject_blank is not None else f"<{subject['value']}> ",
+            (f"<{predicate['value']}>" if predicate["type"] == "IRI" else predicate["value"]) + " ",
+            object_blank, "" if object_blank is not None else _term_text(object_),
+            name_blank, "" if name is None or name_blank is not None else f" <{name['value']}>")
 
 
 # Canonical N-Quads escapes in a literal (RDF 1.2 N-Quads, "Canonical N-Quads").
