@@ -145,6 +145,24 @@ def test_tick_queues_one_sweep_per_period_and_the_sweep_rechecks_what_is_due(
     assert (record.trigger, record.status) == ("scheduled", "revoked")
 
 
+def test_tick_queues_again_a_job_left_waiting_whose_queue_entry_was_lost(hosted, app, client, learner,
+                                                                        session) -> None:
+    credential_id = add_url(client, hosted.assertion(email="learner@example.org"))
+    # A sweep recorded as queued an hour ago whose queue entry is gone (Redis restarted without persistence,
+    # or the app process that held it stopped): nothing would ever run it.
+    lost = job_service.create_job(session, kind="sweep", owner_id=None, params={"credential_ids": [credential_id]},
+                                  total=1)
+    lost.created_at = utcnow() - timedelta(hours=1)
+    session.commit()
+    with app.app_context():
+        tasks.tick()
+    drain_jobs(app)
+    session.rollback()
+    assert session.execute(select(Job.state, Job.done).where(Job.id == lost.id)).one() == ("done", 1)
+    assert session.scalar(select(func.count()).select_from(VerificationRecord)
+                          .where(VerificationRecord.trigger == "scheduled")) == 1
+
+
 def test_tick_queues_nothing_while_a_sweep_is_still_at_work(hosted, app, client, learner, session) -> None:
     credential_id = add_url(client, hosted.assertion(email="learner@example.org"))
     _age(session, credential_id, hours=25)

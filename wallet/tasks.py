@@ -167,7 +167,12 @@ def tick() -> None:
     try:
         with background_writes():
             job_service.fail_stopped(session, stale_after=built.job_stale_after)
+            waiting = job_service.left_waiting(session, stale_after=built.job_stale_after)
             session.commit()
+            for job in waiting:  # docs/reliability.md §11: a job whose queue entry was lost is queued again
+                log.warning("queuing %s job %s again: it waited longer than %s", job.kind, job.id,
+                            built.job_stale_after)
+                built.queue.enqueue(job_service.TASKS[job.kind], job.id)
             job_service.purge_uploads(session, built.uploads_folder, stale_after=built.job_stale_after)
             if job_service.has_open(session, SWEEP, stale_after=built.job_stale_after):
                 return  # the last sweep is still at work: what it holds is not queued twice

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
-from wallet.models.job import DONE, FAILED, IMPORT, QUEUED, RECHECK, RUNNING, Job, JobItem
+from wallet.models.job import DONE, FAILED, IMPORT, QUEUED, RECHECK, RUNNING, SWEEP, Job, JobItem
 from wallet.services.errors import NotFoundError
 
 # A running job that wrote nothing for this long stopped with its process.
@@ -83,6 +83,28 @@ def fail_stopped(session: Session, *, stale_after: timedelta = DEFAULT_STALE_AFT
     result = session.execute(update(Job).where(Job.state == RUNNING, Job.heartbeat_at < cutoff)
                              .values(state=FAILED, error=STOPPED_MESSAGE, finished_at=now))
     return int(result.rowcount or 0)
+
+
+# The task that does each kind of job (wallet/tasks.py).
+TASKS = {IMPORT: "run_import", RECHECK: "recheck", SWEEP: "sweep"}
+
+
+def left_waiting(session: Session, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
+                 now: datetime | None = None) -> list[Job]:
+    """Return the jobs queued longer than `stale_after` ago (or last queued again then), oldest first.
+
+    Their queue entry may be lost (Redis restarted without persistence, or the app process that held
+    the embedded queue stopped). Queuing one again is safe: `start` lets a job run once however often
+    it is delivered. Each is marked as queued again now, so a long queue is not filled twice a tick.
+    """
+    now = now or utcnow()
+    cutoff = now - stale_after
+    jobs = list(session.scalars(select(Job).where(Job.state == QUEUED,
+                                                  func.coalesce(Job.heartbeat_at, Job.created_at) < cutoff)
+                                .order_by(Job.created_at)))
+    for job in jobs:
+        job.heartbeat_at = now
+    return jobs
 
 
 def start(session: Session, job_id: str) -> Job | None:
