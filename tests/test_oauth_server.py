@@ -424,3 +424,19 @@ def test_oauth_authorize_flood_per_learner_gets_429(live_server, learner, rate_c
     answers = [browser.get(url, allow_redirects=False, timeout=10) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert "Too many authorization requests" in answers[-1].text
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/register"])
+def test_oauth_machine_endpoint_refused_input_is_rfc_json(client, path) -> None:
+    response = client.post(path, data={"grant_type": "authorization_code", "code": "a\x00b", "token": "a\x00b"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+    assert response.get_json()["error_description"].startswith("The form was refused.")
+
+
+def test_oauth_authorize_refused_input_is_the_learners_error_page(client, make_user, login) -> None:
+    login(make_user())
+    response = client.get("/oauth/authorize?response_type=code&client_id=a%00b")
+    assert response.status_code == 400
+    assert response.content_type.startswith("text/html")
+    assert "The address was refused." in response.get_data(as_text=True)

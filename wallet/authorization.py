@@ -223,16 +223,16 @@ class Registration(ClientRegistrationEndpoint):
         except (HTTPException, ValidationError) as error:  # not JSON, or refused by the strict reader (D1-D4)
             reason = error.description if isinstance(error, HTTPException) else str(error)
             raise InvalidClientMetadataError(
-                description=_error_text(f"Send the client metadata as a JSON object. {reason or ''}".strip())) from None
+                description=error_text(f"Send the client metadata as a JSON object. {reason or ''}".strip())) from None
         try:
             registered = clients.register_client(get_session(), metadata)
         except ClientMetadataError as error:
             refused = InvalidRedirectURIError if error.error == clients.INVALID_REDIRECT_URI else InvalidClientMetadataError
-            raise refused(description=_error_text(str(error))) from None
+            raise refused(description=error_text(str(error))) from None
         return 201, registered.response(), default_json_headers
 
 
-def _error_text(message: str) -> str:
+def error_text(message: str) -> str:
     """Return `message` in the characters an error_description may hold (RFC 6749 §5.2)."""
     return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in message)
 
