@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.queue import JobQueue, Scheduler, queue_from_config
-from wallet.services import importing, portability, ratelimit
+from wallet.services import importing, portability, providers, ratelimit
 from wallet.services import jobs as job_service
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.fragments import FragmentCache
@@ -113,6 +113,15 @@ class Collaborators:
             max_credentials=int(self.config["MAX_CREDENTIALS_PER_USER"]),
             max_zip_entries=int(self.config.get("MAX_ZIP_FILES", importing.MAX_ZIP_ENTRIES)),
         )
+
+    def provider_client(self, redirect_uri: str = "", client_uri: str | None = None) -> providers.ProviderClient:
+        """Return what talking to providers needs: the guarded fetcher, the sealer keyed from SECRET_KEY, Wallet's name."""
+        return providers.ProviderClient(
+            fetch=self.fetcher, send=self.fetcher.send, check=self.fetcher.check,
+            sealer=providers.Sealer(str(self.config["SECRET_KEY"])),
+            client_name=str(self.config.get("PROVIDER_CLIENT_NAME") or "Wallet"), redirect_uri=redirect_uri,
+            # Tokens and client secrets travel only over https, unless private networks are allowed (development).
+            require_https=not self.fetcher.allow_private_network, client_uri=client_uri)
 
     def evidence_limits(self) -> dict[str, int]:
         """Return the limits for one evidence file and for all of a learner's evidence files."""

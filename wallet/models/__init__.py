@@ -3,9 +3,11 @@ from wallet.models.credential import Credential, CredentialTag, CredentialVersio
 from wallet.models.job import Job, JobItem
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import CredentialShare, LearnerKey, Portfolio, PortfolioItem, PublicProfile
+from wallet.models.provider import ProviderConnection
 from wallet.models.user import AccountToken, ApiToken, EmailAddress, LoginSession, OutboxMessage, User
 
 __all__ = ["AccountToken", "ApiToken", "EmailAddress", "LoginSession", "OutboxMessage", "User"]
 __all__ += ["Credential", "CredentialTag", "CredentialVersion", "Evidence", "VerificationRecord"]
 __all__ += ["Job", "JobItem", "Pathway"]
 __all__ += ["CredentialShare", "LearnerKey", "Portfolio", "PortfolioItem", "PublicProfile"]
+__all__ += ["ProviderConnection"]
