@@ -30,8 +30,11 @@ class ConnectForm(FlaskForm):
 
 
 def _client() -> providers.ProviderClient:
-    return collaborators().provider_client(redirect_uri=external_url("providers.callback"),
-                                           client_uri=external_url("main.index"))
+    home = external_url("main.index")
+    # Without PROVIDER_TERMS_URL / PROVIDER_PRIVACY_URL the registration points at the wallet's home page.
+    return collaborators().provider_client(redirect_uri=external_url("providers.callback"), urls={
+        "client_uri": home, "logo_uri": external_url("static", filename="img/logo.svg"),
+        "tos_uri": home, "policy_uri": home})
 
 
 def _render(form: ConnectForm | None = None, status: int = 200) -> ResponseReturnValue:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from wallet.models.provider import BADGE_CONNECT, CLR, OB3
-from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError
+from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError, WalletError
 from wallet.services.verification.errors import RemoteError
 from wallet.services.verification.fetching import Fetch
 from wallet.services.verification.jsonutil import loads_strict
@@ -103,6 +103,10 @@ def discover(fetch: Fetch, check: Callable[[str], None], url: str, *, require_ht
             raise ImportRejectedError(f"The document at {candidate} is not a discovery document.")
         reader = _read_badge_connect if kind == BADGE_CONNECT else _read_service_description
         discovery = reader(kind, document, fetched.final_url or candidate)
+        if "revocation" not in discovery.endpoints:
+            revocation = _advertised_revocation(fetch, discovery.endpoints["token"])
+            if revocation is not None:
+                discovery.endpoints["revocation"] = revocation
         for name, endpoint in discovery.endpoints.items():
             _check_url(check, endpoint, name, require_https=require_https)
         return discovery
@@ -132,14 +136,19 @@ def _read_service_description(kind: str, document: Mapping[str, Any], source: st
         "authorization": flow.get("authorizationUrl"),
         "token": flow.get("tokenUrl"),
         "refresh": flow.get("refreshUrl") or flow.get("tokenUrl"),
-        "api": urljoin(source, server) if isinstance(server, str) else None,
+        "api": _api_base(kind, urljoin(source, server)) if isinstance(server, str) else None,
     }
-    if scheme.get("x-imssf-revocationUrl") is not None:
-        endpoints["revocation"] = scheme.get("x-imssf-revocationUrl")
     name = info.get("x-imssf-name") or info.get("title")
     scopes = flow.get("scopes")
     return Discovery(kind, _name(name, source), source, _strings(endpoints, source),
                      tuple(scope for scope in scopes if isinstance(scope, str)) if isinstance(scopes, dict) else ())
+
+
+def _api_base(kind: str, server: str) -> str:
+    """Return the API's base: the OpenAPI server URL, under which the paths begin /ims/ob/v3p0 (or /ims/clr/v2p0)."""
+    prefix = (OB3_DISCOVERY if kind == OB3 else CLR_DISCOVERY).removesuffix("/discovery")
+    base = server.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    return base if base.endswith(prefix) else base + prefix
 
 
 def _read_badge_connect(kind: str, document: Mapping[str, Any], source: str) -> Discovery:
@@ -150,11 +159,34 @@ def _read_badge_connect(kind: str, document: Mapping[str, Any], source: str) -> 
         raise _malformed(source, "it has no `badgeConnectAPI` entry")
     endpoints = {"registration": api.get("registrationUrl"), "authorization": api.get("authorizationUrl"),
                  "token": api.get("tokenUrl"), "refresh": api.get("tokenUrl"), "api": api.get("apiBase")}
-    if api.get("revocationUrl") is not None:
-        endpoints["revocation"] = api.get("revocationUrl")
+    # Badge Connect 2.1 names it tokenRevocationUrl (RFC 7009); some manifests say revocationUrl.
+    revocation = api.get("tokenRevocationUrl", api.get("revocationUrl"))
+    if revocation is not None:
+        endpoints["revocation"] = revocation
     offered = api.get("scopesOffered")
     return Discovery(kind, _name(api.get("name"), source), source, _strings(endpoints, source),
                      tuple(scope for scope in offered if isinstance(scope, str)) if isinstance(offered, list) else ())
+
+
+def _advertised_revocation(fetch: Fetch, token_url: str) -> str | None:
+    """Return the revocation endpoint the token endpoint's server publishes in its metadata, if any.
+
+    OB 3.0 §7 ("Dynamic Client Registration") says a client and server that support revocation share
+    its endpoint, and the Service Description Document has no field for it; RFC 8414 §3 metadata at
+    <origin>/.well-known/oauth-authorization-server names it as `revocation_endpoint`. Only one on
+    the token endpoint's own origin is taken; it is checked with the others.
+    """
+    parts = urlsplit(token_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    try:
+        document = loads_strict(fetch(origin + "/.well-known/oauth-authorization-server", kind="json").body)
+    except WalletError:
+        return None  # no metadata: the provider offers no revocation Wallet knows of
+    endpoint = document.get("revocation_endpoint") if isinstance(document, dict) else None
+    if not isinstance(endpoint, str) or urlsplit(endpoint).netloc.lower() != parts.netloc.lower() \
+            or urlsplit(endpoint).scheme.lower() != parts.scheme.lower():
+        return None
+    return endpoint
 
 
 def _strings(endpoints: Mapping[str, Any], source: str) -> dict[str, str]:
@@ -175,7 +207,7 @@ def _name(value: Any, source: str) -> str:
 def _check_url(check: Callable[[str], None], url: str, name: str, *, require_https: bool,
                given: bool = False) -> None:
     """Refuse a URL the guarded fetcher would refuse, or one not https where tokens will travel."""
-    what = "That address" if given else f"The provider's discovery document names a {_LABELS[name]} address that"
+    what = "That address" if given else f"The {_LABELS[name]} address in the provider's discovery document"
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https") or (require_https and scheme != "https"):
         raise UnsafeURLError(f"{what} is not an https address, so Wallet will not use it. Nothing was saved.")

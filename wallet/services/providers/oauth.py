@@ -26,6 +26,8 @@ from wallet.services.verification.fetching import Fetch, Fetched, Kind
 from wallet.services.verification.jsonutil import loads_strict
 
 FORM = "application/x-www-form-urlencoded"
+# RFC 7591 §2 software_id: one identifier for Wallet, the same for every instance and version.
+SOFTWARE_ID = "f2fa3a67-3bbe-454c-ab2b-472f602e7397"
 
 
 class Send(Protocol):
@@ -48,7 +50,12 @@ class ProviderClient:
     client_name: str
     redirect_uri: str = ""
     require_https: bool = True
-    client_uri: str | None = None
+    # What a registration tells the provider about Wallet (OB 3.0 §"Register with Authorization Server").
+    client_uri: str = ""
+    logo_uri: str = ""
+    tos_uri: str = ""
+    policy_uri: str = ""
+    software_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,17 +65,25 @@ class Registration:
 
 
 def register(client: ProviderClient, registration_url: str, scopes: tuple[str, ...], provider: str) -> Registration:
-    """Register Wallet with the provider (RFC 7591) and return the client id and secret it was given."""
+    """Register Wallet with the provider (RFC 7591) and return the client id and secret it was given.
+
+    OB 3.0 §"Register with Authorization Server": the request MUST carry client_name, client_uri,
+    logo_uri, tos_uri, policy_uri, software_id, software_version, redirect_uris and scope.
+    """
     metadata: dict[str, Any] = {
         "client_name": client.client_name,
+        "client_uri": client.client_uri,
+        "logo_uri": client.logo_uri,
+        "tos_uri": client.tos_uri,
+        "policy_uri": client.policy_uri,
+        "software_id": SOFTWARE_ID,
+        "software_version": client.software_version,
         "redirect_uris": [client.redirect_uri],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
         "token_endpoint_auth_method": "client_secret_basic",
         "scope": " ".join(scopes),
     }
-    if client.client_uri:
-        metadata["client_uri"] = client.client_uri
     answer = client.send("POST", registration_url, headers={"Content-Type": "application/json"},
                          body=json.dumps(metadata).encode("utf-8"))
     if answer.status_code not in (200, 201):

@@ -95,7 +95,8 @@ def _items(connection: ProviderConnection, answer: Fetched, number: int) -> list
     if not isinstance(document, dict):
         raise unreadable
     if connection.kind == BADGE_CONNECT:
-        keys = ("results",)
+        # Badge Connect 2.1 "getAssertions": `assertions` and `signedAssertions`; Badgr's /bc/v1: `results`.
+        keys = ("assertions", "signedAssertions", "results")
     elif connection.kind == CLR:
         keys = ("clrCredential", "credential", "compactJwsString")
     else:
