@@ -23,6 +23,7 @@ from wallet.services import providers
 from wallet.services.http import GuardedFetcher
 from wallet.services.errors import UnsafeURLError
 from wallet.services.providers.secrets import Sealer
+from wallet.wiring import collaborators
 
 LEARNER = "learner@example.org"
 TIMEOUT = 10
@@ -507,3 +508,97 @@ def test_connect_discovery_document_over_the_size_cap_is_refused(app, client, se
     assert response.status_code == 422
     assert "larger than 1 MB" in response.get_data(as_text=True)
     assert session.scalars(select(ProviderConnection)).all() == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens the provider stops accepting, links elsewhere, limits
+
+
+def test_sync_token_refused_before_its_expiry_is_refreshed_once_and_retried(app, client, session, learner,
+                                                                           host_provider):
+    host_provider.issue_ob3()
+    connect(app, client, host_provider.base_url)
+    connection = connection_of(session, learner)
+    connection.token_expires_at = None  # Wallet does not know the token has expired: the provider answers 401
+    session.commit()
+    host_provider.expire_access_tokens()
+
+    client.post(f"/settings/providers/{connection.id}/sync")
+    drain_jobs(app)
+
+    refreshes = [r for r in host_provider.token_requests if r["form"].get("grant_type") == "refresh_token"]
+    assert len(refreshes) == 1
+    lists = [path for method, path, _ in host_provider.requests if path.startswith("/ims/ob/v3p0/credentials")]
+    assert len(lists) == 3  # the first sync, the refused one, the one after the refresh
+    assert connection_of(session, learner).last_counts == {"duplicate": 1}
+
+
+def test_sync_refresh_token_refused_asks_the_learner_to_connect_again(app, client, session, learner, host_provider):
+    host_provider.issue_ob3()
+    connect(app, client, host_provider.base_url)
+    connection = connection_of(session, learner)
+    for token in host_provider.tokens:
+        token.access_revoked = token.refresh_revoked = True
+
+    response = client.post(f"/settings/providers/{connection.id}/sync")
+    drain_jobs(app)
+
+    failed = connection_of(session, learner)
+    assert "no longer accepts Wallet's access" in failed.last_error and "connect again" in failed.last_error
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The sync did not finish" in page and "connect again" in page
+    assert len(credentials_of(session, learner)) == 1
+
+
+def test_connect_provider_already_connected_is_refused_and_kept(app, client, session, learner, host_provider):
+    connect(app, client, host_provider.base_url)
+    token = connection_of(session, learner).access_token
+
+    response = start(client, host_provider.base_url)
+
+    assert response.status_code == 422
+    assert "is already connected" in response.get_data(as_text=True)
+    assert len(host_provider.clients) == 1
+    assert connection_of(session, learner).access_token == token
+
+
+def test_connect_attempts_are_rate_limited_per_learner(app, client, session, learner, document_server):
+    app.config["PROVIDER_CONNECTS_PER_USER"] = 2
+    for _ in range(2):
+        assert start(client, document_server.url("/")).status_code == 422  # no provider there
+    seen = len(document_server.requests)
+
+    response = start(client, document_server.url("/"))
+
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    assert "many times in a short while" in response.get_data(as_text=True)
+    assert len(document_server.requests) == seen
+
+
+def test_sync_next_link_to_another_server_is_not_followed(app, session, learner, document_server):
+    from tests.support.servers import Response
+
+    from wallet.models.provider import CONNECTED
+
+    other = document_server.url("/elsewhere")
+    page = {"credential": [], "compactJwsString": []}
+    document_server.routes["/ims/ob/v3p0/credentials"] = Response(
+        json.dumps(page).encode(), headers={"Link": f'<http://127.0.0.2:{document_server.port}/x>; rel="next"',
+                                            "X-Total-Count": "20"})
+    sealer = Sealer(app.config["SECRET_KEY"])
+    connection = ProviderConnection(
+        owner_id=learner.id, kind="ob3", name="Riverside College", discovery_url=other, scopes="", state=CONNECTED,
+        endpoints={"api": document_server.url("/ims/ob/v3p0"), "token": document_server.url("/token")},
+        access_token=sealer.seal("secret-access-token"), last_counts={})
+    session.add(connection)
+    session.commit()
+    fetcher = GuardedFetcher(allow_private_network=True)
+    client = providers.ProviderClient(fetch=fetcher, send=fetcher.send, check=fetcher.check, sealer=sealer,
+                                      client_name="Wallet", require_https=False)
+
+    with pytest.raises(Exception, match="pointed Wallet at another server"):
+        providers.run_sync(session, client, collaborators(app).importer(session, learner.id), connection.id,
+                           learner.id, on_item=lambda item: None)
+
+    assert [path for _, path, _ in document_server.requests] == ["/ims/ob/v3p0/credentials?limit=50&offset=0"]
+    assert "pointed Wallet at another server" in connection.last_error

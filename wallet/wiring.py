@@ -52,6 +52,8 @@ LIMITS: dict[str, Limit] = {
     "verify-now": Limit("VERIFY_NOW_PER_CLIENT", 600, 20),
     "presentations": Limit("PRESENTATIONS_PER_CLIENT", 600, 30),
     "link-misses": Limit("PUBLIC_LINK_MISSES_PER_CLIENT", 600, 60),
+    # Connecting a provider registers Wallet there (RFC 7591): a learner cannot make Wallet flood a registration endpoint.
+    "provider-connects": Limit("PROVIDER_CONNECTS_PER_USER", 3600, 10),
 }
 
 

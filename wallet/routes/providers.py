@@ -15,8 +15,9 @@ from wallet.forms import refuse
 from wallet.models.provider import PROVIDER_SYNC
 from wallet.services import jobs as job_service
 from wallet.services import providers
-from wallet.services.errors import FetchError, ImportRejectedError, ValidationError
-from wallet.web import external_url
+from wallet.services.errors import FetchError, ImportRejectedError, RateLimitedError, ValidationError
+from wallet.services.ratelimit import describe_wait
+from wallet.web import external_url, limited
 from wallet.wiring import collaborators
 
 bp = Blueprint("providers", __name__, url_prefix="/settings/providers")
@@ -63,6 +64,11 @@ def connect() -> ResponseReturnValue:
     form = ConnectForm()
     if not form.validate_on_submit():
         return _render(form, 400)
+    wait = collaborators().limiter("provider-connects").take(str(current_user.id))
+    if wait:
+        refuse(form.url, RateLimitedError(f"You started connecting providers many times in a short while. "
+                                          f"Wait {describe_wait(wait)}, then try again."))
+        return limited(_render(form, 429), RateLimitedError("", retry_after=wait))
     db = get_session()
     try:
         authorization = providers.begin_connect(db, _client(), current_user.id, form.url.data)

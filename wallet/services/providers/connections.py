@@ -71,6 +71,9 @@ def begin_connect(session: Session, client: ProviderClient, owner_id: int, url: 
     found = discovery_service.discover(client.fetch, client.check, url, require_https=client.require_https)
     connection = session.scalar(select(ProviderConnection).where(
         ProviderConnection.owner_id == owner_id, ProviderConnection.discovery_url == found.discovery_url))
+    if connection is not None and connection.state == CONNECTED:
+        raise ValidationError(f"{found.name} is already connected. Use “Sync now” to collect new credentials, "
+                              "or disconnect it first to connect again.")
     if connection is None and len(list_connections(session, owner_id)) >= MAX_CONNECTIONS:
         raise ValidationError(f"You can connect at most {MAX_CONNECTIONS} providers. Disconnect one first.")
     registration = oauth.register(client, found.endpoints["registration"], found.scopes, found.name)
