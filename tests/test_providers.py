@@ -171,6 +171,14 @@ def test_connect_learner_declines_nothing_connected(app, client, session, learne
     assert not any(r["form"].get("grant_type") == "authorization_code" for r in host_provider.token_requests)
 
 
+def test_providers_page_lets_the_connect_form_redirect_to_the_provider_only(app, client, learner):
+    page = client.get("/settings/providers/")
+
+    policy = page.headers["Content-Security-Policy"]
+    assert "form-action 'self' https: http:" in policy  # http: only because private networks are allowed here
+    assert "form-action 'self';" in client.get("/settings/").headers["Content-Security-Policy"]
+
+
 # ---------------------------------------------------------------------------------------------
 # State: bound to the learner's session, single use
 

@@ -11,6 +11,7 @@ from wtforms import URLField
 from wtforms.validators import InputRequired
 
 from wallet.db import get_session
+from wallet.headers import CONTENT_SECURITY_POLICY
 from wallet.forms import refuse
 from wallet.models.provider import PROVIDER_SYNC
 from wallet.services import jobs as job_service
@@ -47,6 +48,11 @@ def _render(form: ConnectForm | None = None, status: int = 200) -> ResponseRetur
         "providers/index.html", form=form or ConnectForm(formdata=None), connections=connections, jobs=jobs,
         kind_names=providers.KIND_NAMES), status))
     response.headers["Cache-Control"] = "no-store"
+    # The connect form's answer redirects to the provider's authorization page, on another origin, and
+    # CSP form-action also governs where a form's redirects may go: this page alone lets them go there.
+    schemes = "https: http:" if current_app.config.get("ALLOW_PRIVATE_NETWORK") else "https:"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {schemes}")
     return response
 
 
