@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_accessibility import violations
 from tests.support.accounts import log_in_page
 from tests.support.jobs import drain_jobs
 from tests.support.provider import TestProvider
@@ -20,7 +21,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     return app_config
 
 
-def test_connect_provider_journey_consent_progress_sync_disconnect(live_server, page, make_user):
+def test_connect_provider_journey_consent_progress_sync_disconnect(live_server, page, browser, make_user):
     provider = TestProvider(consent="form")
     try:
         provider.issue_ob3(name="Algebra II")
@@ -42,9 +43,20 @@ def test_connect_provider_journey_consent_progress_sync_disconnect(live_server, 
         drain_jobs(live_server.app)
         page.get_by_text("Done: 2 added, 0 already in your wallet, 0 not added.").wait_for()
         expect(page.locator("[data-result-list] li .state")).to_have_text(["Verified", "Verified"])
+        job_url = page.url
 
         page.get_by_role("link", name="Your connected providers").click()
         expect(page.locator("[data-last-sync]")).to_contain_text("2 added")
+        # axe is injected as a script, so it runs in a context without the CSP that this journey needs.
+        axe = browser.new_context(bypass_csp=True)
+        try:
+            axe_page = axe.new_page()
+            log_in_page(axe_page, live_server.url, provider.learner)
+            for url in (job_url, f"{live_server.url}/settings/providers/"):
+                axe_page.goto(url)
+                assert violations(axe_page) == [], url
+        finally:
+            axe.close()
         page.get_by_role("button", name="Sync now Riverside College").click()
         drain_jobs(live_server.app)
         page.get_by_text("Done: 0 added, 2 already in your wallet, 0 not added.").wait_for()
