@@ -610,3 +610,60 @@ def test_sync_next_link_to_another_server_is_not_followed(app, session, learner,
 
     assert [path for _, path, _ in document_server.requests] == ["/ims/ob/v3p0/credentials?limit=50&offset=0"]
     assert "pointed Wallet at another server" in connection.last_error
+
+
+def test_callback_after_the_authorization_lifetime_exchanges_nothing(app, session, learner, host_provider):
+    from datetime import timedelta
+
+    from wallet.db import utcnow
+    from wallet.services.providers.connections import AUTHORIZATION_LIFETIME
+
+    built = collaborators(app)
+    client = built.provider_client(redirect_uri="http://localhost/settings/providers/callback",
+                                   urls={"client_uri": "http://localhost/", "logo_uri": "http://localhost/logo.svg",
+                                         "tos_uri": "http://localhost/", "policy_uri": "http://localhost/"})
+    started = utcnow()
+    authorization = providers.begin_connect(session, client, learner.id, host_provider.base_url, now=started)
+    callback = parse_qs(urlsplit(consent(authorization.url)).query)
+
+    connection = providers.complete_connect(
+        session, client, learner.id, state=callback["state"][0], expected_state=authorization.state,
+        code=callback["code"][0], now=started + AUTHORIZATION_LIFETIME + timedelta(seconds=1))
+
+    assert connection.state == "pending" and "took too long" in connection.last_error
+    assert connection.auth_state_hash is None and connection.auth_verifier is None
+    assert host_provider.token_requests == []
+
+
+def test_tick_queues_the_provider_syncs_that_are_due(app, client, session, learner, host_provider):
+    from datetime import timedelta
+
+    from wallet import tasks
+    from wallet.db import utcnow
+
+    host_provider.issue_ob3()
+    connect(app, client, host_provider.base_url)
+    connection = connection_of(session, learner)
+    first_job = connection.last_sync_job_id
+    connection.last_sync_at = utcnow() - timedelta(days=2)
+    session.commit()
+
+    tasks.tick()
+    drain_jobs(app)
+
+    synced = connection_of(session, learner)
+    assert synced.last_sync_job_id != first_job
+    assert session.get(Job, synced.last_sync_job_id).state == "done"
+    assert synced.last_sync_at > utcnow() - timedelta(minutes=1)
+
+
+def test_deleting_the_account_removes_its_connections(app, client, session, learner, host_provider):
+    from tests.support.accounts import DEFAULT_PASSWORD
+
+    connect(app, client, host_provider.base_url)
+
+    response = client.post("/settings/delete", data={"delete-password": DEFAULT_PASSWORD, "delete-confirm": "y"})
+
+    assert response.status_code in (302, 303)
+    session.expire_all()
+    assert session.scalars(select(ProviderConnection)).all() == []
