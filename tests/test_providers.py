@@ -15,8 +15,7 @@ import requests
 from sqlalchemy import select
 
 from tests.support.jobs import drain_jobs
-from tests.support.provider import (BADGE_CONNECT, CLR, OB3, TestProvider,  # noqa: F401 (fixture)
-                                    host_provider)
+from tests.support.provider import OB3, TestProvider, host_provider  # noqa: F401 (fixture)
 from wallet.models import Credential, Job
 from wallet.models.provider import ProviderConnection
 from wallet.services import providers

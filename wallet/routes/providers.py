@@ -13,7 +13,8 @@ from wtforms.validators import InputRequired
 from wallet.db import get_session
 from wallet.headers import CONTENT_SECURITY_POLICY
 from wallet.forms import refuse
-from wallet.models.provider import PROVIDER_SYNC
+from wallet.models.job import QUEUED
+from wallet.models.provider import CONNECTED, PROVIDER_SYNC
 from wallet.services import jobs as job_service
 from wallet.services import providers
 from wallet.services.errors import FetchError, ImportRejectedError, RateLimitedError, ValidationError
@@ -96,7 +97,7 @@ def callback() -> ResponseReturnValue:
         db, _client(), current_user.id, state=request.args.get("state", ""), expected_state=session.pop(STATE_KEY, None),
         code=request.args.get("code", ""), error=request.args.get("error", ""))
     db.commit()
-    if connection.last_error or connection.state != "connected":
+    if connection.last_error or connection.state != CONNECTED:
         flash(connection.last_error or "The provider was not connected.", "error")
         return redirect(url_for("providers.index"))
     return _start_sync(connection.id, f"{connection.name} is connected. Wallet is collecting your credentials.")
@@ -112,7 +113,7 @@ def sync_now(connection_id: int) -> ResponseReturnValue:
 def _start_sync(connection_id: int, message: str) -> ResponseReturnValue:
     db = get_session()
     job = providers.queue_sync(db, current_user.id, connection_id)
-    if job.state == "queued" and job.started_at is None and job.done == 0:
+    if job.state == QUEUED:  # queued again if it was already: a job runs once however often it is delivered
         collaborators().enqueue_job(db, "sync_provider", job.id)
     db.commit()
     flash(message, "success")

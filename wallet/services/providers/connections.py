@@ -24,7 +24,7 @@ from wallet.models.job import QUEUED, RUNNING, Job
 from wallet.models.provider import CONNECTED, PENDING, PROVIDER_SYNC, ProviderConnection
 from wallet.services import importing
 from wallet.services import jobs as job_service
-from wallet.services.errors import FetchError, NotFoundError, ValidationError, WalletError
+from wallet.services.errors import NotFoundError, ValidationError, WalletError
 from wallet.services.providers import discovery as discovery_service
 from wallet.services.providers import oauth, sync
 from wallet.services.providers.oauth import ProviderClient
@@ -202,7 +202,7 @@ def disconnect(session: Session, client: ProviderClient, owner_id: int, connecti
             secret = client.sealer.open(connection.client_secret) if connection.client_secret else None
             revoked = bool(tokens) and oauth.revoke(client, endpoint, tokens, client_id=connection.client_id or "",
                                                     client_secret=secret)
-        except (FetchError, WalletError):
+        except WalletError:  # the provider could not be reached, or the key changed: forget the tokens anyway
             revoked = False
     session.delete(connection)
     session.flush()
