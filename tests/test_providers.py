@@ -286,7 +286,7 @@ def test_sync_failing_page_keeps_earlier_credentials_and_says_why(app, client, s
     try:
         for number in range(4):
             provider.issue_ob3(name=f"Badge {number}")
-        provider.fail_page(offset=2, fault=fault)
+        provider.fail_page(offset=2, fault=fault, times=1)  # the next sync finds the page again
 
         answer = connect(app, client, provider.base_url)
 
@@ -298,7 +298,6 @@ def test_sync_failing_page_keeps_earlier_credentials_and_says_why(app, client, s
         settings_page = client.get("/settings/providers/").get_data(as_text=True)
         assert words in settings_page
 
-        provider._faults.clear()
         client.post(f"/settings/providers/{connection.id}/sync")
         drain_jobs(app)
         assert len(credentials_of(session, learner)) == 4
@@ -666,3 +665,36 @@ def test_deleting_the_account_removes_its_connections(app, client, session, lear
     assert response.status_code in (302, 303)
     session.expire_all()
     assert session.scalars(select(ProviderConnection)).all() == []
+
+
+def test_connect_registration_refused_by_the_provider_keeps_nothing(app, client, session, learner, host_provider,
+                                                                   document_server):
+    from tests.support.servers import Response
+
+    document_server.routes["/register"] = Response(b'{"error": "server_error"}', 500)
+    host_provider.endpoint_overrides["registration"] = document_server.url("/register")
+
+    response = start(client, host_provider.base_url)
+
+    assert response.status_code == 502
+    assert "Riverside College refused to register Wallet (500: server_error)" in response.get_data(as_text=True)
+    assert session.scalars(select(ProviderConnection)).all() == []
+
+
+def test_callback_token_endpoint_failing_leaves_the_connection_unconnected_and_says_why(
+        app, client, session, learner, host_provider, document_server):
+    from tests.support.servers import Response
+
+    document_server.routes["/token"] = Response(b"<html>oops</html>", 500, content_type="text/html")
+    host_provider.endpoint_overrides["token"] = document_server.url("/token")
+    host_provider.issue_ob3()
+
+    answer = connect(app, client, host_provider.base_url)
+
+    assert answer.status_code == 302
+    connection = connection_of(session, learner)
+    assert connection.state == "pending" and connection.access_token is None
+    assert connection.last_error == "Riverside College did not give Wallet an access token (500)."
+    page = client.get("/settings/providers/").get_data(as_text=True)
+    assert "did not give Wallet an access token" in page and "Connect again below" in page
+    assert credentials_of(session, learner) == []
