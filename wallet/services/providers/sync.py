@@ -23,10 +23,12 @@ from wallet.services import importing
 from wallet.services.errors import FetchError, ImportRejectedError, WalletError
 from wallet.services.providers import oauth
 from wallet.services.providers.oauth import ProviderClient
-from wallet.services.verification.fetching import Fetched
+from wallet.services.verification.fetching import Fetched, Kind
 from wallet.services.verification.jsonutil import loads_strict
 
-PAGE_SIZE = 50
+# Credentials asked for per page, and the most bytes a page may take (a credential can carry its image).
+PAGE_SIZE = 20
+PAGE_KIND: Kind = "any"
 MAX_PAGES = 1000  # 50,000 credentials: a provider that pages for ever is stopped
 # A token this close to its end is refreshed before it is used.
 EXPIRY_MARGIN = timedelta(seconds=60)
@@ -51,6 +53,8 @@ def pull(session: Session, client: ProviderClient, importer: importing.Importer,
             position += 1
             label = f"{connection.name} › credential {position}"
             try:
+                if not isinstance(item, (dict, str)):
+                    raise ImportRejectedError(f"{connection.name} sent something that is not a credential.")
                 result = importing.import_paste(session, importer, item)
             except WalletError as error:
                 result = importing.ImportItem(importing.REJECTED, str(error), error=type(error).__name__
@@ -167,7 +171,8 @@ def refresh(client: ProviderClient, connection: ProviderConnection, now: datetim
 
 def _get(client: ProviderClient, connection: ProviderConnection, url: str) -> Fetched:
     token = client.sealer.open(connection.access_token or "")
-    return client.send("GET", url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+    return client.send("GET", url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                       kind=PAGE_KIND)
 
 
 def _secret(client: ProviderClient, connection: ProviderConnection) -> str | None:
