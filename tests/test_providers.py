@@ -20,7 +20,9 @@ from wallet.models import Credential, Job
 from wallet.models.provider import ProviderConnection
 from wallet.services import providers
 from wallet.services.http import GuardedFetcher
-from wallet.services.errors import UnsafeURLError
+from wallet.services.errors import ImportRejectedError, UnsafeURLError
+from wallet.services.providers.discovery import discover
+from wallet.services.verification.errors import RemoteError
 from wallet.services.providers.secrets import Sealer
 from wallet.wiring import collaborators
 
@@ -703,3 +705,19 @@ def test_callback_token_endpoint_failing_leaves_the_connection_unconnected_and_s
     page = client.get("/settings/providers/").get_data(as_text=True)
     assert "did not give Wallet an access token" in page and "Connect again below" in page
     assert credentials_of(session, learner) == []
+
+
+def test_discover_address_typed_without_a_scheme_is_read_as_https():
+    asked = []
+
+    def fetch(url, *, kind="json"):
+        asked.append(url)
+        raise RemoteError("not found", url=url, status_code=404)
+
+    with pytest.raises(ImportRejectedError, match="No Open Badges 3.0, CLR 2.0 or Badge Connect service was found "
+                                                  "at college.example.org"):
+        discover(fetch, lambda url: None, "college.example.org/", require_https=True)
+
+    assert asked == ["https://college.example.org/ims/ob/v3p0/discovery",
+                     "https://college.example.org/ims/clr/v2p0/discovery",
+                     "https://college.example.org/.well-known/badgeconnect.json"]

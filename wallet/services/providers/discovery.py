@@ -82,9 +82,12 @@ def discover(fetch: Fetch, check: Callable[[str], None], url: str, *, require_ht
     Raises UnsafeURLError (the address, or one the document names, is not allowed), ImportRejectedError
     (no usable document) or FetchError (the provider could not be reached).
     """
-    if not (url or "").strip():
+    url = (url or "").strip()
+    if not url:
         raise ImportRejectedError("Enter the address of the provider.")
-    _check_url(check, url.strip(), "", require_https=require_https, given=True)
+    if "://" not in url:
+        url = "https://" + url  # "college.example.org" as typed
+    _check_url(check, url, "", require_https=require_https, given=True)
     tried = []
     for kind, candidate in candidates(url):
         try:
@@ -110,7 +113,7 @@ def discover(fetch: Fetch, check: Callable[[str], None], url: str, *, require_ht
         for name, endpoint in discovery.endpoints.items():
             _check_url(check, endpoint, name, require_https=require_https)
         return discovery
-    host = urlsplit(url.strip()).hostname or url
+    host = urlsplit(url).hostname or url
     raise ImportRejectedError(f"No Open Badges 3.0, CLR 2.0 or Badge Connect service was found at {host}. "
                               "Check the address the provider gave you.")
 
