@@ -96,6 +96,13 @@ class Defaults:
     # issuer host. RECHECK_SCHEDULE = False leaves re-checks to `wallet reverify`.
     RECHECK_SCHEDULE = True
     RECHECK_TICK_SECONDS = 300
+    # Connected providers (Settings -> Connected providers): the name Wallet registers under at a
+    # provider (RFC 7591 client_name), and how often each connection is synced on the tick (0: only on demand).
+    PROVIDER_CLIENT_NAME = "Wallet"
+    # Registrations name the instance's terms and privacy pages (OB 3.0 requires both); unset: its home page.
+    PROVIDER_TERMS_URL: str | None = None
+    PROVIDER_PRIVACY_URL: str | None = None
+    PROVIDER_SYNC_SECONDS = 86400
     # Public pages: views of a page are counted in Redis (or memory) and written to the database at most
     # once per this many seconds (0: at every view); rendered entries of portfolio pages kept per process.
     VIEW_COUNT_FLUSH_SECONDS = 60

@@ -30,6 +30,7 @@ IMPORT_FAILED = ("The import stopped with an error. The credentials listed as ad
                  "upload the other files again to add them.")
 RECHECK_FAILED = "The check could not be completed."
 SWEEP_FAILED = "The sweep stopped with an error; the next tick re-checks the rest."
+SYNC_FAILED = "The sync did not finish. The credentials already received are kept; Wallet tries again at the next sync."
 
 
 def _app() -> Flask:
@@ -143,6 +144,56 @@ def recheck(job_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Connected providers (services/providers/)
+
+
+def sync_provider(job_id: str) -> None:
+    """Pull the credentials of the connection of job `job_id` from its provider, one outcome per credential."""
+    from wallet.services import jobs as job_service
+    from wallet.services import providers
+    from wallet.services.errors import WalletError
+    from wallet.wiring import collaborators
+
+    def work(app: Flask, session: Session, job: Any) -> None:
+        built = collaborators(app)
+
+        def done(item: Any) -> None:
+            job_service.record(session, job, _outcome(item))
+            session.commit()  # each credential is its own import: kept as soon as it is done
+
+        def total(count: int) -> None:
+            job.total = count
+            session.commit()
+
+        try:
+            providers.run_sync(session, built.provider_client(), built.importer(session, job.owner_id),
+                               int(job.params["connection_id"]), job.owner_id, on_item=done, on_total=total)
+        except WalletError:
+            # The connection keeps what went wrong, in the learner's words, beside what was received.
+            session.commit()
+            raise
+        job.total = job.done
+
+    _run_job(job_id, SYNC_FAILED, work)
+
+
+def queue_provider_syncs(app: Flask, session: Session, now: Any) -> list[str]:
+    """Queue a sync of every connection not synced for PROVIDER_SYNC_SECONDS (0: none); return the job ids."""
+    from wallet.services import providers
+    from wallet.wiring import collaborators
+
+    seconds = int(app.config.get("PROVIDER_SYNC_SECONDS") or 0)
+    if seconds <= 0:
+        return []
+    queued = []
+    for connection in providers.due_connections(session, now, interval=timedelta(seconds=seconds)):
+        job = providers.queue_sync(session, connection.owner_id, connection.id)
+        collaborators(app).enqueue_job(session, "sync_provider", job.id)
+        queued.append(job.id)
+    return queued
+
+
+# ---------------------------------------------------------------------------------------------
 # Scheduled re-checks (services/schedule.py)
 
 # Credentials per sweep job: a sweep is one job, its progress one row.
@@ -174,6 +225,7 @@ def tick() -> None:
                             built.job_stale_after)
                 built.queue.enqueue(job_service.TASKS[job.kind], job.id)
             job_service.purge_uploads(session, built.uploads_folder, stale_after=built.job_stale_after)
+            queue_provider_syncs(app, session, now)
             if job_service.has_open(session, SWEEP, stale_after=built.job_stale_after):
                 return  # the last sweep is still at work: what it holds is not queued twice
             due = schedule.due_credentials(session, now, tick=timedelta(seconds=seconds))

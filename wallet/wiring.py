@@ -8,6 +8,7 @@ so a running app whose limits are changed (tests do) gets a limiter at the new l
 """
 from __future__ import annotations
 
+import importlib.metadata
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.queue import JobQueue, Scheduler, queue_from_config
-from wallet.services import importing, portability, ratelimit
+from wallet.services import importing, portability, providers, ratelimit
 from wallet.services import jobs as job_service
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.fragments import FragmentCache
@@ -56,6 +57,8 @@ LIMITS: dict[str, Limit] = {
     "oauth-register": Limit("OAUTH_REGISTER_RATE_LIMIT", "OAUTH_REGISTER_RATE_WINDOW_SECONDS"),
     "oauth-token": Limit("OAUTH_TOKEN_RATE_LIMIT", "OAUTH_RATE_WINDOW_SECONDS"),
     "oauth-authorize": Limit("OAUTH_AUTHORIZE_RATE_LIMIT", "OAUTH_RATE_WINDOW_SECONDS"),
+    # Connecting a provider registers Wallet there (RFC 7591): a learner cannot make Wallet flood a registration endpoint.
+    "provider-connects": Limit("PROVIDER_CONNECTS_PER_USER", 3600, 10),
 }
 
 
@@ -119,6 +122,22 @@ class Collaborators:
             max_zip_entries=int(self.config.get("MAX_ZIP_FILES", importing.MAX_ZIP_ENTRIES)),
         )
 
+    def provider_client(self, redirect_uri: str = "", urls: Mapping[str, str] | None = None) -> providers.ProviderClient:
+        """Return what talking to providers needs: the guarded fetcher, the sealer keyed from SECRET_KEY, Wallet's name.
+
+        `urls` are Wallet's own absolute addresses a registration names (client_uri, logo_uri, tos_uri,
+        policy_uri); PROVIDER_TERMS_URL and PROVIDER_PRIVACY_URL, when set, name the last two.
+        """
+        urls = dict(urls or {})
+        for key, setting in (("tos_uri", "PROVIDER_TERMS_URL"), ("policy_uri", "PROVIDER_PRIVACY_URL")):
+            urls[key] = str(self.config.get(setting) or urls.get(key) or "")
+        return providers.ProviderClient(
+            fetch=self.fetcher, send=self.fetcher.send, check=self.fetcher.check,
+            sealer=providers.Sealer(str(self.config["SECRET_KEY"])),
+            client_name=str(self.config.get("PROVIDER_CLIENT_NAME") or "Wallet"), redirect_uri=redirect_uri,
+            # Tokens and client secrets travel only over https, unless private networks are allowed (development).
+            require_https=not self.fetcher.allow_private_network, software_version=_version(), **urls)
+
     def evidence_limits(self) -> dict[str, int]:
         """Return the limits for one evidence file and for all of a learner's evidence files."""
         return {"max_bytes": self.config.get("MAX_UPLOAD_FILE_BYTES", evidence_service.DEFAULT_MAX_FILE_BYTES),
@@ -171,6 +190,13 @@ def init_app(app: Flask) -> Collaborators:
                     if not started:
                         started.append(Scheduler(built.queue, float(app.config["RECHECK_TICK_SECONDS"])).start())
     return built
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("wallet")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def collaborators(app: Flask | None = None) -> Collaborators:

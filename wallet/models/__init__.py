@@ -4,6 +4,7 @@ from wallet.models.job import Job, JobItem
 from wallet.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthGrant, OAuthToken
 from wallet.models.pathway import Pathway
 from wallet.models.portfolio import CredentialShare, LearnerKey, Portfolio, PortfolioItem, PublicProfile
+from wallet.models.provider import ProviderConnection
 from wallet.models.user import AccountToken, ApiToken, EmailAddress, LoginSession, OutboxMessage, User
 
 __all__ = ["AccountToken", "ApiToken", "EmailAddress", "LoginSession", "OutboxMessage", "User"]
@@ -11,3 +12,4 @@ __all__ += ["Credential", "CredentialTag", "CredentialVersion", "Evidence", "Ver
 __all__ += ["Job", "JobItem", "Pathway"]
 __all__ += ["CredentialShare", "LearnerKey", "Portfolio", "PortfolioItem", "PublicProfile"]
 __all__ += ["OAuthAuthorizationCode", "OAuthClient", "OAuthGrant", "OAuthToken"]
+__all__ += ["ProviderConnection"]

@@ -487,6 +487,59 @@ class GuardedFetcher:
         finally:
             deadline.close()
 
+    def check(self, url: str) -> None:
+        """Raise UnsafeURLError unless `url` passes every rule a fetch of it would meet (no request is sent)."""
+        try:
+            self._resolve(_parse(_swap_prefix(_parse(url).url, self._rewrites)))
+        except _Refused as refusal:
+            log.warning("refused the address %s: %s", _for_log(url), _for_log(str(refusal)))
+            raise UnsafeURLError(REFUSED_MESSAGE) from None
+
+    def send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None, body: bytes | None = None,
+             kind: Kind = "json") -> Fetched:
+        """Send one request that carries a body or credentials (an OAuth form, an API call) through the guard.
+
+        Every rule of a fetch applies (address, port, size cap for `kind`, total deadline). Nothing is
+        cached, nothing is retried, and a redirect is never followed, since it would carry the
+        credentials elsewhere: it raises RemoteError. Any other answer, 4xx and 5xx too, is returned
+        (OAuth errors are answered in a 400's body, RFC 6749 5.2).
+        """
+        deadline = _Deadline(self.total_timeout)
+        try:
+            target = _parse(url)
+            actual = _parse(_swap_prefix(url, self._rewrites))
+            addresses = self._resolve(actual)
+            given = {name.title(): value for name, value in (headers or {}).items()}
+            sent = {"Host": actual.host_header, "User-Agent": USER_AGENT, "Accept": ACCEPT[kind],
+                    "Accept-Encoding": "identity", **given}
+            if body is not None:
+                sent["Content-Length"] = str(len(body))
+            request = requests.PreparedRequest()
+            request.method, request.url, request.body = method.upper(), actual.url, body
+            request.headers = CaseInsensitiveDict(sent)
+            request.pin = _Pin(actual, addresses, deadline)  # type: ignore[attr-defined]
+            timeout = (deadline.limit(self.connect_timeout), deadline.limit(self.read_timeout))
+            response = self._session.send(request, stream=True, allow_redirects=False, timeout=timeout, proxies={})
+            try:
+                status = response.status_code
+                if status in _REDIRECTS:
+                    raise RemoteError(f"The server at {target.host} answered with a redirect, which Wallet "
+                                      "does not follow for this request.", url=url, status_code=status)
+                data = self._read(response, kind, deadline, target.host)
+            finally:
+                _finish(response, deadline)
+            answer = {name.lower(): value for name, value in response.raw.headers.itermerged()}
+            log.info("%s %s: %d, %d bytes", method.upper(), _for_log(url), status, len(data))
+            return Fetched(url=url, final_url=url, status_code=status, body=data, headers=answer,
+                           content_type=answer.get("content-type", "").split(";", 1)[0].strip().lower())
+        except _Refused as refusal:
+            log.warning("refused to send to %s: %s", _for_log(url), _for_log(str(refusal)))
+            raise UnsafeURLError(REFUSED_MESSAGE) from None
+        except _NETWORK_ERRORS as error:
+            raise _network_error(url, error, deadline) from None
+        finally:
+            deadline.close()
+
     def revalidating(self) -> Fetch:
         """Return this fetcher as a `Fetch` that revalidates every cached document (for re-checks)."""
         return functools.partial(self, revalidate=True)

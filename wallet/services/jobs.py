@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from wallet.db import utcnow
 from wallet.models.job import DONE, FAILED, IMPORT, QUEUED, RECHECK, RUNNING, SWEEP, Job, JobItem
+from wallet.models.provider import PROVIDER_SYNC
 from wallet.services.errors import NotFoundError
 
 # A running job that wrote nothing for this long stopped with its process.
@@ -86,7 +87,7 @@ def fail_stopped(session: Session, *, stale_after: timedelta = DEFAULT_STALE_AFT
 
 
 # The task that does each kind of job (wallet/tasks.py).
-TASKS = {IMPORT: "run_import", RECHECK: "recheck", SWEEP: "sweep"}
+TASKS = {IMPORT: "run_import", RECHECK: "recheck", SWEEP: "sweep", PROVIDER_SYNC: "sync_provider"}
 
 
 def left_waiting(session: Session, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
