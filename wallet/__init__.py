@@ -56,11 +56,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_templating(app)
 
-    from wallet.routes import (api, auth, credentials, dev, main, pathways, portability, portfolio, present, public,
-                               settings, skills)
+    from wallet.routes import (api, auth, credentials, dev, host, main, pathways, portability, portfolio, present,
+                               public, settings, skills)
 
     for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, portfolio.bp,
-                      public.bp, present.bp, portability.bp, api.bp):
+                      public.bp, present.bp, portability.bp, api.bp, host.bp):
         app.register_blueprint(blueprint)
     from wallet import cli
 

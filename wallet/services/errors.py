@@ -8,8 +8,8 @@ from wallet.services.verification.errors import FetchError, ImportRejectedError,
 
 __all__ = [
     "AuthenticationError", "ConflictError", "FetchError", "ImportRejectedError", "ImportTimeoutError",
-    "NotFoundError", "PermissionDeniedError", "QuotaExceededError", "RateLimitedError", "TooLargeError",
-    "UnsafeURLError", "ValidationError", "WalletError",
+    "NotFoundError", "PermissionDeniedError", "QueryParameterError", "QuotaExceededError", "RateLimitedError",
+    "TooLargeError", "UnsafeURLError", "ValidationError", "WalletError",
 ]
 
 
@@ -19,6 +19,10 @@ class NotFoundError(WalletError):
 
 class ValidationError(WalletError):
     """Input was refused; the message says what to change."""
+
+
+class QueryParameterError(ValidationError):
+    """A query parameter was refused (e.g. a page size that is not a positive whole number)."""
 
 
 class ConflictError(WalletError):
