@@ -42,6 +42,7 @@ _STATUS: dict[type[WalletError], int] = {
 # The 1EdTech APIs (/ims/, docs/api.md "Errors"): a credential that cannot be kept is a client error
 # (400 invalid_data), a full wallet a refusal (403 forbidden); bad paging is invalid_query_parameter.
 _IMS_STATUS: dict[type[WalletError], int] = {
+    TooLargeError: 413,
     ImportRejectedError: 400,
     QuotaExceededError: 403,
 }
