@@ -435,3 +435,68 @@ def test_host_unknown_path_and_method_are_imsx(client, token):
     assert wrong.status_code == 405 and imsx(wrong)[2] == "not_allowed"
     assert set(wrong.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery (OB 3.0 §6.3, §B.4)
+
+
+@pytest.mark.parametrize(("path", "api_scopes", "credential_class"), [
+    (OB, scopes.OB3_SCOPES, "AchievementCredential"), (CLR, scopes.CLR_SCOPES, "ClrCredential")])
+def test_host_discovery_is_public_and_names_wallets_oauth_endpoints(make_app, path, api_scopes, credential_class):
+    app = make_app(PUBLIC_URL="https://wallet.example")
+    with app.app_context():
+        response = app.test_client().get(f"{path}/discovery", headers={"Host": "evil.example"})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    document = response.get_json()
+    assert document["openapi"].startswith("3.0.")
+    # §B.4.3 OpenApiInfo: termsOfService, title, version and x-imssf-privacyPolicyUrl are required.
+    info = document["info"]
+    assert (info["title"], info["termsOfService"], info["x-imssf-privacyPolicyUrl"], info["x-imssf-image"]) == (
+        "Wallet", "https://wallet.example/terms", "https://wallet.example/privacy",
+        "https://wallet.example/static/img/logo.svg")
+    assert info["version"] == path.rsplit("/", 1)[1]
+    assert document["servers"] == [{"url": f"https://wallet.example{path}"}]
+    scheme = document["components"]["securitySchemes"]["OAuth2ACG"]
+    assert scheme["type"] == "oauth2" and scheme["x-imssf-name"] == "Wallet"
+    assert scheme["x-imssf-registrationUrl"] == "https://wallet.example/oauth/register"
+    flow = scheme["flows"]["authorizationCode"]
+    assert (flow["authorizationUrl"], flow["tokenUrl"], flow["refreshUrl"]) == (
+        "https://wallet.example/oauth/authorize", "https://wallet.example/oauth/token",
+        "https://wallet.example/oauth/token")
+    assert set(flow["scopes"]) == set(api_scopes) and all(flow["scopes"].values())
+    assert {(p, m) for p, item in document["paths"].items() for m in item} == {
+        ("/credentials", "get"), ("/credentials", "post"), ("/profile", "get"), ("/profile", "put"),
+        ("/discovery", "get")}
+    assert document["paths"]["/credentials"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": f"#/components/schemas/{credential_class}"}
+
+
+def test_host_discovery_every_operation_enforces_the_scope_it_declares(client, session, learner):
+    for path, own in ((OB, scopes.OB3_SCOPES), (CLR, scopes.CLR_SCOPES)):
+        document = client.get(f"{path}/discovery").get_json()
+        for rule, item in document["paths"].items():
+            for method, operation in item.items():
+                if "security" not in operation:
+                    continue
+                (needed,) = operation["security"][0]["OAuth2ACG"]
+                others = grant_access(session, learner, [s for s in own if s != needed])
+                response = getattr(client, method)(f"{path}{rule}", json={"type": "Profile"}, headers=bearer(others))
+                assert response.status_code == 403, (path, rule, method)
+                assert f'scope="{needed}"' in response.headers["WWW-Authenticate"]
+
+
+def test_host_discovery_names_the_operators_own_policies_when_set(make_app):
+    app = make_app(PRIVACY_POLICY_URL="https://college.example/privacy", TERMS_OF_SERVICE_URL="https://college.example/tos")
+    with app.app_context():
+        info = app.test_client().get(f"{OB}/discovery").get_json()["info"]
+    assert (info["x-imssf-privacyPolicyUrl"], info["termsOfService"]) == (
+        "https://college.example/privacy", "https://college.example/tos")
+
+
+def test_host_privacy_and_terms_pages_are_public(client):
+    privacy, terms = client.get("/privacy"), client.get("/terms")
+    assert privacy.status_code == 200 and "Connected apps" in privacy.get_data(as_text=True)
+    assert terms.status_code == 200 and "consent" in terms.get_data(as_text=True)
+    assert 'href="/privacy"' in client.get("/").get_data(as_text=True)
