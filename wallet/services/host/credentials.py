@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
@@ -192,8 +192,7 @@ def upsert_credential(session: Session, importer: importing.Importer, api: Api, 
         if not text.startswith("{"):
             raise ImportRejectedError(f"An {content_type} body must be one {api.credential_class} as a JSON object.")
         answer_type = "application/json"
-    importer.accept = lambda result: _accept(api, result)
-    item = importing.import_paste(session, importer, text)
+    item = importing.import_paste(session, replace(importer, accept=lambda result: _accept(api, result)), text)
     if item.state == importing.KEPT:
         raise ConflictError(item.message)
     assert item.credential is not None
