@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,8 @@ MAX_CONTACTS = 10
 MAX_CONTACT_LENGTH = 254
 MAX_SOFTWARE_ID_LENGTH = 200
 MAX_SOFTWARE_VERSION_LENGTH = 100
+# A host name in ASCII (internationalised names as their xn-- A-labels): letters, digits, hyphens, dots.
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
         raise ClientMetadataError("grant_types must include authorization_code: it is the only way to get consent.")
     response_types = _string_list(metadata, "response_types", ["code"], RESPONSE_TYPES)
     if "code" not in response_types:
-        raise ClientMetadataError("response_types must include code (RFC 7591 §2.1: authorization_code needs it).")
+        raise ClientMetadataError("response_types must include code (RFC 7591 section 2.1: authorization_code needs it).")
 
     scope = metadata.get("scope")
     if scope is None:
@@ -167,15 +170,27 @@ def _check_redirect_uri(uri: Any) -> None:
     except ValueError:
         raise ClientMetadataError(f"Not a valid URL: {uri}", INVALID_REDIRECT_URI) from None
     if parts.fragment or "#" in uri:
-        raise ClientMetadataError(f"A redirect URI must not have a fragment (RFC 6749 §3.1.2): {uri}",
+        raise ClientMetadataError(f"A redirect URI must not have a fragment (RFC 6749 section 3.1.2): {uri}",
                                   INVALID_REDIRECT_URI)
-    if not parts.hostname or parts.username is not None or parts.password is not None:
-        raise ClientMetadataError(f"A redirect URI needs a host and no user name or password: {uri}",
+    if (not parts.hostname or not is_plain_host(parts.hostname) or parts.username is not None
+            or parts.password is not None):
+        raise ClientMetadataError(f"A redirect URI needs a host name and no user name or password: {uri}",
                                   INVALID_REDIRECT_URI)
     if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
         return
-    raise ClientMetadataError(f"A redirect URI must use https (or http to 127.0.0.1 or [::1], RFC 8252 §7.3): {uri}",
+    raise ClientMetadataError(f"A redirect URI must use https (or http to 127.0.0.1 or [::1], RFC 8252 section 7.3): {uri}",
                               INVALID_REDIRECT_URI)
+
+
+def is_plain_host(host: str) -> bool:
+    """Return whether `host` is a DNS name in ASCII (IDNA A-labels) or an IP address, nothing else."""
+    if _HOST_NAME.fullmatch(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -207,8 +222,9 @@ def _web_uri(metadata: dict[str, Any], key: str, *, https_only: bool = False) ->
         parts.port  # noqa: B018
     except ValueError:
         raise ClientMetadataError(problem + ".") from None
-    if not parts.hostname or parts.username is not None or parts.password is not None:
-        raise ClientMetadataError(problem + ", with a host and no user name or password.")
+    if (not parts.hostname or not is_plain_host(parts.hostname) or parts.username is not None
+            or parts.password is not None):
+        raise ClientMetadataError(problem + ", with a host name and no user name or password.")
     if parts.scheme == "https" or (not https_only and parts.scheme == "http" and _is_loopback(parts.hostname)):
         return value
     raise ClientMetadataError(problem + ".")

@@ -47,3 +47,20 @@ def format_scope(scopes: frozenset[str] | set[str] | tuple[str, ...] | list[str]
 def describe(scopes: frozenset[str] | set[str]) -> list[str]:
     """Return the plain-words description of each scope, in the order of ALL_SCOPES."""
     return [DESCRIPTIONS[s] for s in ALL_SCOPES if s in scopes]
+
+
+# The headline of the consent page, "<client> wants to …", from the kinds of access asked for.
+_SUMMARY = (
+    (frozenset({OB3_CREDENTIAL_UPSERT, CLR_CREDENTIAL_UPSERT}), "add credentials to your wallet"),
+    (frozenset({OB3_CREDENTIAL_READONLY, CLR_CREDENTIAL_READONLY}), "see the credentials in your wallet"),
+    (frozenset({OB3_PROFILE_UPDATE, CLR_PROFILE_UPDATE}), "change your profile"),
+    (frozenset({OB3_PROFILE_READONLY, CLR_PROFILE_READONLY}), "see your profile"),
+)
+
+
+def consent_summary(scopes: frozenset[str] | set[str]) -> str:
+    """Return what a client asks, in a few plain words: "add credentials to your wallet and see your profile"."""
+    parts = [words for kinds, words in _SUMMARY if kinds & scopes]
+    if not parts:
+        return "connect to your wallet"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
