@@ -67,7 +67,8 @@ def post_jws(client, token: str, jws: str, path: str = OB):
 
 
 def post_json(client, token: str, text: str, path: str = OB, content_type: str = "application/json"):
-    return client.post(f"{path}/credentials", data=text.encode(), headers=bearer(token, **{"Content-Type": content_type}))
+    return client.post(f"{path}/credentials", data=text.encode(),
+                       headers=bearer(token, **{"Content-Type": content_type}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -526,7 +527,8 @@ def test_host_discovery_every_operation_enforces_the_scope_it_declares(client, s
 
 
 def test_host_discovery_names_the_operators_own_policies_when_set(make_app):
-    app = make_app(PRIVACY_POLICY_URL="https://college.example/privacy", TERMS_OF_SERVICE_URL="https://college.example/tos")
+    app = make_app(PRIVACY_POLICY_URL="https://college.example/privacy",
+                   TERMS_OF_SERVICE_URL="https://college.example/tos")
     with app.app_context():
         info = app.test_client().get(f"{OB}/discovery").get_json()["info"]
     assert (info["x-imssf-privacyPolicyUrl"], info["termsOfService"]) == (
