@@ -55,3 +55,37 @@ def test_oauth_consent_in_the_browser_gives_the_client_a_code(live_server, page,
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Revoke Riverside College").click()
     assert page.get_by_text("Riverside College is disconnected").is_visible()
+
+
+@pytest.fixture
+def axe_context(browser):
+    # axe is inlined, which the app's CSP would block: bypass it in this context only.
+    context = browser.new_context(bypass_csp=True)
+    context.set_default_timeout(20_000)
+    yield context
+    context.close()
+
+
+def test_oauth_consent_and_connected_apps_pages_have_no_serious_accessibility_violations(
+        live_server, axe_context, session, make_user) -> None:
+    from tests.browser.test_accessibility import violations
+    from tests.support.oauth import grant_access
+
+    base = live_server.url
+    learner = make_user(email="ada@example.org")
+    grant_access(session, learner, [OB3_CREDENTIAL_UPSERT])
+    registered = requests.post(f"{base}/oauth/register", json={
+        "client_name": "Riverside College", "redirect_uris": [REDIRECT_URI], "client_uri": "https://riverside.example/",
+        "logo_uri": "https://riverside.example/logo.png", "policy_uri": "https://riverside.example/privacy",
+        "scope": OB3_CREDENTIAL_UPSERT}, timeout=10).json()
+    client = OAuth2Session(registered["client_id"], registered["client_secret"], scope=OB3_CREDENTIAL_UPSERT,
+                           redirect_uri=REDIRECT_URI, code_challenge_method="S256")
+    url, _state = client.create_authorization_url(f"{base}/oauth/authorize", code_verifier=generate_token(48))
+    page = axe_context.new_page()
+    log_in_page(page, base, "ada@example.org")
+    page.wait_for_url(f"{base}/")
+    found = {}
+    for path in (url, f"{base}/settings/apps"):
+        page.goto(path)
+        found[path] = violations(page)
+    assert found == {path: [] for path in found}
