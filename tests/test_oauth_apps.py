@@ -65,3 +65,18 @@ def test_delete_account_removes_its_grants_and_tokens(client, session, make_user
     assert session.scalar(select(func.count()).select_from(OAuthGrant)) == 0
     assert session.scalar(select(func.count()).select_from(OAuthToken)) == 0
     assert session.scalar(select(func.count()).select_from(OAuthClient)) == 1  # the client is not the learner's
+
+
+def test_log_out_everywhere_disconnects_every_app_and_others_keep_theirs(client, session, make_user, login) -> None:
+    learner, other = make_user(), make_user()
+    raw = grant_access(session, learner, [OB3_CREDENTIAL_READONLY])
+    second = grant_access(session, learner, [OB3_CREDENTIAL_UPSERT], client_name="Northside Academy")
+    kept = grant_access(session, other, [OB3_CREDENTIAL_READONLY])
+    login(learner)
+    page = client.post("/settings/sessions/end-all", follow_redirects=True).get_data(as_text=True)
+    assert "2 connected apps must ask for your consent again" in page
+    session.rollback()
+    for token, scope in ((raw, OB3_CREDENTIAL_READONLY), (second, OB3_CREDENTIAL_UPSERT)):
+        with pytest.raises(AuthenticationError, match="revoked"):
+            authenticate_access_token(session, token, scope=scope)
+    assert authenticate_access_token(session, kept, scope=OB3_CREDENTIAL_READONLY).user.id == other.id

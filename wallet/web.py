@@ -132,4 +132,7 @@ def logged_out_message(logged_out: accounts.LoggedOut) -> str:
     revoked = logged_out.tokens_revoked
     tokens = (f"{revoked} access token was revoked" if revoked == 1 else f"{revoked} access tokens were revoked"
               if revoked else "you had no access tokens to revoke")
+    apps = logged_out.apps_disconnected
+    if apps:
+        tokens += f"; {apps} connected app{'s' if apps != 1 else ''} must ask for your consent again"
     return f"You are logged out everywhere, and {tokens}."

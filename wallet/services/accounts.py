@@ -29,6 +29,7 @@ from wallet.services.errors import (
     ValidationError,
 )
 from wallet.services.mail import MailSettings, send_mail
+from wallet.services.oauth import grants
 from wallet.services.ratelimit import RateLimiter, describe_wait
 from wallet.services.tokens import hash_secret, new_secret
 
@@ -208,6 +209,7 @@ class LoggedOut:
     user: User
     sessions_ended: int
     tokens_revoked: int
+    apps_disconnected: int = 0
 
 
 def change_password(session: Session, *, owner_id: int, current: str, new: str, confirm: str | None,
@@ -229,10 +231,15 @@ def change_password(session: Session, *, owner_id: int, current: str, new: str, 
 
 
 def log_out_everywhere(session: Session, *, owner_id: int) -> LoggedOut:
-    """End every session of the account and revoke every access token (F7: after a suspected break-in)."""
+    """End every session of the account, revoke every access token and disconnect every connected app (F7).
+
+    After a suspected break-in, an app the intruder approved on the consent page is a way back in like
+    any token, so its grant goes too; a provider the learner still wants asks for consent again.
+    """
     user = _get_user(session, owner_id)
     return LoggedOut(user, login_sessions.end_all_sessions(session, owner_id=owner_id),
-                     tokens.revoke_all_tokens(session, owner_id=owner_id))
+                     tokens.revoke_all_tokens(session, owner_id=owner_id),
+                     grants.revoke_all_grants(session, owner_id=owner_id))
 
 
 def _set_password(user: User, password: str) -> None:
@@ -272,7 +279,8 @@ def request_password_reset(session: Session, *, email: str, mail: MailSettings, 
         "Open this link to choose a new password:\n\n"
         f"{link(raw)}\n\n"
         f"The link works once, within {hours} hour{'s' if hours != 1 else ''}. "
-        "Choosing a new password logs you out everywhere and revokes your access tokens for the API.\n\n"
+        "Choosing a new password logs you out everywhere, revokes your access tokens for the API and "
+        "disconnects the apps you allowed into your wallet.\n\n"
         "If you did not ask for this, ignore this message: your password stays as it is.\n"
     ))
 

@@ -66,3 +66,14 @@ def revoke_grant(session: Session, *, owner_id: int, grant_id: int, now: datetim
     grant.revoked_at = now
     tokens.revoke_grant_tokens(session, grant.id, now=now)
     return grant
+
+
+def revoke_all_grants(session: Session, *, owner_id: int, now: datetime | None = None) -> int:
+    """Revoke every grant of the learner still in force, and every token of them; return how many grants were."""
+    now = now or utcnow()
+    grants = list(session.scalars(select(OAuthGrant).where(OAuthGrant.user_id == owner_id,
+                                                            OAuthGrant.revoked_at.is_(None))))
+    for grant in grants:
+        grant.revoked_at = now
+        tokens.revoke_grant_tokens(session, grant.id, now=now)
+    return len(grants)
