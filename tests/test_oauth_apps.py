@@ -80,3 +80,13 @@ def test_log_out_everywhere_disconnects_every_app_and_others_keep_theirs(client,
         with pytest.raises(AuthenticationError, match="revoked"):
             authenticate_access_token(session, token, scope=scope)
     assert authenticate_access_token(session, kept, scope=OB3_CREDENTIAL_READONLY).user.id == other.id
+
+
+def test_settings_apps_profile_scope_says_what_the_profile_shows(client, session, make_user, login) -> None:
+    from wallet.services.oauth.scopes import OB3_PROFILE_READONLY
+
+    learner = make_user()
+    grant_access(session, learner, [OB3_PROFILE_READONLY])
+    login(learner)
+    page = client.get("/settings/apps").get_data(as_text=True)
+    assert "your confirmed e-mail address and your wallet&#39;s identifier" in page

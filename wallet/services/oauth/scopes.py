@@ -24,12 +24,13 @@ ALL_SCOPES = OB3_SCOPES + CLR_SCOPES
 DESCRIPTIONS: dict[str, str] = {
     OB3_CREDENTIAL_READONLY: "see the Open Badges in your wallet",
     OB3_CREDENTIAL_UPSERT: "add Open Badges to your wallet, and update ones it added",
-    OB3_PROFILE_READONLY: "see your learner profile",
-    OB3_PROFILE_UPDATE: "change your learner profile",
+    OB3_PROFILE_READONLY: "see your profile: your name, your confirmed e-mail address and your wallet's identifier",
+    OB3_PROFILE_UPDATE: "change the name on your profile",
     CLR_CREDENTIAL_READONLY: "see the Comprehensive Learner Records in your wallet",
     CLR_CREDENTIAL_UPSERT: "add Comprehensive Learner Records to your wallet, and update ones it added",
-    CLR_PROFILE_READONLY: "see your learner profile, through the learner record API",
-    CLR_PROFILE_UPDATE: "change your learner profile, through the learner record API",
+    CLR_PROFILE_READONLY: ("see your profile: your name, your confirmed e-mail address and your wallet's identifier "
+                           "(through the learner record API)"),
+    CLR_PROFILE_UPDATE: "change the name on your profile (through the learner record API)",
 }
 
 
