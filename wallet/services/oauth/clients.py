@@ -153,7 +153,7 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
     return {
         "redirect_uris": list(redirect_uris), "token_endpoint_auth_method": method, "grant_types": grant_types,
         "response_types": response_types, "scope": format_scope(scopes), "client_name": name,
-        "client_uri": _web_uri(metadata, "client_uri"), "logo_uri": _web_uri(metadata, "logo_uri", https_only=True),
+        "client_uri": _web_uri(metadata, "client_uri"), "logo_uri": _logo_uri(metadata),
         "policy_uri": _web_uri(metadata, "policy_uri"), "tos_uri": _web_uri(metadata, "tos_uri"),
         "contacts": list(contacts),
         "software_id": _short_text(metadata, "software_id", MAX_SOFTWARE_ID_LENGTH),
@@ -228,6 +228,17 @@ def _web_uri(metadata: dict[str, Any], key: str, *, https_only: bool = False) ->
     if parts.scheme == "https" or (not https_only and parts.scheme == "http" and _is_loopback(parts.hostname)):
         return value
     raise ClientMetadataError(problem + ".")
+
+
+def _logo_uri(metadata: dict[str, Any]) -> str | None:
+    # The consent page shows a logo only from https. A plain-http logo (a client answering on a loopback
+    # address in development, say) is registered as no logo rather than refusing the client over a
+    # picture: RFC 7591 §3.2.1 lets the server replace a requested value, and the registration
+    # response, which omits it, tells the client so.
+    value = metadata.get("logo_uri")
+    if isinstance(value, str) and value[:7].lower() == "http://":
+        return None
+    return _web_uri(metadata, "logo_uri", https_only=True)
 
 
 def _short_text(metadata: dict[str, Any], key: str, limit: int) -> str | None:
