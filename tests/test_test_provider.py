@@ -395,6 +395,7 @@ def test_provider_badge_connect_flow_serves_hosted_assertions(host_provider: Tes
                                                               results_key: str) -> None:
     host_provider.badge_connect_flavour = flavour
     assertions = [host_provider.issue_ob2(name=f"Badge {n}") for n in range(3)]
+    signed = host_provider.issue_ob2(name="Signed", signed=True)
     manifest = requests.get(host_provider.badge_connect_manifest_url, timeout=TIMEOUT).json()["badgeConnectAPI"][0]
     assert manifest["scopesOffered"] == list(BC_SCOPES.values())
     scope = BC_SCOPES["assertion.readonly"]
@@ -408,9 +409,11 @@ def test_provider_badge_connect_flow_serves_hosted_assertions(host_provider: Tes
     assert first.status_code == 200
     assert first.json()["status"] == {"error": None, "statusCode": 200, "statusText": "OK"}
     assert first.json()[results_key] == assertions[:2]
-    assert first.headers["X-Total-Count"] == "3" and "next" in links_of(first)
+    assert first.headers["X-Total-Count"] == "4" and "next" in links_of(first)
     rest = session.get(links_of(first)["next"], timeout=TIMEOUT)
     assert rest.json()[results_key] == assertions[2:]
+    if flavour == "spec":
+        assert rest.json()["signedAssertions"] == [signed]
     # The assertion is hosted: its id, badge and issuer answer on the provider.
     badge = requests.get(requests.get(assertions[0]["id"], timeout=TIMEOUT).json()["badge"], timeout=TIMEOUT).json()
     assert badge["name"] == "Badge 0" and requests.get(badge["image"], timeout=TIMEOUT).status_code == 200
@@ -419,7 +422,7 @@ def test_provider_badge_connect_flow_serves_hosted_assertions(host_provider: Tes
     refused = session.get(manifest["apiBase"] + "/assertions", timeout=TIMEOUT)
     assert refused.status_code == 401
     assert refused.json()["status"]["statusText"] == "UNAUTHENTICATED"
-    assert host_provider.credentials(BADGE_CONNECT) == assertions
+    assert host_provider.credentials(BADGE_CONNECT) == [*assertions, signed]
 
 
 def test_provider_remove_credential_takes_it_off_the_list(host_provider: TestProvider) -> None:
@@ -427,3 +430,14 @@ def test_provider_remove_credential_takes_it_off_the_list(host_provider: TestPro
     host_provider.remove_credential(dropped["id"])
     session, _ = connect(host_provider, OB3_READ)
     assert session.get(host_provider.url("/ims/ob/v3p0/credentials"), timeout=TIMEOUT).json()["credential"] == [kept]
+
+
+def test_provider_ob2_assertions_verify_through_the_guarded_fetcher(host_provider: TestProvider) -> None:
+    from wallet.services.http import GuardedFetcher
+
+    hosted, signed = host_provider.issue_ob2(name="Hosted"), host_provider.issue_ob2(name="Signed", signed=True)
+    context = make_context(GuardedFetcher(allow_private_network=True), recipients=["learner@example.org"])
+    for presented in (json.dumps(hosted), signed):
+        result = verify_bytes(presented.encode(), context=context)
+        assert result.status is Status.VALID, (result.format, [(c.id, c.message) for c in result.checks])
+    assert host_provider.credentials(BADGE_CONNECT) == [hosted, signed]

@@ -49,9 +49,11 @@ from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, Response, request
+from jwcrypto.jwk import JWK
 from werkzeug.serving import make_server
 
 from tests.support.credentials import JwtIssuer, LdIssuer, png_image
+from wallet.services.verification.jose import sign_compact
 
 OB3 = "ob3"
 CLR = "clr"
@@ -290,6 +292,7 @@ class TestProvider:
         self._lock = threading.RLock()
         self._ob2_count = 0
         self._ob2_documents: dict[str, dict[str, Any]] = {}
+        self._ob2_key: JWK | None = None
         self.ld_issuer = LdIssuer(name=name)
         self.jwt_issuer = JwtIssuer(name=name)
 
@@ -300,6 +303,14 @@ class TestProvider:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
+
+    @property
+    def ob2_key(self) -> JWK:
+        """The RSA key of the provider's OB 2.0 issuer (made when first needed: RSA keys are slow to make)."""
+        with self._lock:
+            if self._ob2_key is None:
+                self._ob2_key = JWK.generate(kty="RSA", size=2048)
+            return self._ob2_key
 
     # -- addresses -------------------------------------------------------------------------------
 
@@ -400,23 +411,32 @@ class TestProvider:
         self.add_credential(signed, learner=email, api=CLR)
         return signed
 
-    def issue_ob2(self, *, learner: str | None = None, name: str = "Hosted Badge",
-                  description: str = "An Open Badges 2.0 badge hosted by the provider.") -> dict[str, Any]:
-        """Issue `learner` an OB 2.0 hosted assertion that this server hosts (with its BadgeClass, issuer and
-        image), add it to Badge Connect, and return the assertion."""
+    def issue_ob2(self, *, learner: str | None = None, name: str = "Hosted Badge", signed: bool = False,
+                  description: str = "An Open Badges 2.0 badge of the provider.") -> dict[str, Any] | str:
+        """Issue `learner` an OB 2.0 assertion, add it to Badge Connect and return it: hosted (this server
+        answers its id, BadgeClass, issuer and image) or `signed` (an RS256 compact JWS by the key the issuer
+        profile names in `publicKey`, which this server hosts)."""
         email = learner or self.learner
         with self._lock:
             self._ob2_count += 1
             number = self._ob2_count
-        assertion = {
-            "@context": OB2_CONTEXT, "type": "Assertion", "id": self.url(f"/ob2/assertions/{number}"),
-            "recipient": {"type": "email", "hashed": False, "identity": email},
-            "badge": self.url(f"/ob2/badges/{number}"), "issuedOn": "2026-03-01T10:00:00Z",
-            "verification": {"type": "hosted"}}
+        badge_url = self.url(f"/ob2/badges/{number}")
         self._ob2_documents[f"/ob2/badges/{number}"] = {
-            "@context": OB2_CONTEXT, "type": "BadgeClass", "id": self.url(f"/ob2/badges/{number}"), "name": name,
+            "@context": OB2_CONTEXT, "type": "BadgeClass", "id": badge_url, "name": name,
             "description": description, "image": self.url("/ob2/image.png"),
             "criteria": {"narrative": "Complete the course."}, "issuer": self.url("/ob2/issuer")}
+        assertion: dict[str, Any] = {
+            "@context": OB2_CONTEXT, "type": "Assertion",
+            "recipient": {"type": "email", "hashed": False, "identity": email},
+            "badge": badge_url, "issuedOn": "2026-03-01T10:00:00Z"}
+        if signed:
+            # OB 2.0 SignedBadge: the key is linked from the issuer profile and named by `creator`.
+            assertion.update(id=f"urn:uuid:{uuid.uuid4()}",
+                             verification={"type": "SignedBadge", "creator": self.url("/ob2/key")})
+            token = sign_compact(assertion, self.ob2_key, "RS256")
+            self.add_credential(token, learner=email, api=BADGE_CONNECT)
+            return token
+        assertion.update(id=self.url(f"/ob2/assertions/{number}"), verification={"type": "hosted"})
         self._ob2_documents[f"/ob2/assertions/{number}"] = assertion
         self.add_credential(assertion, learner=email, api=BADGE_CONNECT)
         return assertion
@@ -700,7 +720,12 @@ class TestProvider:
                 return Response(png_image("teal"), mimetype="image/png")
             if path == "/ob2/issuer":
                 return {"@context": OB2_CONTEXT, "type": "Issuer", "id": provider.url(path), "name": provider.name,
-                        "url": provider.url("/"), "email": "badges@provider.example"}
+                        "url": provider.url("/"), "email": "badges@provider.example",
+                        "publicKey": provider.url("/ob2/key")}
+            if path == "/ob2/key":
+                return {"@context": OB2_CONTEXT, "type": "CryptographicKey", "id": provider.url(path),
+                        "owner": provider.url("/ob2/issuer"),
+                        "publicKeyPem": provider.ob2_key.export_to_pem(private_key=False, password=None).decode()}
             document = provider._ob2_documents.get(path)
             return (document, 200) if document else ({"error": "not found"}, 404)
 
