@@ -101,6 +101,19 @@ class Defaults:
     VIEW_COUNT_FLUSH_SECONDS = 60
     PAGE_FRAGMENT_CACHE_CHARS = 64_000_000
 
+    # Wallet as OAuth 2.0 authorization server (docs/security.md, "OAuth authorization server"): lifetimes
+    # of authorization codes, access tokens and refresh tokens, in seconds; open client registrations per
+    # client address within their window; token and revocation requests per client address, and
+    # authorization requests per learner, within OAUTH_RATE_WINDOW_SECONDS.
+    OAUTH_CODE_SECONDS = 300
+    OAUTH_ACCESS_TOKEN_SECONDS = 3600
+    OAUTH_REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
+    OAUTH_REGISTER_RATE_LIMIT = 20
+    OAUTH_REGISTER_RATE_WINDOW_SECONDS = 3600
+    OAUTH_TOKEN_RATE_LIMIT = 120
+    OAUTH_AUTHORIZE_RATE_LIMIT = 60
+    OAUTH_RATE_WINDOW_SECONDS = 600
+
     # Accounts.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_SECONDS = 15 * 60

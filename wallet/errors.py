@@ -11,6 +11,7 @@ from wallet.services.errors import (
     ConflictError,
     FetchError,
     ImportRejectedError,
+    InsufficientScopeError,
     NotFoundError,
     PermissionDeniedError,
     QuotaExceededError,
@@ -27,6 +28,7 @@ _STATUS: dict[type[WalletError], int] = {
     ValidationError: 400,
     ConflictError: 409,
     AuthenticationError: 401,
+    InsufficientScopeError: 403,  # RFC 6750 §3.1
     PermissionDeniedError: 403,
     RateLimitedError: 429,
     QuotaExceededError: 422,

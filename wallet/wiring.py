@@ -51,6 +51,11 @@ LIMITS: dict[str, Limit] = {
     "verify-now": Limit("VERIFY_NOW_PER_CLIENT", 600, 20),
     "presentations": Limit("PRESENTATIONS_PER_CLIENT", 600, 30),
     "link-misses": Limit("PUBLIC_LINK_MISSES_PER_CLIENT", 600, 60),
+    # The OAuth authorization server: open registration and the token endpoint per client address,
+    # authorization requests per learner.
+    "oauth-register": Limit("OAUTH_REGISTER_RATE_LIMIT", "OAUTH_REGISTER_RATE_WINDOW_SECONDS"),
+    "oauth-token": Limit("OAUTH_TOKEN_RATE_LIMIT", "OAUTH_RATE_WINDOW_SECONDS"),
+    "oauth-authorize": Limit("OAUTH_AUTHORIZE_RATE_LIMIT", "OAUTH_RATE_WINDOW_SECONDS"),
 }
 
 

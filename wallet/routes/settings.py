@@ -15,6 +15,7 @@ from wallet.db import get_session, utcnow
 from wallet.extensions import session_max_idle
 from wallet.forms import checked_by, new_password_rule, refuse, same_as
 from wallet.services import accounts, login_sessions, presentations, tokens
+from wallet.services.oauth import grants as oauth_grants
 from wallet.services.errors import AuthenticationError, ConflictError, RateLimitedError, ValidationError
 from wallet.web import (
     current_session_secret,
@@ -293,6 +294,24 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     db.commit()
     flash(f"Token “{token.name}” is revoked.", "success")
     return redirect(url_for("settings.index", _anchor="tokens"))
+
+
+@bp.get("/apps")
+@login_required
+def apps() -> ResponseReturnValue:
+    """List the apps the learner connected to their wallet (OAuth grants)."""
+    return render_template("settings/apps.html", apps=oauth_grants.connected_apps(get_session(), owner_id=current_user.id))
+
+
+@bp.post("/apps/<int:grant_id>/revoke")
+@login_required
+def revoke_app(grant_id: int) -> ResponseReturnValue:
+    """Disconnect an app: its grant and every token of it stop working at once."""
+    db = get_session()
+    grant = oauth_grants.revoke_grant(db, owner_id=current_user.id, grant_id=grant_id)
+    db.commit()
+    flash(f"{grant.client.client_name} is disconnected: it can no longer reach your wallet.", "success")
+    return redirect(url_for("settings.apps"))
 
 
 @bp.post("/delete")

@@ -7,7 +7,7 @@ they are re-exported here, so this module names every kind wallet/errors.py maps
 from wallet.services.verification.errors import FetchError, ImportRejectedError, TooLargeError, WalletError
 
 __all__ = [
-    "AuthenticationError", "ConflictError", "FetchError", "ImportRejectedError", "ImportTimeoutError",
+    "AuthenticationError", "ClientMetadataError", "ConflictError", "FetchError", "ImportRejectedError", "ImportTimeoutError", "InsufficientScopeError",
     "NotFoundError", "PermissionDeniedError", "QuotaExceededError", "RateLimitedError", "TooLargeError",
     "UnsafeURLError", "ValidationError", "WalletError",
 ]
@@ -21,12 +21,28 @@ class ValidationError(WalletError):
     """Input was refused; the message says what to change."""
 
 
+class ClientMetadataError(ValidationError):
+    """An OAuth client's registration metadata was refused; `error` is the RFC 7591 §3.2.2 code."""
+
+    def __init__(self, message: str, error: str = "invalid_client_metadata") -> None:
+        super().__init__(message)
+        self.error = error
+
+
 class ConflictError(WalletError):
     """The request clashes with what is stored (e.g. an address already in use)."""
 
 
 class AuthenticationError(WalletError):
     """Credentials or a token were missing, wrong or revoked."""
+
+
+class InsufficientScopeError(AuthenticationError):
+    """The OAuth access token is good but does not carry the scope this needs (RFC 6750 §3.1)."""
+
+    def __init__(self, message: str, scope: str) -> None:
+        super().__init__(message)
+        self.scope = scope
 
 
 class PermissionDeniedError(WalletError):
