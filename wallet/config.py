@@ -59,6 +59,10 @@ class Defaults:
 
     # Absolute URLs in mail and share links; unset means the request's own host.
     PUBLIC_URL: str | None = None
+    # The operator's own privacy policy and terms of service, named by the OB 3.0 / CLR 2.0 discovery
+    # documents (docs/api.md); unset means Wallet's own /privacy and /terms pages.
+    PRIVACY_POLICY_URL: str | None = None
+    TERMS_OF_SERVICE_URL: str | None = None
 
     # Uploads and request bodies.
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024

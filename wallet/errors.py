@@ -6,6 +6,7 @@ import logging
 from flask import Flask, Response, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
+from wallet import imsx
 from wallet.services.errors import (
     AuthenticationError,
     ConflictError,
@@ -14,6 +15,7 @@ from wallet.services.errors import (
     InsufficientScopeError,
     NotFoundError,
     PermissionDeniedError,
+    QueryParameterError,
     QuotaExceededError,
     RateLimitedError,
     TooLargeError,
@@ -36,6 +38,15 @@ _STATUS: dict[type[WalletError], int] = {
     ImportRejectedError: 422,
     FetchError: 502,
 }
+
+# The 1EdTech APIs (/ims/, docs/api.md "Errors"): a credential that cannot be kept is a client error
+# (400 invalid_data), a full wallet a refusal (403 forbidden); bad paging is invalid_query_parameter.
+_IMS_STATUS: dict[type[WalletError], int] = {
+    TooLargeError: 413,
+    ImportRejectedError: 400,
+    QuotaExceededError: 403,
+}
+_IMS_CODE_MINOR: dict[type[WalletError], str] = {QueryParameterError: "invalid_query_parameter"}
 
 # Stable machine-readable codes for HTTP errors raised by Flask/Werkzeug itself.
 _HTTP_CODES = {
@@ -72,7 +83,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(WalletError)
     def handle_wallet_error(error: WalletError):
         status = next((_STATUS[c] for c in type(error).__mro__ if c in _STATUS), 400)
-        response = error_response(type(error).__name__.removesuffix("Error") or "Error", str(error), status)
+        if imsx.is_ims_request():
+            status = next((_IMS_STATUS[c] for c in type(error).__mro__ if c in _IMS_STATUS), status)
+            code_minor = next((_IMS_CODE_MINOR[c] for c in type(error).__mro__ if c in _IMS_CODE_MINOR), None)
+            response = imsx.error_response(status, str(error), code_minor=code_minor)
+        else:
+            response = error_response(type(error).__name__.removesuffix("Error") or "Error", str(error), status)
         if isinstance(error, RateLimitedError) and error.retry_after:
             response.headers["Retry-After"] = str(error.retry_after)  # RFC 9110 §10.2.3, in seconds
         return response
@@ -92,7 +108,10 @@ def register_error_handlers(app: Flask) -> None:
             message = "That action is not available here."
         else:
             message = error.description or error.name
-        response = error_response(code, message, status)
+        if imsx.is_ims_request():
+            response = imsx.error_response(status, message)
+        else:
+            response = error_response(code, message, status)
         for name in ("Allow", "Retry-After", "WWW-Authenticate"):
             value = dict(error.get_headers()).get(name)
             if value:
@@ -104,4 +123,6 @@ def register_error_handlers(app: Flask) -> None:
         if app.testing and not app.config.get("SHOW_ERROR_PAGES"):
             raise error
         log.exception("Unhandled error on %s %s", request.method, request.path.replace("\n", "\\n"))
+        if imsx.is_ims_request():
+            return imsx.error_response(500, InternalServerError.description)
         return error_response("InternalError", InternalServerError.description, 500)

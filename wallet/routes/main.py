@@ -18,6 +18,18 @@ def index():
     return render_template("main/index.html")
 
 
+@bp.get("/privacy")
+def privacy():
+    """Show what Wallet keeps about a learner and who can see it (named by the OB 3.0 discovery document)."""
+    return render_template("main/privacy.html")
+
+
+@bp.get("/terms")
+def terms():
+    """Show the terms of use for learners and connected apps (named by the OB 3.0 discovery document)."""
+    return render_template("main/terms.html")
+
+
 @bp.get("/healthz")
 def healthz():
     """Answer a liveness probe."""

@@ -7,9 +7,9 @@ they are re-exported here, so this module names every kind wallet/errors.py maps
 from wallet.services.verification.errors import FetchError, ImportRejectedError, TooLargeError, WalletError
 
 __all__ = [
-    "AuthenticationError", "ClientMetadataError", "ConflictError", "FetchError", "ImportRejectedError", "ImportTimeoutError", "InsufficientScopeError",
-    "NotFoundError", "PermissionDeniedError", "QuotaExceededError", "RateLimitedError", "TooLargeError",
-    "UnsafeURLError", "ValidationError", "WalletError",
+    "AuthenticationError", "ClientMetadataError", "ConflictError", "FetchError", "ImportRejectedError",
+    "ImportTimeoutError", "InsufficientScopeError", "NotFoundError", "PermissionDeniedError", "QueryParameterError",
+    "QuotaExceededError", "RateLimitedError", "TooLargeError", "UnsafeURLError", "ValidationError", "WalletError",
 ]
 
 
@@ -19,6 +19,10 @@ class NotFoundError(WalletError):
 
 class ValidationError(WalletError):
     """Input was refused; the message says what to change."""
+
+
+class QueryParameterError(ValidationError):
+    """A query parameter was refused (e.g. a page size that is not a positive whole number)."""
 
 
 class ClientMetadataError(ValidationError):

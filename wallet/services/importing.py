@@ -25,7 +25,7 @@ import io
 import re
 import stat
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -143,6 +143,10 @@ class Importer:
     max_credentials: int | None = None
     # C12: files one ZIP may hold (a ZIP is imported as a background job, wallet/tasks.py).
     max_zip_entries: int = MAX_ZIP_ENTRIES
+    # The caller's own rule for what it keeps, checked after verification and before anything is
+    # written; it raises ImportRejectedError to refuse (the provider API keeps only genuine
+    # credentials of its own kind, docs/api.md).
+    accept: Callable[[VerificationResult], None] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,6 +334,8 @@ def _import(
     result = verify_bytes(data, content_type=content_type or None, filename=filename, context=context,
                           source_url=source_url)
     _refuse_unusable(result, recorder)
+    if importer.accept is not None:
+        importer.accept(result)
     key, content = dedupe_key(result, data), version_key(result, data)
     existing = _find(session, importer.owner_id, key, legacy=legacy_key(result))
     if existing is not None:
