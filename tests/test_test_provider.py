@@ -213,7 +213,7 @@ def test_provider_expired_access_token_is_refused_until_refreshed(host_provider:
                            headers={"Authorization": f"Bearer {session.token['access_token']}"})
     assert expired.status_code == 401
     assert expired.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
-    assert expired.json()["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == \
+    assert expired.json()["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == \
         "unauthorizedrequest"
     session.refresh_token(urls["refresh"])
     assert len(session.get(host_provider.url("/ims/ob/v3p0/credentials"), timeout=TIMEOUT).json()["credential"]) == 1
@@ -252,7 +252,7 @@ def test_provider_scopes_are_enforced_with_imsx_status_info(host_provider: TestP
     assert response.headers["WWW-Authenticate"] == f'Bearer error="insufficient_scope", scope="{OB3_READ}"'
     body = response.json()
     assert (body["imsx_codeMajor"], body["imsx_severity"]) == ("failure", "error")
-    assert body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == "forbidden"
+    assert body["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == "forbidden"
     assert requests.get(host_provider.url("/ims/ob/v3p0/credentials"), timeout=TIMEOUT).status_code == 401
     assert session.get(host_provider.url("/ims/clr/v2p0/profile"), timeout=TIMEOUT).status_code == 403
 
@@ -357,7 +357,7 @@ def test_provider_page_faults_answer_500_bad_json_and_slowly(host_provider: Test
     url = host_provider.url("/ims/ob/v3p0/credentials?limit=1&offset={}")
     failed = session.get(url.format(0), timeout=TIMEOUT)
     assert failed.status_code == 500
-    assert failed.json()["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == \
+    assert failed.json()["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == \
         "internal_server_error"
     assert session.get(url.format(0), timeout=TIMEOUT).status_code == 200  # only once
     bad = session.get(url.format(1), timeout=TIMEOUT)

@@ -786,8 +786,8 @@ class TestProvider:
                 "imsx_codeMajor": "failure",
                 "imsx_severity": "error",
                 "imsx_description": description,
-                "imsx_CodeMinor": {"imsx_codeMinorField": [
-                    {"imsx_codeMinorFieldName": "TargetEndSystem",
+                "imsx_codeMinor": {"imsx_codeMinorField": [
+                    {"imsx_codeMinorFieldName": self.name,
                      "imsx_codeMinorFieldValue": _IMSX_MINOR.get(status, "internal_server_error")}]},
             }
         return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers or {})
