@@ -1,0 +1,168 @@
+"""Wallet as Host, used by a provider exactly as OB 3.0 describes (docs: "Open Badges API" and its security
+section): an Authlib OAuth 2.0 client discovers Wallet, registers itself (RFC 7591), sends the learner to
+the authorization URL, where the learner logs in and approves in a real browser; it exchanges the code
+with PKCE, pushes credentials signed with real keys, lists them back, reads the profile, refreshes the
+token (the old refresh token is then refused), revokes it (RFC 7009) and is refused afterwards. The
+learner sees the app under Settings, "Connected apps"."""
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+from playwright.sync_api import expect
+
+from tests.support.accounts import DEFAULT_PASSWORD
+from tests.support.credentials import JwtIssuer, LdIssuer, png_image
+from tests.support.servers import DocumentServer, Response
+
+pytestmark = pytest.mark.browser
+
+OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/scope/"
+READ, UPSERT = OB3 + "credential.readonly", OB3 + "credential.upsert"
+PROFILE_READ, PROFILE_UPDATE = OB3 + "profile.readonly", OB3 + "profile.update"
+EMAIL = "learner@example.org"
+TIMEOUT = 10
+
+
+def registration_request(client_site: DocumentServer) -> dict[str, Any]:
+    """The provider's registration request: every property OB 3.0 marks required, on the provider's host."""
+    return {
+        "client_name": "Riverside College",
+        "client_uri": client_site.url("/"),
+        "logo_uri": "https://riverside.example/logo.png",  # Wallet wants an https logo
+        "tos_uri": client_site.url("/terms"),
+        "policy_uri": client_site.url("/privacy"),
+        "software_id": "7d3b0a55-0d2c-4a51-9e2f-6f5e3c1a9b10",
+        "software_version": "2.4.1",
+        "redirect_uris": [client_site.url("/callback")],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "scope": " ".join([READ, UPSERT, PROFILE_READ]),
+    }
+
+
+def links_of(response: requests.Response) -> dict[str, str]:
+    return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers.get("Link", ""))}
+
+
+def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
+        live_server, page, make_user, document_server: DocumentServer) -> None:
+    make_user(email=EMAIL, display_name="Ada Lovelace")
+    base = live_server.url
+    client_site = document_server  # the provider's own web site: its pages and its redirect endpoint
+    client_site.routes["/callback"] = Response(b"<!doctype html><title>Riverside College</title><p>Connected.</p>",
+                                               content_type="text/html")
+    client_site.routes["/logo.png"] = Response(png_image("maroon"), content_type="image/png")
+
+    # 1. Discovery: the Service Description Document, unauthenticated.
+    discovery = requests.get(f"{base}/ims/ob/v3p0/discovery", headers={"Accept": "application/json"},
+                             timeout=TIMEOUT)
+    assert discovery.status_code == 200, discovery.text
+    sdd = discovery.json()
+    assert sdd["openapi"].startswith("3.0")
+    assert {"title", "termsOfService", "x-imssf-privacyPolicyUrl"} <= set(sdd["info"])
+    scheme = sdd["components"]["securitySchemes"]["OAuth2ACG"]
+    flow = scheme["flows"]["authorizationCode"]
+    assert set(flow["scopes"]) == {READ, UPSERT, PROFILE_READ, PROFILE_UPDATE}
+
+    # 2. Dynamic Client Registration (RFC 7591), no initial access token.
+    sent = registration_request(client_site)
+    registered = requests.post(scheme["x-imssf-registrationUrl"], json=sent, timeout=TIMEOUT)
+    assert registered.status_code == 201, registered.text
+    client = registered.json()
+    assert client["client_id"] and client["client_secret"]
+    assert client["redirect_uris"] == sent["redirect_uris"] and client["client_name"] == "Riverside College"
+
+    # 3. Authorization request with PKCE S256; the learner logs in and approves in the browser.
+    scope = " ".join([READ, UPSERT, PROFILE_READ])
+    oauth = OAuth2Session(client["client_id"], client["client_secret"], scope=scope,
+                          redirect_uri=sent["redirect_uris"][0], code_challenge_method="S256",
+                          token_endpoint_auth_method="client_secret_basic")
+    verifier = generate_token(64)
+    authorization_url, state = oauth.create_authorization_url(flow["authorizationUrl"], code_verifier=verifier)
+    page.goto(authorization_url)
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    # The consent page says in plain words which system asks for what.
+    expect(page.get_by_text(re.compile("Riverside College")).first).to_be_visible()
+    expect(page.get_by_text(re.compile("add credentials to your wallet", re.I)).first).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"^(Allow|Approve|Connect)", re.I)).click()
+    page.wait_for_url(re.compile(re.escape(sent["redirect_uris"][0]) + r"\?"))
+    callback = parse_qs(urlsplit(page.url).query)
+    assert callback["state"] == [state] and callback["code"]
+    # OB 3.0 "Authorization Response": code, scope and state are all required (checked last, below).
+
+    # 4. Token request: the code with its PKCE verifier, client_secret_basic.
+    token = oauth.fetch_token(flow["tokenUrl"], authorization_response=page.url, code_verifier=verifier)
+    assert token["token_type"].lower() == "bearer" and token["refresh_token"]
+    assert set(token["scope"].split()) == set(scope.split())
+
+    # 5. upsertCredential: a VC-JWT as text/plain and a Data Integrity credential as JSON, signed with real keys.
+    jwt = JwtIssuer(name="Riverside College").jwt(email=EMAIL, name="Data Analysis Fundamentals")
+    pushed = oauth.post(f"{base}/ims/ob/v3p0/credentials", data=jwt,
+                        headers={"Content-Type": "text/plain", "Accept": "text/plain"}, timeout=TIMEOUT)
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.text == jwt
+    signed = LdIssuer(name="Riverside College").signed(email=EMAIL, name="Team Leadership")
+    pushed = oauth.post(f"{base}/ims/ob/v3p0/credentials", json=signed, timeout=TIMEOUT)
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.json() == signed
+    again = oauth.post(f"{base}/ims/ob/v3p0/credentials", json=signed, timeout=TIMEOUT)
+    assert again.status_code == 200, again.text  # the same credential again replaces, nothing is added
+
+    # 6. getCredentials: exactly what was sent, paged.
+    listed = oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT)
+    assert listed.status_code == 200, listed.text
+    assert listed.headers["X-Total-Count"] == "2"
+    assert listed.json()["compactJwsString"] == [jwt]
+    assert listed.json()["credential"] == [signed]
+    first = oauth.get(f"{base}/ims/ob/v3p0/credentials?limit=1&offset=0", timeout=TIMEOUT)
+    assert set(links_of(first)) >= {"next", "last", "first"}
+    second = oauth.get(links_of(first)["next"], timeout=TIMEOUT)
+    assert "prev" in links_of(second)
+    paged = first.json()["credential"] + second.json()["credential"]
+    jws = first.json()["compactJwsString"] + second.json()["compactJwsString"]
+    assert (paged, jws) == ([signed], [jwt])
+
+    # 7. getProfile.
+    profile = oauth.get(f"{base}/ims/ob/v3p0/profile", timeout=TIMEOUT)
+    assert profile.status_code == 200, profile.text
+    assert profile.json()["type"] == "Profile" or "Profile" in profile.json()["type"]
+
+    # The learner sees the app under Settings, "Connected apps", with what it may do.
+    page.goto(f"{base}/settings")
+    page.get_by_role("link", name="Connected apps").click()
+    expect(page.get_by_text("Riverside College").first).to_be_visible()
+
+    # 8. Refresh: new tokens that work.
+    old = dict(oauth.token)
+    refreshed = oauth.refresh_token(flow["refreshUrl"])
+    assert refreshed["access_token"] != old["access_token"]
+    assert refreshed["refresh_token"] != old["refresh_token"]
+    assert oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT).json()["compactJwsString"] == [jwt]
+
+    # 9. Revocation (RFC 7009) at the endpoint the authorization server metadata names (RFC 8414).
+    metadata = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=TIMEOUT).json()
+    revoked = oauth.revoke_token(metadata["revocation_endpoint"], oauth.token["refresh_token"],
+                                 token_type_hint="refresh_token")
+    assert revoked.status_code == 200
+    refused = oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT)
+    assert refused.status_code == 401
+    body = refused.json()
+    assert body["imsx_codeMajor"] == "failure"
+    assert body["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == "unauthorizedrequest"
+    for refresh_token in (oauth.token["refresh_token"], old["refresh_token"]):  # revoked; rotated away
+        again = requests.post(flow["tokenUrl"], auth=(client["client_id"], client["client_secret"]), timeout=TIMEOUT,
+                              data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+        assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+
+    # OB 3.0 "Authorization Response": "redirect the browser back to the redirect_uri with the code, scope,
+    # and state query string parameters" (scope: Required).
+    assert set(callback.get("scope", [""])[0].split()) == set(scope.split()), "no scope in the authorization response"
