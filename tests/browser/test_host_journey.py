@@ -51,14 +51,26 @@ def links_of(response: requests.Response) -> dict[str, str]:
     return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers.get("Link", ""))}
 
 
+def serve_client_site(client_site: DocumentServer) -> None:
+    """The provider's own web site: its redirect endpoint and its logo."""
+    client_site.routes["/callback"] = Response(b"<!doctype html><title>Riverside College</title><p>Connected.</p>",
+                                               content_type="text/html")
+    client_site.routes["/logo.png"] = Response(png_image("maroon"), content_type="image/png")
+
+
+def log_in(page: Any) -> None:
+    """Log the learner in on Wallet's login page, where an authorization request for a logged-out learner leads."""
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
 def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
         live_server, page, make_user, document_server: DocumentServer) -> None:
     make_user(email=EMAIL, display_name="Ada Lovelace")
     base = live_server.url
     client_site = document_server  # the provider's own web site: its pages and its redirect endpoint
-    client_site.routes["/callback"] = Response(b"<!doctype html><title>Riverside College</title><p>Connected.</p>",
-                                               content_type="text/html")
-    client_site.routes["/logo.png"] = Response(png_image("maroon"), content_type="image/png")
+    serve_client_site(client_site)
 
     # 1. Discovery: the Service Description Document, unauthenticated.
     discovery = requests.get(f"{base}/ims/ob/v3p0/discovery", headers={"Accept": "application/json"},
@@ -87,13 +99,12 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     verifier = generate_token(64)
     authorization_url, state = oauth.create_authorization_url(flow["authorizationUrl"], code_verifier=verifier)
     page.goto(authorization_url)
-    page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    # The consent page says in plain words which system asks for what.
-    expect(page.get_by_text(re.compile("Riverside College")).first).to_be_visible()
+    log_in(page)
+    # The consent page says in plain words which system asks for what; its name is its own claim.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Riverside College wants to")
     expect(page.get_by_text(re.compile("add credentials to your wallet", re.I)).first).to_be_visible()
-    page.get_by_role("button", name=re.compile(r"^(Allow|Approve|Connect)", re.I)).click()
+    expect(page.get_by_text("its own claim").first).to_be_visible()
+    page.get_by_role("button", name="Allow").click()
     page.wait_for_url(re.compile(re.escape(sent["redirect_uris"][0]) + r"\?"))
     callback = parse_qs(urlsplit(page.url).query)
     assert callback["state"] == [state] and callback["code"]
@@ -136,10 +147,18 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     assert profile.status_code == 200, profile.text
     assert profile.json()["type"] == "Profile" or "Profile" in profile.json()["type"]
 
-    # The learner sees the app under Settings, "Connected apps", with what it may do.
+    # The learner finds the pushed credentials in the wallet, verified, and the app under Settings,
+    # "Connected apps", with what it may do and when it was last used.
+    page.goto(f"{base}/credentials")
+    expect(page.get_by_text("Data Analysis Fundamentals").first).to_be_visible()
+    expect(page.get_by_text("Team Leadership").first).to_be_visible()
     page.goto(f"{base}/settings")
     page.get_by_role("link", name="Connected apps").click()
-    expect(page.get_by_text("Riverside College").first).to_be_visible()
+    app = page.locator(".app-item").filter(has_text="Riverside College")
+    expect(app).to_have_count(1)
+    expect(app.get_by_role("heading", name="Riverside College")).to_be_visible()
+    expect(app).to_contain_text("last used")
+    expect(app.locator("ul li")).to_have_count(3)  # one line of plain words per granted scope
 
     # 8. Refresh: new tokens that work.
     old = dict(oauth.token)
@@ -166,3 +185,38 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     # OB 3.0 "Authorization Response": "redirect the browser back to the redirect_uri with the code, scope,
     # and state query string parameters" (scope: Required).
     assert set(callback.get("scope", [""])[0].split()) == set(scope.split()), "no scope in the authorization response"
+
+
+def test_learner_revokes_a_connected_app_and_its_token_is_refused(
+        live_server, page, make_user, document_server: DocumentServer) -> None:
+    make_user(email=EMAIL, display_name="Ada Lovelace")
+    base = live_server.url
+    serve_client_site(document_server)
+    scheme = requests.get(f"{base}/ims/ob/v3p0/discovery", timeout=TIMEOUT).json()[
+        "components"]["securitySchemes"]["OAuth2ACG"]
+    flow = scheme["flows"]["authorizationCode"]
+    sent = registration_request(document_server)
+    client = requests.post(scheme["x-imssf-registrationUrl"], json=sent, timeout=TIMEOUT).json()
+    oauth = OAuth2Session(client["client_id"], client["client_secret"], scope=READ,
+                          redirect_uri=sent["redirect_uris"][0], code_challenge_method="S256")
+    verifier = generate_token(64)
+    authorization_url, _ = oauth.create_authorization_url(flow["authorizationUrl"], code_verifier=verifier)
+    page.goto(authorization_url)
+    log_in(page)
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(re.compile(re.escape(sent["redirect_uris"][0]) + r"\?"))
+    oauth.fetch_token(flow["tokenUrl"], authorization_response=page.url, code_verifier=verifier)
+    assert oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT).status_code == 200
+
+    page.goto(f"{base}/settings/apps")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke Riverside College").click()
+    expect(page.locator(".app-item")).to_have_count(0)
+
+    refused = oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT)
+    assert refused.status_code == 401
+    assert refused.json()["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == \
+        "unauthorizedrequest"
+    again = requests.post(flow["tokenUrl"], auth=(client["client_id"], client["client_secret"]), timeout=TIMEOUT,
+                          data={"grant_type": "refresh_token", "refresh_token": oauth.token["refresh_token"]})
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
