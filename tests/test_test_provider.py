@@ -383,7 +383,7 @@ def test_provider_clr_flow_serves_clr_credentials(host_provider: TestProvider) -
     session, _ = connect(host_provider, scope, discovery=host_provider.clr_discovery_url)
     response = session.get(host_provider.url("/ims/clr/v2p0/credentials"), timeout=TIMEOUT)
     assert response.status_code == 200 and response.headers["X-Total-Count"] == "2"
-    assert response.json() == {"clrCredential": [record], "compactJwsString": [jwt]}
+    assert response.json() == {"credential": [record], "compactJwsString": [jwt]}
     assert host_provider.credentials(CLR) == [record, jwt]
     assert session.get(host_provider.url("/ims/clr/v2p0/profile"), timeout=TIMEOUT).json()["type"] == "Profile"
     ob3 = session.get(host_provider.url("/ims/ob/v3p0/credentials"), timeout=TIMEOUT)
@@ -441,3 +441,17 @@ def test_provider_ob2_assertions_verify_through_the_guarded_fetcher(host_provide
         result = verify_bytes(presented.encode(), context=context)
         assert result.status is Status.VALID, (result.format, [(c.id, c.message) for c in result.checks])
     assert host_provider.credentials(BADGE_CONNECT) == [hosted, signed]
+
+
+def test_provider_credentials_since_keeps_those_issued_after(host_provider: TestProvider) -> None:
+    from datetime import datetime, timezone
+
+    host_provider.issue_ob3(name="Old", valid_from=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    new = host_provider.issue_ob3(name="New", proof="jwt", valid_from=datetime(2026, 6, 1, tzinfo=timezone.utc))
+    session, _ = connect(host_provider, OB3_READ)
+    response = session.get(host_provider.url("/ims/ob/v3p0/credentials?since=2026-01-01T00:00:00Z"), timeout=TIMEOUT)
+    assert response.json() == {"credential": [], "compactJwsString": [new]}
+    assert response.headers["X-Total-Count"] == "1"
+    assert "since=2026-01-01T00%3A00%3A00Z" in links_of(response)["first"]
+    assert session.get(host_provider.url("/ims/ob/v3p0/credentials?since=yesterday"), timeout=TIMEOUT
+                       ).status_code == 400

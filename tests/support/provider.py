@@ -220,6 +220,23 @@ class Item:
 
     id: str
     payload: dict[str, Any] | str
+    added_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def issued_at(self) -> datetime:
+        """When it was issued: validFrom (issuanceDate, issuedOn, nbf), or else when the provider added it."""
+        if isinstance(self.payload, str):
+            claims = _jws_payload(self.payload)
+            if isinstance(claims.get("nbf"), int):
+                return datetime.fromtimestamp(claims["nbf"], timezone.utc)
+            document = claims.get("vc", claims)
+        else:
+            document = self.payload
+        for name in ("validFrom", "issuanceDate", "issuedOn"):
+            moment = _parse_time(document.get(name))
+            if moment is not None:
+                return moment
+        return self.added_at
 
 
 @dataclass
@@ -253,6 +270,14 @@ def _api_of(credential: dict[str, Any] | str) -> str:
 def _id_of(credential: dict[str, Any] | str) -> str:
     document = _jws_payload(credential) if isinstance(credential, str) else credential
     return str(document.get("id") or document.get("jti") or document.get("vc", {}).get("id") or uuid.uuid4())
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _iso(moment: datetime) -> str:
@@ -817,6 +842,10 @@ class TestProvider:
             return self._error(api, 400, "limit and offset must be integers.")
         if limit < 1 or offset < 0:
             return self._error(api, 400, "limit must be positive and offset not negative.")
+        since = request.args.get("since")
+        since_time = _parse_time(since) if since else None
+        if since and since_time is None:
+            return self._error(api, 400, "since must be a date and time like 2026-05-01T00:00:00Z.")
         limit = min(limit, self.page_size)
         fault = self._take_fault(api, offset)
         if fault == "500":
@@ -825,13 +854,15 @@ class TestProvider:
             time.sleep(self.slow_seconds)
         with self._lock:
             items = list(self._credentials[api].get(token.learner, []))
+        if since_time is not None:
+            # OB 3.0 getCredentials `since`: "Only include OpenBadgeCredentials issued after this timestamp."
+            items = [item for item in items if item.issued_at > since_time]
         page = items[offset:offset + limit]
         objects = [item.payload for item in page if isinstance(item.payload, dict)]
         strings = [item.payload for item in page if isinstance(item.payload, str)]
-        if api == OB3:
+        if api in (OB3, CLR):
+            # GetOpenBadgeCredentialsResponse (OB 3.0) and GetClrCredentialsResponse (CLR 2.0) alike.
             body: dict[str, Any] = {"credential": objects, "compactJwsString": strings}
-        elif api == CLR:
-            body = {"clrCredential": objects, "compactJwsString": strings}
         elif badgr:
             body = {"status": _bc_status(200), "results": objects}
         else:
@@ -846,8 +877,10 @@ class TestProvider:
         """Return the Link header: next (when incomplete), last and first (always), prev (offset > 0)."""
         base = request.base_url
 
+        since = {"since": request.args["since"]} if request.args.get("since") else {}
+
         def link(at: int, rel: str) -> str:
-            return f'<{base}?{urlencode({"limit": limit, "offset": at})}>; rel="{rel}"'
+            return f'<{base}?{urlencode({"limit": limit, "offset": at, **since})}>; rel="{rel}"'
 
         links = []
         if offset + limit < total:
