@@ -11,7 +11,6 @@ import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from tests.support.provider import (BADGE_CONNECT, BC_SCOPES, CLR, CLR_SCOPES, OB3_SCOPES, TestProvider,
                                     host_provider)  # noqa: F401 (fixture)
