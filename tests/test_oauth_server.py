@@ -17,6 +17,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from sqlalchemy import func, select
 
+from wallet.services import ratelimit
 from wallet.models import OAuthAuthorizationCode, OAuthClient, OAuthGrant, OAuthToken
 from wallet.services.errors import AuthenticationError, InsufficientScopeError
 from wallet.services.oauth.access import authenticate_access_token
@@ -273,7 +274,6 @@ def test_oauth_authorize_logged_out_goes_to_login_and_back(client, make_user) ->
 
 def test_oauth_register_flood_gets_429_and_writes_nothing(live_server, session, rate_clock) -> None:
     live_server.app.config["OAUTH_REGISTER_RATE_LIMIT"] = 3
-    from wallet.services import ratelimit
     ratelimit.limiters(live_server.app.extensions).clock = rate_clock
     answers = [register(live_server.url, client_name=f"Flood {n}") for n in range(5)]
     assert [a.status_code for a in answers] == [201, 201, 201, 429, 429]
@@ -336,3 +336,80 @@ def test_oauth_metadata_names_endpoints_and_s256(client) -> None:
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert set(document["scopes_supported"]) == set(ALL_SCOPES)
     assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
+
+
+def test_oauth_two_learners_of_one_client_each_get_only_their_own(live_server, session, make_user) -> None:
+    base = live_server.url
+    alice, bob = make_user(email="alice@example.org"), make_user(email="bob@example.org")
+    registered = register(base).json()
+    issued = {}
+    for learner in (alice, bob):
+        client = client_for(registered)
+        verifier = generate_token(48)
+        url, _state = client.create_authorization_url(f"{base}/oauth/authorize", code_verifier=verifier)
+        location = consent(learner_browser(base, learner.primary_email.address), url)
+        issued[learner.id] = client.fetch_token(f"{base}/oauth/token", authorization_response=location,
+                                                code_verifier=verifier)["access_token"]
+    assert _authenticate(session, issued[alice.id], OB3_CREDENTIAL_READONLY).user.id == alice.id
+    assert _authenticate(session, issued[bob.id], OB3_CREDENTIAL_READONLY).user.id == bob.id
+
+
+def test_oauth_revoke_by_another_client_is_refused_and_token_stays(live_server, session, learner) -> None:
+    base = live_server.url
+    client, _registered, location, verifier = _authorized(base, learner)
+    token = client.fetch_token(f"{base}/oauth/token", authorization_response=location, code_verifier=verifier)
+    other = register(base, client_name="Someone Else").json()
+    refused = requests.post(f"{base}/oauth/revoke", data={"token": token["access_token"]},
+                            auth=(other["client_id"], other["client_secret"]), timeout=10)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert _authenticate(session, token["access_token"], OB3_CREDENTIAL_READONLY).user.id == learner.id
+
+
+def test_oauth_revoke_refresh_token_revokes_the_grants_access_tokens(live_server, session, learner) -> None:
+    base = live_server.url
+    client, _registered, location, verifier = _authorized(base, learner)
+    token = client.fetch_token(f"{base}/oauth/token", authorization_response=location, code_verifier=verifier)
+    assert client.revoke_token(f"{base}/oauth/revoke", token=token["refresh_token"],
+                               token_type_hint="refresh_token").status_code == 200
+    with pytest.raises(AuthenticationError, match="revoked"):
+        _authenticate(session, token["access_token"], OB3_CREDENTIAL_READONLY)
+
+
+@pytest.mark.parametrize("scope", ["", "https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.delete"],
+                         ids=["no-scope", "unknown-scope"])
+def test_oauth_authorize_without_a_known_scope_is_sent_back_invalid_scope(live_server, learner, scope) -> None:
+    base = live_server.url
+    client = client_for(register(base, scope=OB3_CREDENTIAL_READONLY).json(), scope=scope)
+    url, _state = client.create_authorization_url(f"{base}/oauth/authorize", code_verifier=generate_token(48))
+    response = learner_browser(base, learner.primary_email.address).get(url, allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["error"] == ["invalid_scope"]
+
+
+def test_oauth_authorize_scope_beyond_the_registration_is_refused(live_server, learner) -> None:
+    base = live_server.url
+    client = client_for(register(base, scope=OB3_CREDENTIAL_READONLY).json(), scope=SCOPE)
+    url, _state = client.create_authorization_url(f"{base}/oauth/authorize", code_verifier=generate_token(48))
+    response = learner_browser(base, learner.primary_email.address).get(url, allow_redirects=False, timeout=10)
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["error"] == ["invalid_scope"]
+
+
+def test_oauth_token_flood_gets_429(live_server, rate_clock) -> None:
+    live_server.app.config["OAUTH_TOKEN_RATE_LIMIT"] = 2
+    ratelimit.limiters(live_server.app.extensions).clock = rate_clock
+    answers = [requests.post(f"{live_server.url}/oauth/token", data={"grant_type": "authorization_code", "code": "x"},
+                             auth=("nobody", "nothing"), timeout=10) for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    assert answers[-1].json()["error"] == "too_many_requests"
+
+
+def test_oauth_authorize_flood_per_learner_gets_429(live_server, learner, rate_clock) -> None:
+    live_server.app.config["OAUTH_AUTHORIZE_RATE_LIMIT"] = 2
+    ratelimit.limiters(live_server.app.extensions).clock = rate_clock
+    client = client_for(register(live_server.url).json())
+    url, _state = client.create_authorization_url(f"{live_server.url}/oauth/authorize",
+                                                  code_verifier=generate_token(48))
+    browser = learner_browser(live_server.url, learner.primary_email.address)
+    answers = [browser.get(url, allow_redirects=False, timeout=10) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "Too many authorization requests" in answers[-1].text

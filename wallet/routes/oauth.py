@@ -18,7 +18,6 @@ from wallet import authorization
 from wallet.db import get_session
 from wallet.extensions import csrf
 from wallet.headers import CONTENT_SECURITY_POLICY
-from wallet.services.errors import RateLimitedError
 from wallet.services.oauth.scopes import consent_summary, describe
 from wallet.services.ratelimit import describe_wait
 from wallet.web import external_url
