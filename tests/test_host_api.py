@@ -5,6 +5,7 @@ keys (did:jwk VC-JWTs, did:key eddsa-rdfc-2022), so every upsert is verified lik
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -191,6 +192,21 @@ def test_host_upsert_newer_copy_of_a_credential_replaces_it_with_200(client, ses
     assert client.get(f"{OB}/credentials", headers=bearer(token)).get_json()["compactJwsString"] == [newer]
 
 
+def test_host_upsert_expired_copy_of_a_valid_credential_is_409_and_the_valid_one_stays(client, session, learner,
+                                                                                        token, issuer):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    same = "urn:uuid:7d1e1c1a-0000-4000-8000-000000000002"
+    valid = issuer.jwt(name="Welding", credential_id=same)
+    assert post_jws(client, token, valid).status_code == 201
+    expired = issuer.jwt(name="Welding", credential_id=same, valid_from=now - timedelta(days=400),
+                         valid_until=now - timedelta(days=35))
+    response = post_jws(client, token, expired)
+    assert response.status_code == 409 and imsx(response)[2] == "unknown"
+    assert client.get(f"{OB}/credentials", headers=bearer(token)).get_json()["compactJwsString"] == [valid]
+
+
 def test_host_list_answers_credentials_received_other_ways_as_received(client, session, learner, token, issuer,
                                                                        api_token):
     from tests.support.accounts import bearer as api_bearer
@@ -198,7 +214,7 @@ def test_host_list_answers_credentials_received_other_ways_as_received(client, s
     baked_jws = issuer.jwt(name="Baked badge")
     png = bake_png_jwt(baked_jws)
     auth = api_bearer(api_token(learner))
-    assert client.post("/api/v1/credentials", data={"file": (__import__("io").BytesIO(png), "badge.png")},
+    assert client.post("/api/v1/credentials", data={"file": (io.BytesIO(png), "badge.png")},
                        headers=auth).status_code == 201
     # A forgery the learner added by hand is kept in the wallet (shown as not genuine) but never listed.
     forged = tampered_jwt(issuer.jwt(name="Real"), name="Forged")
