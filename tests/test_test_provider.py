@@ -330,6 +330,8 @@ def test_provider_discovery_lists_the_specification_fields(host_provider: TestPr
     assert {"title", "termsOfService", "x-imssf-privacyPolicyUrl", "x-imssf-image", "version"} <= set(info)
     scheme = document["components"]["securitySchemes"]["OAuth2ACG"]
     assert scheme["type"] == "oauth2"
+    assert document["servers"][0]["url"] == host_provider.url("/ims/ob/v3p0")
+    assert document["paths"]["/credentials"]["post"]["security"] == [{"OAuth2ACG": [OB3_SCOPES["credential.upsert"]]}]
     assert set(scheme["flows"]["authorizationCode"]["scopes"]) == set(OB3_SCOPES.values())
     clr = requests.get(host_provider.clr_discovery_url, timeout=TIMEOUT).json()
     assert set(clr["components"]["securitySchemes"]["OAuth2ACG"]["flows"]["authorizationCode"]["scopes"]) == \
@@ -454,3 +456,26 @@ def test_provider_credentials_since_keeps_those_issued_after(host_provider: Test
     assert "since=2026-01-01T00%3A00%3A00Z" in links_of(response)["first"]
     assert session.get(host_provider.url("/ims/ob/v3p0/credentials?since=yesterday"), timeout=TIMEOUT
                        ).status_code == 400
+
+
+def test_provider_upsert_creates_then_replaces_and_lists_what_was_sent(host_provider: TestProvider) -> None:
+    session, _ = connect(host_provider, f"{OB3_READ} {OB3_SCOPES['credential.upsert']}")
+    url = host_provider.url("/ims/ob/v3p0/credentials")
+    signed = host_provider.ld_issuer.signed(name="Pushed")
+    jwt = host_provider.jwt_issuer.jwt(name="Pushed JWT")
+    first = session.post(url, json=signed, timeout=TIMEOUT)
+    assert (first.status_code, first.json()) == (201, signed)
+    assert session.post(url, json=signed, timeout=TIMEOUT).status_code == 200
+    pushed = session.post(url, data=jwt, headers={"Content-Type": "text/plain"}, timeout=TIMEOUT)
+    assert (pushed.status_code, pushed.text) == (201, jwt)
+    assert session.get(url, timeout=TIMEOUT).json() == {"credential": [signed], "compactJwsString": [jwt]}
+    bad = session.post(url, data="not a jws", headers={"Content-Type": "text/plain"}, timeout=TIMEOUT)
+    assert bad.status_code == 400
+
+
+def test_provider_readonly_token_cannot_upsert(host_provider: TestProvider) -> None:
+    session, _ = connect(host_provider, OB3_READ)
+    response = session.post(host_provider.url("/ims/ob/v3p0/credentials"), json=host_provider.ld_issuer.signed(),
+                            timeout=TIMEOUT)
+    assert response.status_code == 403
+    assert host_provider.credentials() == []

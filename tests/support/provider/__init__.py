@@ -198,6 +198,11 @@ class TestProvider:
         The API follows from the credential (a ClrCredential: CLR 2.0; an OB 2.0 Assertion: Badge Connect;
         otherwise OB 3.0) unless `api` names one. Adding a credential with the same id replaces it.
         """
+        return self.upsert_credential(credential, learner=learner, api=api)[0]
+
+    def upsert_credential(self, credential: dict[str, Any] | str, *, learner: str | None = None,
+                          api: str | None = None) -> tuple[str, bool]:
+        """Add or replace a credential as `add_credential` does; return its id and whether it was new."""
         api = api or _api_of(credential)
         item = Item(_id_of(credential), credential)
         with self.lock:
@@ -205,10 +210,9 @@ class TestProvider:
             for index, existing in enumerate(items):
                 if existing.id == item.id:
                     items[index] = item
-                    break
-            else:
-                items.append(item)
-        return item.id
+                    return item.id, False
+            items.append(item)
+        return item.id, True
 
     def remove_credential(self, credential_id: str, *, learner: str | None = None) -> None:
         """Take a credential (by id) away from `learner`, whichever API served it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -21,6 +22,9 @@ from tests.support.provider.specs import (BADGE_CONNECT, BC_SCOPES, CLR, CLR_SCO
 if TYPE_CHECKING:
     from tests.support.provider import TestProvider
 
+# OB 3.0 CompactJws, the pattern of a compact JWS.
+COMPACT_JWS = re.compile(r"^[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]*\.[a-zA-Z0-9_-]+$")
+
 
 def make_app(provider: TestProvider) -> Flask:
     """Return the provider's Flask app (its authorization server is `app.extensions["oauth_server"]`)."""
@@ -35,20 +39,20 @@ def make_app(provider: TestProvider) -> Flask:
 
     # -- discovery ---------------------------------------------------------------------------
 
-    def discovery(title: str, scopes: dict[str, str]) -> dict[str, Any]:
+    def discovery(title: str, api_path: str, scopes: dict[str, str]) -> dict[str, Any]:
         return service_description(
-            name=provider.name, base_url=provider.base_url, title=title, scopes=scopes,
+            name=provider.name, base_url=provider.base_url, api_path=api_path, title=title, scopes=scopes,
             registration=provider.endpoint("registration", "/oauth/register"),
             authorization=provider.endpoint("authorization", "/oauth/authorize"),
             token=provider.endpoint("token", "/oauth/token"))
 
     @app.get("/ims/ob/v3p0/discovery")
     def ob3_discovery() -> Any:
-        return discovery("Open Badges", OB3_SCOPES)
+        return discovery("Open Badges", "/ims/ob/v3p0", OB3_SCOPES)
 
     @app.get("/ims/clr/v2p0/discovery")
     def clr_discovery() -> Any:
-        return discovery("Comprehensive Learner Record", CLR_SCOPES)
+        return discovery("Comprehensive Learner Record", "/ims/clr/v2p0", CLR_SCOPES)
 
     @app.get("/.well-known/badgeconnect.json")
     def manifest() -> Any:
@@ -127,6 +131,14 @@ def make_app(provider: TestProvider) -> Flask:
     @app.get("/ims/clr/v2p0/credentials")
     def clr_credentials() -> Any:
         return _list(provider, CLR, CLR_SCOPES["credential.readonly"])
+
+    @app.post("/ims/ob/v3p0/credentials")
+    def ob3_upsert() -> Any:
+        return _upsert(provider, OB3, OB3_SCOPES["credential.upsert"])
+
+    @app.post("/ims/clr/v2p0/credentials")
+    def clr_upsert() -> Any:
+        return _upsert(provider, CLR, CLR_SCOPES["credential.upsert"])
 
     @app.get("/ims/ob/v2p1/assertions")
     def bc_assertions() -> Any:
@@ -245,6 +257,28 @@ def _list(provider: TestProvider, api: str, scope: str, *, badgr: bool = False) 
     response.headers["X-Total-Count"] = str(len(items))
     response.headers["Link"] = _links(len(items), limit, offset)
     return response
+
+
+def _upsert(provider: TestProvider, api: str, scope: str) -> Response:
+    """upsertCredential: a compact JWS as text/plain or a credential as JSON; 201 when new, 200 when it
+    replaces one with the same id; the body is what was sent (OB 3.0 upsertCredential)."""
+    token, error = _bearer(provider, api, scope)
+    if error is not None:
+        return error
+    text = request.get_data(as_text=True).strip()
+    if request.mimetype == "text/plain":
+        if not COMPACT_JWS.match(text):
+            return _error(provider, api, 400, "A text/plain body must be a compact JWS.")
+        credential: dict[str, Any] | str = text
+    else:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _error(provider, api, 400, "The body must be a credential (JSON) or a compact JWS (text/plain).")
+        credential = body
+    _, created = provider.upsert_credential(credential, learner=token.learner, api=api)
+    if isinstance(credential, str):
+        return Response(credential, status=201 if created else 200, mimetype="text/plain")
+    return Response(json.dumps(credential), status=201 if created else 200, mimetype="application/json")
 
 
 def _links(total: int, limit: int, offset: int) -> str:

@@ -34,17 +34,21 @@ CODE_LIFETIME = 600  # OB 3.0: "A lifetime for the authorization code of 600 sec
 
 # OB 3.0 / CLR 2.0 Imsx_CodeMinorFieldValue for each HTTP status this server answers with.
 IMSX_MINOR = {400: "invalid_query_parameter", 401: "unauthorizedrequest", 403: "forbidden", 404: "not_found",
-               405: "not_allowed", 500: "internal_server_error"}
+              405: "not_allowed", 500: "internal_server_error"}
 # Badge Connect 2.1 "Response Envelope": statusText per HTTP status.
 BC_STATUS_TEXT = {200: "OK", 400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                   404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 500: "INTERNAL_SERVER_ERROR"}
+                  404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 500: "INTERNAL_SERVER_ERROR"}
 
 
-
-
-def service_description(*, name: str, base_url: str, title: str, scopes: dict[str, str],
+def service_description(*, name: str, base_url: str, api_path: str, title: str, scopes: dict[str, str],
                         registration: str, authorization: str, token: str) -> dict[str, Any]:
-    """Return the Service Description Document (OB 3.0 / CLR 2.0: a profiled OpenAPI 3.0 document)."""
+    """Return the Service Description Document (OB 3.0 / CLR 2.0: a profiled OpenAPI 3.0 document), naming the
+    operations this provider serves under `api_path` and the scope each needs."""
+
+    def operation(operation_id: str, scope: str) -> dict[str, Any]:
+        return {"operationId": operation_id, "security": [{"OAuth2ACG": [scopes[scope]]}],
+                "responses": {"200": {"description": "OK"}}}
+
     return {
         "openapi": "3.0.1",
         "info": {
@@ -55,8 +59,14 @@ def service_description(*, name: str, base_url: str, title: str, scopes: dict[st
             "x-imssf-image": base_url + "/logo.png",
             "x-imssf-privacyPolicyUrl": base_url + "/privacy",
         },
-        "servers": [{"url": base_url, "description": name}],
-        "paths": {},
+        "servers": [{"url": base_url + api_path, "description": name}],
+        "paths": {
+            "/credentials": {"get": operation("getCredentials", "credential.readonly"),
+                             "post": operation("upsertCredential", "credential.upsert")},
+            "/profile": {"get": operation("getProfile", "profile.readonly"),
+                         "put": operation("putProfile", "profile.update")},
+            "/discovery": {"get": {"operationId": "getServiceDescription", "responses": {"200": {"description": "OK"}}}},
+        },
         "components": {
             "securitySchemes": {
                 "OAuth2ACG": {
