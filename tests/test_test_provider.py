@@ -479,3 +479,22 @@ def test_provider_readonly_token_cannot_upsert(host_provider: TestProvider) -> N
                             timeout=TIMEOUT)
     assert response.status_code == 403
     assert host_provider.credentials() == []
+
+
+def test_provider_fail_path_breaks_discovery_then_recovers(host_provider: TestProvider) -> None:
+    host_provider.fail_path("/ims/ob/v3p0/discovery", fault="500", times=1)
+    host_provider.fail_path("/oauth/token", fault="bad_json", times=1)
+    assert requests.get(host_provider.ob3_discovery_url, timeout=TIMEOUT).status_code == 500
+    urls = discover(host_provider.ob3_discovery_url)
+    client = register(urls["registration"], OB3_READ)
+    session = session_for(client, OB3_READ)
+    verifier = generate_token(48)
+    code = parse_qs(urlsplit(authorize(session, urls["authorization"], verifier)).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
+    broken = requests.post(urls["token"], data=form, auth=(client["client_id"], client["client_secret"]),
+                           timeout=TIMEOUT)
+    with pytest.raises(ValueError):
+        broken.json()
+    again = requests.post(urls["token"], data=form, auth=(client["client_id"], client["client_secret"]),
+                          timeout=TIMEOUT)
+    assert again.status_code == 200 and again.json()["access_token"]  # the broken answer used nothing up

@@ -8,8 +8,8 @@ credentials signed with real keys. It follows the specifications:
   Description Document at `/ims/ob/v3p0/discovery`, Dynamic Client Registration (RFC 7591, every property the
   specification marks required, no initial access token), the authorization code grant with PKCE S256 required
   (RFC 7636), `client_secret_basic` at the token endpoint, refresh tokens that rotate, revocation (RFC 7009),
-  `GET /credentials` paged by `limit`/`offset` with `X-Total-Count` and `Link`, `GET`/`PUT /profile`, and
-  `Imsx_StatusInfo` errors.
+  `GET /credentials` paged by `limit`/`offset` (and `since`) with `X-Total-Count` and `Link`,
+  `POST /credentials` (upsert), `GET`/`PUT /profile`, and `Imsx_StatusInfo` errors.
 - CLR 2.0 the same way under `/ims/clr/v2p0/`, serving ClrCredentials.
 - Badge Connect 2.1 (OB 2.1): the manifest at `/.well-known/badgeconnect.json`, the same OAuth endpoints, the
   `…/ob/v2p1/scope/assertion.readonly` scope and `GET {apiBase}/assertions` in the response envelope
@@ -20,7 +20,10 @@ The authorization endpoint stands for "the learner is logged in at the provider"
 redirects at once with a code (`consent="auto"`), shows an HTML consent form (`"form"`), or refuses
 (`"deny"`). What it received is kept for tests to read (`clients`, `authorization_requests`,
 `token_requests`, `revocations`, `requests`), and knobs make the faults a client must survive
-(`fail_page`, `endpoint_overrides`, `expire_access_tokens`, `access_token_lifetime`).
+(`fail_page`, `fail_path`, `endpoint_overrides`, `expire_access_tokens`, `access_token_lifetime`).
+
+The package: specs.py (what the specifications fix: scopes, documents, error bodies), oauth.py (the
+authorization server), routes.py (the web app), and here the provider, its credentials and its knobs.
 """
 from __future__ import annotations
 
@@ -306,6 +309,13 @@ class TestProvider:
         only, or every one."""
         assert fault in ("500", "bad_json", "slow"), fault
         self._faults[(api, offset)] = PageFault(fault, times)
+
+    def fail_path(self, path: str, *, fault: str = "500", times: int | None = None) -> None:
+        """Make any endpoint at `path` (discovery, the manifest, registration, token, revocation...) answer
+        `fault` before doing its work: "500" (a server error), "bad_json" (a 200 whose body is not JSON) or
+        "slow" (then answering normally after `slow_seconds`); `times` requests only, or every one."""
+        assert fault in ("500", "bad_json", "slow"), fault
+        self._faults[(path, -1)] = PageFault(fault, times)
 
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired (their refresh tokens still work)."""

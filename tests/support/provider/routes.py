@@ -34,8 +34,16 @@ def make_app(provider: TestProvider) -> Flask:
     app.extensions["oauth_server"] = server
 
     @app.before_request
-    def record() -> None:
+    def record_and_fail() -> Any:
         provider.requests.append((request.method, request.full_path.rstrip("?"), dict(request.headers)))
+        fault = provider.take_fault(request.path, -1)  # set by provider.fail_path
+        if fault == "500":
+            return Response(b'{"error": "server_error"}', status=500, mimetype="application/json")
+        if fault == "bad_json":
+            return Response(b'{"openapi": ', status=200, mimetype="application/json")
+        if fault == "slow":
+            time.sleep(provider.slow_seconds)
+        return None
 
     # -- discovery ---------------------------------------------------------------------------
 
