@@ -150,8 +150,10 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     # The learner finds the pushed credentials in the wallet, verified, and the app under Settings,
     # "Connected apps", with what it may do and when it was last used.
     page.goto(f"{base}/credentials")
-    expect(page.get_by_text("Data Analysis Fundamentals").first).to_be_visible()
     expect(page.get_by_text("Team Leadership").first).to_be_visible()
+    page.get_by_role("link", name=re.compile("Data Analysis Fundamentals")).first.click()
+    expect(page.get_by_role("heading", name="Data Analysis Fundamentals")).to_be_visible()
+    expect(page.locator(".credential-hero .state-valid")).to_have_text("Verified")
     page.goto(f"{base}/settings")
     page.get_by_role("link", name="Connected apps").click()
     app = page.locator(".app-item").filter(has_text="Riverside College")
