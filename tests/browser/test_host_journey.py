@@ -1,9 +1,14 @@
 """Wallet as Host, used by a provider exactly as OB 3.0 describes (docs: "Open Badges API" and its security
 section): an Authlib OAuth 2.0 client discovers Wallet, registers itself (RFC 7591), sends the learner to
 the authorization URL, where the learner logs in and approves in a real browser; it exchanges the code
-with PKCE, pushes credentials signed with real keys, lists them back, reads the profile, refreshes the
-token (the old refresh token is then refused), revokes it (RFC 7009) and is refused afterwards. The
-learner sees the app under Settings, "Connected apps"."""
+with PKCE, pushes credentials signed with real keys, lists them back, reads and updates the profile,
+refreshes the token (the old refresh token is then refused), revokes it (RFC 7009) and is refused
+afterwards. The learner sees the app under Settings, "Connected apps", and can revoke it there.
+
+These are the tests of the OB 3.0 Host certification (cert/host.md) done end to end by a client over real
+sockets: Service Provider (Read) 1-5 (authorize with the right scopes sent back, getCredentials plain and
+paged, getProfile, revocation) and Service Provider (Write) 1-4 (upsertCredential preserving sent data,
+putProfile, revocation), repeated with the refreshed access token as the certification system does."""
 from __future__ import annotations
 
 import re
@@ -43,7 +48,7 @@ def registration_request(client_site: DocumentServer) -> dict[str, Any]:
         "token_endpoint_auth_method": "client_secret_basic",
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "scope": " ".join([READ, UPSERT, PROFILE_READ]),
+        "scope": " ".join([READ, UPSERT, PROFILE_READ, PROFILE_UPDATE]),
     }
 
 
@@ -92,7 +97,7 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     assert client["redirect_uris"] == sent["redirect_uris"] and client["client_name"] == "Riverside College"
 
     # 3. Authorization request with PKCE S256; the learner logs in and approves in the browser.
-    scope = " ".join([READ, UPSERT, PROFILE_READ])
+    scope = " ".join([READ, UPSERT, PROFILE_READ, PROFILE_UPDATE])
     oauth = OAuth2Session(client["client_id"], client["client_secret"], scope=scope,
                           redirect_uri=sent["redirect_uris"][0], code_challenge_method="S256",
                           token_endpoint_auth_method="client_secret_basic")
@@ -128,24 +133,32 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     again = oauth.post(f"{base}/ims/ob/v3p0/credentials", json=signed, timeout=TIMEOUT)
     assert again.status_code == 200, again.text  # the same credential again replaces, nothing is added
 
-    # 6. getCredentials: exactly what was sent, paged.
-    listed = oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT)
-    assert listed.status_code == 200, listed.text
-    assert listed.headers["X-Total-Count"] == "2"
-    assert listed.json()["compactJwsString"] == [jwt]
-    assert listed.json()["credential"] == [signed]
-    first = oauth.get(f"{base}/ims/ob/v3p0/credentials?limit=1&offset=0", timeout=TIMEOUT)
-    assert set(links_of(first)) >= {"next", "last", "first"}
-    second = oauth.get(links_of(first)["next"], timeout=TIMEOUT)
-    assert "prev" in links_of(second)
-    paged = first.json()["credential"] + second.json()["credential"]
-    jws = first.json()["compactJwsString"] + second.json()["compactJwsString"]
-    assert (paged, jws) == ([signed], [jwt])
+    # 6. getCredentials, plain and paged: exactly what was sent. 7. getProfile.
+    def read_back() -> None:
+        listed = oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT)
+        assert listed.status_code == 200, listed.text
+        assert listed.headers["X-Total-Count"] == "2"
+        assert listed.json() == {"credential": [signed], "compactJwsString": [jwt]}
+        first = oauth.get(f"{base}/ims/ob/v3p0/credentials?limit=1&offset=0", timeout=TIMEOUT)
+        assert set(links_of(first)) >= {"next", "last", "first"}
+        second = oauth.get(links_of(first)["next"], timeout=TIMEOUT)
+        assert "prev" in links_of(second)
+        paged = first.json()["credential"] + second.json()["credential"]
+        jws = first.json()["compactJwsString"] + second.json()["compactJwsString"]
+        assert (paged, jws) == ([signed], [jwt])
+        profile = oauth.get(f"{base}/ims/ob/v3p0/profile", timeout=TIMEOUT)
+        assert profile.status_code == 200, profile.text
+        assert "Profile" in ([profile.json()["type"]] if isinstance(profile.json()["type"], str)
+                             else profile.json()["type"])
 
-    # 7. getProfile.
-    profile = oauth.get(f"{base}/ims/ob/v3p0/profile", timeout=TIMEOUT)
-    assert profile.status_code == 200, profile.text
-    assert profile.json()["type"] == "Profile" or "Profile" in profile.json()["type"]
+    read_back()
+
+    # putProfile (optional in the certification): the learner's name as the provider knows it.
+    profile = oauth.get(f"{base}/ims/ob/v3p0/profile", timeout=TIMEOUT).json()
+    updated = oauth.put(f"{base}/ims/ob/v3p0/profile", json={**profile, "name": "Ada King"}, timeout=TIMEOUT)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["name"] == "Ada King"
+    assert oauth.get(f"{base}/ims/ob/v3p0/profile", timeout=TIMEOUT).json() == updated.json()
 
     # The learner finds the pushed credentials in the wallet, verified, and the app under Settings,
     # "Connected apps", with what it may do and when it was last used.
@@ -160,14 +173,15 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     expect(app).to_have_count(1)
     expect(app.get_by_role("heading", name="Riverside College")).to_be_visible()
     expect(app).to_contain_text("last used")
-    expect(app.locator("ul li")).to_have_count(3)  # one line of plain words per granted scope
+    expect(app.locator("ul li")).to_have_count(4)  # one line of plain words per granted scope
 
     # 8. Refresh: new tokens that work.
     old = dict(oauth.token)
     refreshed = oauth.refresh_token(flow["refreshUrl"])
     assert refreshed["access_token"] != old["access_token"]
     assert refreshed["refresh_token"] != old["refresh_token"]
-    assert oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT).json()["compactJwsString"] == [jwt]
+    read_back()  # the certification repeats its reads with the refreshed access token
+    assert oauth.post(f"{base}/ims/ob/v3p0/credentials", json=signed, timeout=TIMEOUT).status_code == 200
 
     # 9. Revocation (RFC 7009) at the endpoint the authorization server metadata names (RFC 8414).
     metadata = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=TIMEOUT).json()
@@ -179,6 +193,10 @@ def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
     body = refused.json()
     assert body["imsx_codeMajor"] == "failure"
     assert body["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == "unauthorizedrequest"
+    # "a revocation MUST cause all of subsequent calls to return an error" (cert/host.md)
+    assert oauth.get(f"{base}/ims/ob/v3p0/profile", timeout=TIMEOUT).status_code == 401
+    assert oauth.post(f"{base}/ims/ob/v3p0/credentials", json=signed, timeout=TIMEOUT).status_code == 401
+    assert oauth.put(f"{base}/ims/ob/v3p0/profile", json=updated.json(), timeout=TIMEOUT).status_code == 401
     for refresh_token in (oauth.token["refresh_token"], old["refresh_token"]):  # revoked; rotated away
         again = requests.post(flow["tokenUrl"], auth=(client["client_id"], client["client_secret"]), timeout=TIMEOUT,
                               data={"grant_type": "refresh_token", "refresh_token": refresh_token})
