@@ -8,7 +8,8 @@ afterwards. The learner sees the app under Settings, "Connected apps", and can r
 These are the tests of the OB 3.0 Host certification (cert/host.md) done end to end by a client over real
 sockets: Service Provider (Read) 1-5 (authorize with the right scopes sent back, getCredentials plain and
 paged, getProfile, revocation) and Service Provider (Write) 1-4 (upsertCredential preserving sent data,
-putProfile, revocation), repeated with the refreshed access token as the certification system does."""
+putProfile, revocation), repeated with the refreshed access token as the certification system does. CLR 2.0
+the same way under /ims/clr/v2p0/ with ClrCredentials."""
 from __future__ import annotations
 
 import re
@@ -23,11 +24,13 @@ from playwright.sync_api import expect
 
 from tests.support.accounts import DEFAULT_PASSWORD
 from tests.support.credentials import JwtIssuer, LdIssuer, png_image
+from tests.support.provider import signed_clr
 from tests.support.servers import DocumentServer, Response
 
 pytestmark = pytest.mark.browser
 
 OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/scope/"
+CLR = "https://purl.imsglobal.org/spec/clr/v2p0/scope/"
 READ, UPSERT = OB3 + "credential.readonly", OB3 + "credential.upsert"
 PROFILE_READ, PROFILE_UPDATE = OB3 + "profile.readonly", OB3 + "profile.update"
 EMAIL = "learner@example.org"
@@ -68,6 +71,28 @@ def log_in(page: Any) -> None:
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+
+
+def connect_in_browser(page: Any, base: str, client_site: DocumentServer, *, api: str = "/ims/ob/v3p0",
+                       scope: str = READ) -> tuple[OAuth2Session, dict[str, Any], dict[str, Any]]:
+    """Discover, register, have the learner log in and allow in the browser, and get the tokens."""
+    scheme = requests.get(f"{base}{api}/discovery", timeout=TIMEOUT).json()[
+        "components"]["securitySchemes"]["OAuth2ACG"]
+    flow = scheme["flows"]["authorizationCode"]
+    sent = dict(registration_request(client_site), scope=scope)
+    registered = requests.post(scheme["x-imssf-registrationUrl"], json=sent, timeout=TIMEOUT)
+    assert registered.status_code == 201, registered.text
+    client = registered.json()
+    oauth = OAuth2Session(client["client_id"], client["client_secret"], scope=scope,
+                          redirect_uri=sent["redirect_uris"][0], code_challenge_method="S256")
+    verifier = generate_token(64)
+    authorization_url, _ = oauth.create_authorization_url(flow["authorizationUrl"], code_verifier=verifier)
+    page.goto(authorization_url)
+    log_in(page)
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(re.compile(re.escape(sent["redirect_uris"][0]) + r"\?"))
+    oauth.fetch_token(flow["tokenUrl"], authorization_response=page.url, code_verifier=verifier)
+    return oauth, client, flow
 
 
 def test_provider_registers_gets_consent_pushes_lists_refreshes_and_revokes(
@@ -212,20 +237,7 @@ def test_learner_revokes_a_connected_app_and_its_token_is_refused(
     make_user(email=EMAIL, display_name="Ada Lovelace")
     base = live_server.url
     serve_client_site(document_server)
-    scheme = requests.get(f"{base}/ims/ob/v3p0/discovery", timeout=TIMEOUT).json()[
-        "components"]["securitySchemes"]["OAuth2ACG"]
-    flow = scheme["flows"]["authorizationCode"]
-    sent = registration_request(document_server)
-    client = requests.post(scheme["x-imssf-registrationUrl"], json=sent, timeout=TIMEOUT).json()
-    oauth = OAuth2Session(client["client_id"], client["client_secret"], scope=READ,
-                          redirect_uri=sent["redirect_uris"][0], code_challenge_method="S256")
-    verifier = generate_token(64)
-    authorization_url, _ = oauth.create_authorization_url(flow["authorizationUrl"], code_verifier=verifier)
-    page.goto(authorization_url)
-    log_in(page)
-    page.get_by_role("button", name="Allow").click()
-    page.wait_for_url(re.compile(re.escape(sent["redirect_uris"][0]) + r"\?"))
-    oauth.fetch_token(flow["tokenUrl"], authorization_response=page.url, code_verifier=verifier)
+    oauth, client, flow = connect_in_browser(page, base, document_server)
     assert oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT).status_code == 200
 
     page.goto(f"{base}/settings/apps")
@@ -240,3 +252,35 @@ def test_learner_revokes_a_connected_app_and_its_token_is_refused(
     again = requests.post(flow["tokenUrl"], auth=(client["client_id"], client["client_secret"]), timeout=TIMEOUT,
                           data={"grant_type": "refresh_token", "refresh_token": oauth.token["refresh_token"]})
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+
+
+def test_provider_pushes_clr_records_through_the_clr_api(
+        live_server, page, make_user, document_server: DocumentServer) -> None:
+    make_user(email=EMAIL, display_name="Ada Lovelace")
+    base = live_server.url
+    serve_client_site(document_server)
+    scope = " ".join([CLR + "credential.readonly", CLR + "credential.upsert", CLR + "profile.readonly"])
+    oauth, _, _ = connect_in_browser(page, base, document_server, api="/ims/clr/v2p0", scope=scope)
+    assert set(oauth.token["scope"].split()) == set(scope.split())
+
+    registrar, school = LdIssuer(name="Riverside Registrar"), LdIssuer(name="Riverside College")
+    record = signed_clr(registrar, school, email=EMAIL, name="Transcript of Ada Lovelace")
+    record_jwt = signed_clr(JwtIssuer(name="Riverside Registrar"), school, email=EMAIL, name="Certificate",
+                            achievements=("First Aid",))
+    pushed = oauth.post(f"{base}/ims/clr/v2p0/credentials", json=record, timeout=TIMEOUT)
+    assert (pushed.status_code, pushed.json()) == (201, record)
+    pushed = oauth.post(f"{base}/ims/clr/v2p0/credentials", data=record_jwt, timeout=TIMEOUT,
+                        headers={"Content-Type": "text/plain"})
+    assert (pushed.status_code, pushed.text) == (201, record_jwt)
+    # An OpenBadgeCredential is not a ClrCredential: the CLR API refuses it, and the OB 3.0 API needs its own scope.
+    badge = LdIssuer(name="Riverside College").signed(email=EMAIL)
+    assert oauth.post(f"{base}/ims/clr/v2p0/credentials", json=badge, timeout=TIMEOUT).status_code == 400
+    assert oauth.get(f"{base}/ims/ob/v3p0/credentials", timeout=TIMEOUT).status_code == 403
+
+    listed = oauth.get(f"{base}/ims/clr/v2p0/credentials", timeout=TIMEOUT)
+    assert listed.headers["X-Total-Count"] == "2"
+    assert listed.json() == {"credential": [record], "compactJwsString": [record_jwt]}
+    assert oauth.get(f"{base}/ims/clr/v2p0/profile", timeout=TIMEOUT).status_code == 200
+
+    page.goto(f"{base}/credentials")
+    expect(page.get_by_text("Transcript of Ada Lovelace").first).to_be_visible()

@@ -50,7 +50,7 @@ from tests.support.provider.specs import (BADGE_CONNECT, BC_SCOPES, CLR, CLR_CON
                                           OB3_CONTEXTS, OB3_SCOPES, OFFLINE_ACCESS, SUPPORTED_SCOPES, parse_time)
 
 __all__ = ["BADGE_CONNECT", "BC_SCOPES", "CLR", "CLR_SCOPES", "OB3", "OB3_SCOPES", "OFFLINE_ACCESS",
-           "SUPPORTED_SCOPES", "Client", "Item", "TestProvider", "Token", "host_provider"]
+           "SUPPORTED_SCOPES", "Client", "Item", "TestProvider", "Token", "host_provider", "signed_clr"]
 
 
 @dataclass
@@ -113,6 +113,32 @@ def _id_of(credential: dict[str, Any] | str) -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def signed_clr(issuer: LdIssuer | JwtIssuer, school: LdIssuer, *, email: str, name: str = "Transcript",
+               achievements: tuple[str, ...] = ("Algebra II", "Robotics Level 1")) -> dict[str, Any] | str:
+    """Return a CLR 2.0 ClrCredential for `email` carrying one OB 3.0 credential per achievement, each signed
+    by `school` (eddsa-rdfc-2022); the record is signed by `issuer`: Data Integrity by an LdIssuer (did:key),
+    a VC-JWT by a JwtIssuer (did:jwk)."""
+    members = [school.signed(email=email, name=achievement) for achievement in achievements]
+    record: dict[str, Any] = {
+        "@context": CLR_CONTEXTS,
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "issuer": {"id": issuer.did, "type": ["Profile"], "name": issuer.name},
+        "validFrom": _iso(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)),
+        "name": name,
+        "credentialSubject": {
+            "type": ["ClrSubject"],
+            "identifier": [{"type": "IdentityObject", "identityHash": email, "identityType": "emailAddress",
+                            "hashed": False}],
+            "verifiableCredential": members,
+        },
+    }
+    if isinstance(issuer, JwtIssuer):
+        return issuer.sign(record)
+    return sign_document(record, private_key=issuer.key,
+                         verification_method=issuer.did + "#" + issuer.did.removeprefix("did:key:"))
 
 
 class TestProvider:
@@ -242,32 +268,10 @@ class TestProvider:
 
     def issue_clr(self, *, learner: str | None = None, name: str = "Transcript",
                   achievements: tuple[str, ...] = ("Algebra II", "Robotics Level 1"), proof: str = "ld") -> Any:
-        """Issue `learner` a CLR 2.0 ClrCredential carrying one signed OB 3.0 credential per achievement,
-        signed by the provider's did:key (eddsa-rdfc-2022) or as a VC-JWT (`proof="jwt"`); add and return it."""
+        """Issue `learner` a CLR 2.0 ClrCredential (see `signed_clr`) by the provider; add and return it."""
         email = learner or self.learner
-        members = [self.ld_issuer.signed(email=email, name=achievement) for achievement in achievements]
-        credential_id = f"urn:uuid:{uuid.uuid4()}"
         issuer = self.jwt_issuer if proof == "jwt" else self.ld_issuer
-        record: dict[str, Any] = {
-            "@context": CLR_CONTEXTS,
-            "id": credential_id,
-            "type": ["VerifiableCredential", "ClrCredential"],
-            "issuer": {"id": issuer.did, "type": ["Profile"], "name": self.name},
-            "validFrom": _iso(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)),
-            "name": name,
-            "credentialSubject": {
-                "type": ["ClrSubject"],
-                "identifier": [{"type": "IdentityObject", "identityHash": email, "identityType": "emailAddress",
-                                "hashed": False}],
-                "verifiableCredential": members,
-            },
-        }
-        if proof == "jwt":
-            signed: dict[str, Any] | str = self.jwt_issuer.sign(record)
-        else:
-            did = self.ld_issuer.did
-            signed = sign_document(record, private_key=self.ld_issuer.key,
-                                   verification_method=did + "#" + did.removeprefix("did:key:"))
+        signed = signed_clr(issuer, self.ld_issuer, email=email, name=name, achievements=achievements)
         self.add_credential(signed, learner=email, api=CLR)
         return signed
 
