@@ -498,3 +498,18 @@ def test_provider_fail_path_breaks_discovery_then_recovers(host_provider: TestPr
     again = requests.post(urls["token"], data=form, auth=(client["client_id"], client["client_secret"]),
                           timeout=TIMEOUT)
     assert again.status_code == 200 and again.json()["access_token"]  # the broken answer used nothing up
+
+
+def test_provider_under_a_path_prefix_names_every_url_under_it() -> None:
+    provider = TestProvider(path_prefix="/tenant")
+    try:
+        provider.issue_ob3(name="Tenant badge")
+        assert provider.ob3_discovery_url == provider.origin + "/tenant/ims/ob/v3p0/discovery"
+        assert requests.get(provider.origin + "/ims/ob/v3p0/discovery", timeout=TIMEOUT).status_code == 404
+        session, urls = connect(provider, OB3_READ)
+        assert urls["token"] == provider.origin + "/tenant/oauth/token"
+        listed = session.get(provider.url("/ims/ob/v3p0/credentials?limit=1"), timeout=TIMEOUT)
+        assert listed.json()["credential"][0]["name"] == "Tenant badge"
+        assert links_of(listed)["first"].startswith(provider.origin + "/tenant/ims/ob/v3p0/credentials?")
+    finally:
+        provider.close()

@@ -39,6 +39,8 @@ from typing import Any
 
 import pytest
 from jwcrypto.jwk import JWK
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
 from tests.support.credentials import JwtIssuer, LdIssuer
@@ -148,7 +150,7 @@ class TestProvider:
 
     def __init__(self, *, name: str = "Riverside College", learner: str = "learner@example.org",
                  consent: str = "auto", page_size: int = 10, access_token_lifetime: int = 3600,
-                 badge_connect_flavour: str = "spec") -> None:
+                 badge_connect_flavour: str = "spec", path_prefix: str = "") -> None:
         self.name = name
         self.learner = learner  # who is logged in at the provider when the browser reaches /oauth/authorize
         self.learner_names: dict[str, str] = {}
@@ -181,9 +183,12 @@ class TestProvider:
 
         self.app = make_app(self)
         self.oauth_server = self.app.extensions["oauth_server"]
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        # OB 3.0: the SDD is at {baseUrl}/ims/ob/v3p0/discovery, and a base URL may have a path ("/tenant").
+        wsgi = DispatcherMiddleware(NotFound(), {path_prefix: self.app}) if path_prefix else self.app
+        self._server = make_server("127.0.0.1", 0, wsgi, threaded=True)
         self.port = self._server.server_port
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.base_url = self.origin + path_prefix  # every URL the provider names is under it
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
