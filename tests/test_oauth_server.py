@@ -320,10 +320,21 @@ def test_oauth_register_loopback_http_redirect_is_accepted(live_server) -> None:
     assert response.json()["redirect_uris"] == ["http://127.0.0.1:8123/cb", "http://[::1]/cb"]
 
 
-def test_oauth_register_not_json_object_is_refused(live_server) -> None:
-    response = requests.post(f"{live_server.url}/oauth/register", json=["not", "an", "object"], timeout=10)
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b'["not", "an", "object"]', "application/json"),
+    (b"not json", "application/json"),
+    (b'{"client_name": NaN}', "application/json"),
+    (b"", "application/json"),
+    (b"client_name=x", "application/x-www-form-urlencoded"),
+], ids=["array", "not-json", "nan", "empty", "form"])
+def test_oauth_register_body_not_a_json_object_is_refused_as_json(live_server, session, body, content_type) -> None:
+    response = requests.post(f"{live_server.url}/oauth/register", data=body, headers={"Content-Type": content_type},
+                             timeout=10)
     assert response.status_code == 400
-    assert response.json()["error"] in {"invalid_client_metadata", "invalid_request"}
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert response.json()["error_description"]
+    assert _fresh(session).scalar(select(func.count()).select_from(OAuthClient)) == 0
 
 
 def test_oauth_metadata_names_endpoints_and_s256(client) -> None:
@@ -413,3 +424,19 @@ def test_oauth_authorize_flood_per_learner_gets_429(live_server, learner, rate_c
     answers = [browser.get(url, allow_redirects=False, timeout=10) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert "Too many authorization requests" in answers[-1].text
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/register"])
+def test_oauth_machine_endpoint_refused_input_is_rfc_json(client, path) -> None:
+    response = client.post(path, data={"grant_type": "authorization_code", "code": "a\x00b", "token": "a\x00b"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+    assert response.get_json()["error_description"].startswith("The form was refused.")
+
+
+def test_oauth_authorize_refused_input_is_the_learners_error_page(client, make_user, login) -> None:
+    login(make_user())
+    response = client.get("/oauth/authorize?response_type=code&client_id=a%00b")
+    assert response.status_code == 400
+    assert response.content_type.startswith("text/html")
+    assert "The address was refused." in response.get_data(as_text=True)

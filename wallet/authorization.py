@@ -24,10 +24,11 @@ from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, Response, current_app
+from werkzeug.exceptions import HTTPException
 
 from wallet.db import get_session
 from wallet.models import OAuthAuthorizationCode, OAuthClient, OAuthToken, User
-from wallet.services.errors import ClientMetadataError
+from wallet.services.errors import ClientMetadataError, ValidationError
 from wallet.services.oauth import clients, grants as consent, tokens
 from wallet.services.oauth.scopes import ALL_SCOPES, format_scope, parse_scope
 
@@ -226,14 +227,20 @@ class Registration(ClientRegistrationEndpoint):
 
     def create_registration_response(self, request: Any) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         try:
-            registered = clients.register_client(get_session(), request.payload.data)
+            metadata = request.payload.data
+        except (HTTPException, ValidationError) as error:  # not JSON, or refused by the strict reader (D1-D4)
+            reason = error.description if isinstance(error, HTTPException) else str(error)
+            raise InvalidClientMetadataError(
+                description=error_text(f"Send the client metadata as a JSON object. {reason or ''}".strip())) from None
+        try:
+            registered = clients.register_client(get_session(), metadata)
         except ClientMetadataError as error:
             refused = InvalidRedirectURIError if error.error == clients.INVALID_REDIRECT_URI else InvalidClientMetadataError
-            raise refused(description=_error_text(str(error))) from None
+            raise refused(description=error_text(str(error))) from None
         return 201, registered.response(), default_json_headers
 
 
-def _error_text(message: str) -> str:
+def error_text(message: str) -> str:
     """Return `message` in the characters an error_description may hold (RFC 6749 §5.2)."""
     return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in message)
 

@@ -16,8 +16,10 @@ from flask_login import current_user, login_required
 
 from wallet import authorization
 from wallet.db import get_session
+from wallet.errors import error_response
 from wallet.extensions import csrf
 from wallet.headers import CONTENT_SECURITY_POLICY
+from wallet.services.errors import ValidationError
 from wallet.services.oauth.scopes import consent_summary, describe
 from wallet.services.ratelimit import describe_wait
 from wallet.web import external_url
@@ -30,6 +32,18 @@ _LIMIT_MESSAGES = {
     "oauth-token": "Too many token requests from your address.",
     "oauth-authorize": "Too many authorization requests for your account.",
 }
+
+
+_MACHINE_ENDPOINTS = {"oauth.register", "oauth.token", "oauth.revoke"}
+
+
+@bp.errorhandler(ValidationError)
+def _refused_input(error: ValidationError) -> ResponseReturnValue:
+    """Answer input the app refuses before any view (e.g. a NUL character) in the RFC 6749 §5.2 shape."""
+    if request.endpoint not in _MACHINE_ENDPOINTS:  # the consent page: as the app answers everywhere else
+        return error_response(type(error).__name__.removesuffix("Error"), str(error), 400)
+    body = {"error": "invalid_request", "error_description": authorization.error_text(str(error))}
+    return body, 400, {"Cache-Control": "no-store"}
 
 
 def _client_key() -> str:
