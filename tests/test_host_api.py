@@ -67,7 +67,8 @@ def post_jws(client, token: str, jws: str, path: str = OB):
 
 
 def post_json(client, token: str, text: str, path: str = OB, content_type: str = "application/json"):
-    return client.post(f"{path}/credentials", data=text.encode(), headers=bearer(token, **{"Content-Type": content_type}))
+    return client.post(f"{path}/credentials", data=text.encode(),
+                       headers=bearer(token, **{"Content-Type": content_type}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,6 +266,28 @@ def test_host_upsert_credential_of_the_other_api_is_400(client, session, learner
     response = post_json(client, both, record, path=OB)
     assert response.status_code == 400 and "AchievementCredential" in response.get_json()["imsx_description"]
     assert held(session, learner.id) == 0
+
+
+def test_host_upsert_of_another_kind_is_refused_before_anything_is_fetched_or_counted(make_app, document_server,
+                                                                                      issuer):
+    from tests.support.accounts import create_user
+    from tests.support.credentials import HostedIssuer
+    from wallet.db import get_session
+
+    hosted = HostedIssuer(document_server)
+    url = hosted.assertion(name="Hosted OB 2.0")
+    assertion = document_server.routes["/assertions/1.json"].body.decode()
+    app = make_app(ALLOW_PRIVATE_NETWORK=True, URL_REWRITE=hosted.rewrite, IMPORT_RATE_LIMIT=1)
+    with app.app_context():
+        session = get_session()
+        user = create_user(session, email="kinds@example.org")
+        session.commit()
+        token = grant_access(session, user, ALL_OB)
+        response = post_json(app.test_client(), token, assertion)
+        assert response.status_code == 400 and "AchievementCredential" in response.get_json()["imsx_description"]
+        assert document_server.requests == [] and url.startswith("https://issuer.example/")
+        # Nothing was counted against the learner's import rate either: one import is still allowed.
+        assert post_jws(app.test_client(), token, issuer.jwt()).status_code == 201
 
 
 def test_host_upsert_counts_against_the_import_rate(app_config, make_app, make_user, issuer):
@@ -504,7 +527,8 @@ def test_host_discovery_every_operation_enforces_the_scope_it_declares(client, s
 
 
 def test_host_discovery_names_the_operators_own_policies_when_set(make_app):
-    app = make_app(PRIVACY_POLICY_URL="https://college.example/privacy", TERMS_OF_SERVICE_URL="https://college.example/tos")
+    app = make_app(PRIVACY_POLICY_URL="https://college.example/privacy",
+                   TERMS_OF_SERVICE_URL="https://college.example/tos")
     with app.app_context():
         info = app.test_client().get(f"{OB}/discovery").get_json()["info"]
     assert (info["x-imssf-privacyPolicyUrl"], info["termsOfService"]) == (

@@ -73,7 +73,7 @@ def test_public_pages_have_no_serious_accessibility_violations(live_server, site
     page = axe_context.new_page()
     base = live_server.url
     public = [f"/p/{site['slug']}", f"/p/{site['slug']}/credentials/{site['ids'][0]}", f"/c/{site['share']}",
-              f"/embed/c/{site['share']}", f"/u/{site['handle']}"]
+              f"/embed/c/{site['share']}", f"/u/{site['handle']}", "/privacy", "/terms"]
     found = {}
     for path in public:
         page.goto(base + path)

@@ -27,7 +27,7 @@ from wallet.services import importing
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import ConflictError, ImportRejectedError, QueryParameterError, TooLargeError, WalletError
 from wallet.services.host.apis import Api
-from wallet.services.verification import extract, make_context, values
+from wallet.services.verification import extract, make_context, values, vc
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 
 DEFAULT_LIMIT = 50
@@ -192,6 +192,7 @@ def upsert_credential(session: Session, importer: importing.Importer, api: Api, 
         if not text.startswith("{"):
             raise ImportRejectedError(f"An {content_type} body must be one {api.credential_class} as a JSON object.")
         answer_type = "application/json"
+    _refuse_other_kinds(api, text)
     item = importing.import_paste(session, replace(importer, accept=lambda result: _accept(api, result)), text)
     if item.state == importing.KEPT:
         raise ConflictError(item.message)
@@ -199,12 +200,32 @@ def upsert_credential(session: Session, importer: importing.Importer, api: Api, 
     return Upserted(created=item.created, credential=item.credential, body=text, content_type=answer_type)
 
 
+def _refuse_other_kinds(api: Api, text: str) -> None:
+    """Refuse a body that is not a credential of the API's kind before the import fetches or counts anything.
+
+    Read offline: a JSON document or a JWS payload says its own `type`; nothing is verified yet, so
+    the import checks the same again on the verified document (`_accept`).
+    """
+    try:
+        presented = extract.extract(text.encode("utf-8"), context=make_context())
+    except ImportRejectedError:
+        raise
+    except WalletError as error:  # e.g. a JWS whose header or payload cannot be read
+        raise ImportRejectedError(str(error)) from None
+    if not any(t in values.types_of(vc.credential_of(presented).get("type")) for t in api.credential_types):
+        raise ImportRejectedError(_other_kind(api))
+
+
+def _other_kind(api: Api) -> str:
+    return (f"This is not an {api.credential_class}: {api.path}/credentials takes {api.title} "
+            f"{api.credential_class}s only.")
+
+
 def _accept(api: Api, result: VerificationResult) -> None:
     """Refuse, before anything is written, a credential of another kind or one that is not genuine."""
     types = values.types_of((result.credential or {}).get("type"))
     if result.format != api.format_id or not any(t in types for t in api.credential_types):
-        raise ImportRejectedError(f"This is not an {api.credential_class}: {api.path}/credentials takes "
-                                  f"{api.title} {api.credential_class}s only.")
+        raise ImportRejectedError(_other_kind(api))
     if result.status not in _KEPT_STATUSES:
         reason = next((c.message for c in result.checks if c.status is CheckStatus.FAILED), None)
         raise ImportRejectedError("Wallet keeps only credentials it can verify, and this one "

@@ -65,7 +65,8 @@ def service_description(api: Api, links: Links, *, name: str) -> dict[str, Any]:
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": name,
-            "description": f"{name}: the {api.title} API of a learner's wallet (Host: Service Provider Read and Write).",
+            "description": f"{name}: the {api.title} API of a learner's wallet "
+                           "(Host: Service Provider Read and Write).",
             "termsOfService": links.terms_of_service,
             "version": api.path.rsplit("/", 1)[-1],
             "x-imssf-image": links.image,
