@@ -72,6 +72,8 @@ class Client(ClientMixin):
 
 @dataclass
 class AuthorizationCode(AuthorizationCodeMixin):
+    """A code issued to a client for a learner, with its PKCE challenge."""
+
     code: str
     client_id: str
     redirect_uri: str
@@ -93,6 +95,8 @@ class AuthorizationCode(AuthorizationCodeMixin):
 
 @dataclass
 class Token(TokenMixin):
+    """An access token and its refresh token, for one client and learner."""
+
     client: Client
     learner: str
     access_token: str
@@ -197,13 +201,15 @@ def make_authorization_server(app: Flask, provider: TestProvider) -> Authorizati
                             token.access_revoked = token.refresh_revoked = True
                     return None
                 found = provider.codes.get(code)
-            if found is None or found.client_id != client.client_id or found.is_expired():
-                return None
-            return found
+                if found is None or found.client_id != client.client_id or found.is_expired():
+                    return None
+                # Redeemed here, under the lock: two requests racing with one code cannot both have it.
+                del provider.codes[code]
+                provider.used_codes[code] = ""
+                return found
 
         def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-            with provider.lock:
-                provider.codes.pop(authorization_code.code, None)
+            """Nothing left to do: the code was redeemed when it was looked up."""
 
         def authenticate_user(self, authorization_code: AuthorizationCode) -> str:
             return authorization_code.learner
