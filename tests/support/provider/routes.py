@@ -70,7 +70,8 @@ def make_app(provider: TestProvider) -> Flask:
             api_base=provider.endpoint("api_base", api_base),
             registration=provider.endpoint("registration", "/oauth/register"),
             authorization=provider.endpoint("authorization", "/oauth/authorize"),
-            token=provider.endpoint("token", "/oauth/token"), revocation=provider.endpoint("revocation", "/oauth/revoke"))
+            token=provider.endpoint("token", "/oauth/token"),
+            revocation=provider.endpoint("revocation", "/oauth/revoke"))
 
     # -- OAuth 2.0 ---------------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ def make_app(provider: TestProvider) -> Flask:
                 return server.handle_error_response(None, error)
             # OB 3.0: an unknown client or redirect_uri is shown to the user, never redirected to.
             return html_page("Authorization error", f"<p id='error'>{html.escape(error.error)}: "
-                         f"{html.escape(error.description or '')}</p>"), 400
+                             f"{html.escape(error.description or '')}</p>"), 400
         if request.method == "POST":
             approved = request.form.get("decision") == "approve"
             return server.create_authorization_response(grant=grant,

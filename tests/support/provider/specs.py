@@ -65,7 +65,8 @@ def service_description(*, name: str, base_url: str, api_path: str, title: str, 
                              "post": operation("upsertCredential", "credential.upsert")},
             "/profile": {"get": operation("getProfile", "profile.readonly"),
                          "put": operation("putProfile", "profile.update")},
-            "/discovery": {"get": {"operationId": "getServiceDescription", "responses": {"200": {"description": "OK"}}}},
+            "/discovery": {"get": {"operationId": "getServiceDescription",
+                                   "responses": {"200": {"description": "OK"}}}},
         },
         "components": {
             "securitySchemes": {
