@@ -424,6 +424,7 @@ def test_oauth_authorize_flood_per_learner_gets_429(live_server, learner, rate_c
     answers = [browser.get(url, allow_redirects=False, timeout=10) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert "Too many authorization requests" in answers[-1].text
+    assert int(answers[-1].headers["Retry-After"]) > 0
 
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/register"])

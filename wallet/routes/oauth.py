@@ -19,7 +19,7 @@ from wallet.db import get_session
 from wallet.errors import error_response
 from wallet.extensions import csrf
 from wallet.headers import CONTENT_SECURITY_POLICY
-from wallet.services.errors import ValidationError
+from wallet.services.errors import RateLimitedError, ValidationError
 from wallet.services.oauth.scopes import consent_summary, describe
 from wallet.services.ratelimit import describe_wait
 from wallet.web import external_url
@@ -51,14 +51,21 @@ def _client_key() -> str:
     return hmac.new(secret, (request.remote_addr or "-").encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
-def _refused(name: str, key: str) -> Response | None:
-    """Count one request against limit `name`; past it, the JSON 429 answer (nothing else is done)."""
+def _over_limit(name: str, key: str) -> RateLimitedError | None:
+    """Count one request against limit `name`; past it, the refusal (and nothing else is done)."""
     wait = collaborators().limiter(name).take(key)
     if not wait:
         return None
-    message = f"{_LIMIT_MESSAGES[name]} Try again in {describe_wait(wait)}."
-    response = Response(status=429, headers={"Retry-After": str(wait), "Cache-Control": "no-store"})
-    response.set_data(current_app.json.dumps({"error": "too_many_requests", "error_description": message}))
+    return RateLimitedError(f"{_LIMIT_MESSAGES[name]} Try again in {describe_wait(wait)}.", retry_after=wait)
+
+
+def _refused(name: str) -> Response | None:
+    """Apply limit `name` per client address to a machine endpoint; past it, 429 as JSON."""
+    error = _over_limit(name, _client_key())
+    if error is None:
+        return None
+    response = Response(status=429, headers={"Retry-After": str(error.retry_after), "Cache-Control": "no-store"})
+    response.set_data(current_app.json.dumps({"error": "too_many_requests", "error_description": str(error)}))
     response.mimetype = "application/json"
     return response
 
@@ -67,7 +74,7 @@ def _refused(name: str, key: str) -> Response | None:
 @csrf.exempt
 def register() -> ResponseReturnValue:
     """Register a client (RFC 7591): open, rate-limited per client address."""
-    refused = _refused("oauth-register", _client_key())
+    refused = _refused("oauth-register")
     if refused is not None:
         return refused
     response = authorization.registration_response()
@@ -80,7 +87,7 @@ def register() -> ResponseReturnValue:
 @csrf.exempt
 def token() -> ResponseReturnValue:
     """Exchange a code or a refresh token for tokens (RFC 6749 §4.1.3, §6)."""
-    refused = _refused("oauth-token", _client_key())
+    refused = _refused("oauth-token")
     if refused is not None:
         return refused
     response = authorization.token_response()
@@ -94,7 +101,7 @@ def token() -> ResponseReturnValue:
 @csrf.exempt
 def revoke() -> ResponseReturnValue:
     """Revoke a token (RFC 7009)."""
-    refused = _refused("oauth-token", _client_key())
+    refused = _refused("oauth-token")
     if refused is not None:
         return refused
     response = authorization.revocation_response()
@@ -106,9 +113,9 @@ def revoke() -> ResponseReturnValue:
 @login_required
 def authorize() -> ResponseReturnValue:
     """Ask the learner to approve or deny a client's authorization request (RFC 6749 §4.1.1)."""
-    refused = _refused("oauth-authorize", f"user:{current_user.id}")
-    if refused is not None:
-        return render_template("oauth/error.html", message=refused.json["error_description"]), 429  # type: ignore[index]
+    limited = _over_limit("oauth-authorize", f"user:{current_user.id}")
+    if limited is not None:
+        raise limited  # the app's error page, 429 with Retry-After
     try:
         asked = authorization.consent_request(current_user)
     except OAuth2Error as error:
