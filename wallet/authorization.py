@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from authlib.common.urls import add_params_to_uri
 from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
@@ -161,6 +162,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: Code) -> User:
         return authorization_code.model.grant.user
+
+    def create_authorization_response(self, redirect_uri: str, grant_user: Any) -> Any:
+        """OB 3.0 "Authorization Response": the redirect carries code, scope (the granted scope) and state."""
+        status, body, headers = super().create_authorization_response(redirect_uri, grant_user)
+        scope = [("scope", self.request.scope or "")]
+        return status, body, [(name, add_params_to_uri(value, scope) if name == "Location" else value)
+                              for name, value in headers]
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
