@@ -207,3 +207,222 @@ def test_issuer_credential_without_token_or_outside_the_grant_is_refused(oid4vci
     other = credential_request(issuer_metadata, access_token, LDP_VC,
                                [wallet.proof(oid4vci_issuer, nonce(issuer_metadata))])
     assert other.json()["error"] == "invalid_credential_request"
+
+
+# -- the authorization code flow --------------------------------------------------------------------
+
+REDIRECT = "https://wallet.example/offers/callback"
+
+
+def authorize(issuer: TestIssuer, *, client_id: str = "wallet.example", **params: str) -> tuple[requests.Response, str]:
+    """Send the 'browser' to the authorization endpoint with PKCE S256; return the response and the verifier."""
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
+    offer = read_offer(issuer.offer((SD_JWT,), grant="authorization_code").uri)
+    server_metadata = metadata(offer)[1]
+    session = OAuth2Session(client_id, redirect_uri=REDIRECT, code_challenge_method="S256",
+                            token_endpoint_auth_method="none")
+    verifier = generate_token(48)
+    params.setdefault("issuer_state", offer["grants"]["authorization_code"]["issuer_state"])
+    url, _ = session.create_authorization_url(server_metadata["authorization_endpoint"], code_verifier=verifier,
+                                              state="wallet-state", **params)
+    return requests.get(url, allow_redirects=False, timeout=TIMEOUT), verifier
+
+
+def redeem(issuer: TestIssuer, location: str, verifier: str, client_id: str = "wallet.example") -> requests.Response:
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    return requests.post(issuer.url("/token"), timeout=TIMEOUT, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id,
+        "code_verifier": verifier})
+
+
+def test_issuer_authorization_code_flow_with_pkce_issues_sd_jwt_vc(oid4vci_issuer: TestIssuer) -> None:
+    wallet = Wallet()
+    response, verifier = authorize(oid4vci_issuer)
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith(REDIRECT) and parse_qs(urlsplit(location).query)["state"] == ["wallet-state"]
+    token = redeem(oid4vci_issuer, location, verifier)
+    assert token.status_code == 200, token.text
+    issuer_metadata = requests.get(oid4vci_issuer.metadata_url, timeout=TIMEOUT).json()
+    response = credential_request(issuer_metadata, token.json()["access_token"], SD_JWT,
+                                  [wallet.proof(oid4vci_issuer, nonce(issuer_metadata))])
+    assert response.status_code == 200, response.text
+    sd_jwt = response.json()["credentials"][0]["credential"]
+    assert sd_jwt.endswith("~")
+    # The code is single use, and the verifier must match.
+    assert redeem(oid4vci_issuer, location, verifier).json()["error"] == "invalid_grant"
+    response, _ = authorize(oid4vci_issuer)
+    assert redeem(oid4vci_issuer, response.headers["Location"], "x" * 48).json()["error"] == "invalid_grant"
+
+
+def test_issuer_authorization_request_with_authorization_details_or_scope_is_granted_those(
+        oid4vci_issuer: TestIssuer) -> None:
+    details = json.dumps([{"type": "openid_credential", "credential_configuration_id": LDP_VC}])
+    response, verifier = authorize(oid4vci_issuer, issuer_state="", authorization_details=details)
+    token = redeem(oid4vci_issuer, response.headers["Location"], verifier).json()["access_token"]
+    assert oid4vci_issuer.grants[token].configuration_ids == (LDP_VC,)
+    response, verifier = authorize(oid4vci_issuer, issuer_state="", scope=JWT_VC)
+    token = redeem(oid4vci_issuer, response.headers["Location"], verifier).json()["access_token"]
+    assert oid4vci_issuer.grants[token].configuration_ids == (JWT_VC,)
+
+
+def test_issuer_authorization_without_pkce_or_with_unknown_state_is_refused(oid4vci_issuer: TestIssuer) -> None:
+    no_pkce = requests.get(oid4vci_issuer.url("/authorize"), allow_redirects=False, timeout=TIMEOUT, params={
+        "response_type": "code", "client_id": "w", "redirect_uri": REDIRECT, "scope": JWT_VC})
+    assert no_pkce.status_code == 302 and "error=invalid_request" in no_pkce.headers["Location"]
+    unknown, _ = authorize(oid4vci_issuer, issuer_state="made-up")
+    assert unknown.status_code == 400 and "Unknown issuer_state" in unknown.text
+
+
+def test_issuer_consent_form_and_denial(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.consent = "form"
+    page, verifier = authorize(oid4vci_issuer)
+    assert page.status_code == 200 and "<form method='post'>" in page.text
+    approved = requests.post(page.url, data={"decision": "approve"}, allow_redirects=False, timeout=TIMEOUT)
+    assert approved.status_code == 302 and "code=" in approved.headers["Location"]
+    assert redeem(oid4vci_issuer, approved.headers["Location"], verifier).status_code == 200
+    oid4vci_issuer.consent = "deny"
+    denied, _ = authorize(oid4vci_issuer)
+    assert "error=access_denied" in denied.headers["Location"]
+
+
+# -- formats ----------------------------------------------------------------------------------------
+
+def test_issuer_ldp_vc_is_an_eddsa_rdfc_2022_credential_for_the_holder(oid4vci_issuer: TestIssuer) -> None:
+    wallet = Wallet()
+    credential = receive(oid4vci_issuer, wallet, LDP_VC)
+    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert credential["credentialSubject"]["id"] == wallet.did
+    result = verify_bytes(json.dumps(credential).encode(), context=make_context(recipients=[wallet.did]))
+    assert result.status is Status.VALID, result
+
+
+def test_issuer_jwk_header_proof_binds_to_its_did_jwk(oid4vci_issuer: TestIssuer) -> None:
+    wallet = Wallet()
+    offer = read_offer(oid4vci_issuer.offer((JWT_VC,)).uri)
+    issuer_metadata, server_metadata = metadata(offer)
+    access_token = pre_authorized_token(offer, server_metadata["token_endpoint"]).json()["access_token"]
+    proofs = [wallet.proof(oid4vci_issuer, nonce(issuer_metadata), key_header="jwk") for _ in range(2)]
+    response = credential_request(issuer_metadata, access_token, JWT_VC, proofs)
+    credentials = [item["credential"] for item in response.json()["credentials"]]
+    assert len(credentials) == 2
+    assert {claims_of(c)["sub"] for c in credentials} == {oid4vci_issuer.issued[0].holder.did}
+    assert claims_of(credentials[0])["sub"].startswith("did:jwk:")
+
+
+@pytest.mark.parametrize("configuration_id, typ", [(SD_JWT, "dc+sd-jwt"), (SD_JWT_LEGACY, "vc+sd-jwt")])
+def test_issuer_sd_jwt_vc_has_disclosures_cnf_and_a_key_in_jwt_vc_issuer_metadata(
+        oid4vci_issuer: TestIssuer, configuration_id: str, typ: str) -> None:
+    wallet = Wallet()
+    sd_jwt = receive(oid4vci_issuer, wallet, configuration_id)
+    issuer_jwt = sd_jwt.split("~")[0]
+    header = json.loads(b64url_decode(issuer_jwt.split(".")[0]))
+    assert header["typ"] == typ and header["alg"] == "ES256"
+    claims = claims_of(sd_jwt)
+    assert claims["iss"] == oid4vci_issuer.base_url and claims["vct"] == oid4vci_issuer.vct
+    assert claims["_sd_alg"] == "sha-256" and "given_name" not in claims and len(claims["_sd"]) == 5
+    assert JWK(**claims["cnf"]["jwk"]).thumbprint() == wallet.key.thumbprint()
+    named = {d[1]: d[2] for d in disclosures(sd_jwt) if len(d) == 3}
+    assert named["given_name"] == "Ada" and named["credits"] == 5
+    assert sum(1 for d in disclosures(sd_jwt) if len(d) == 2) == 2  # the learning outcomes, one by one
+
+    # SD-JWT VC §5: the key is found from `iss` + /.well-known/jwt-vc-issuer, by `kid`.
+    issuer_metadata = requests.get(claims["iss"] + "/.well-known/jwt-vc-issuer", timeout=TIMEOUT).json()
+    assert issuer_metadata["issuer"] == claims["iss"]
+    key = JWK(**next(k for k in issuer_metadata["jwks"]["keys"] if k["kid"] == header["kid"]))
+    jws = JWS()
+    jws.deserialize(issuer_jwt)
+    jws.verify(key, alg="ES256")
+    type_metadata = requests.get(claims["vct"], timeout=TIMEOUT).json()
+    assert type_metadata["vct"] == claims["vct"] and type_metadata["display"][1]["locale"] == "de-DE"
+
+
+def test_issuer_sd_jwt_digests_match_and_tampering_breaks_one(oid4vci_issuer: TestIssuer) -> None:
+    import base64
+    import hashlib
+
+    def digest(part: str) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(part.encode()).digest()).rstrip(b"=").decode()
+
+    def unmatched(sd_jwt: str) -> list[str]:
+        claims = claims_of(sd_jwt)
+        known = set(claims["_sd"]) | {item["..."] for item in claims["learning_outcomes"]}
+        return [part for part in sd_jwt.split("~")[1:] if part and digest(part) not in known]
+
+    wallet = Wallet()
+    assert unmatched(receive(oid4vci_issuer, wallet, SD_JWT)) == []
+    oid4vci_issuer.tamper_disclosure = True
+    tampered = receive(oid4vci_issuer, wallet, SD_JWT)
+    assert len(unmatched(tampered)) == 1
+
+
+def test_issuer_status_list_token_reads_valid_then_revoked(oid4vci_issuer: TestIssuer) -> None:
+    import zlib
+
+    oid4vci_issuer.status_list_enabled = True
+    wallet = Wallet()
+    first, second = receive(oid4vci_issuer, wallet, SD_JWT), receive(oid4vci_issuer, wallet, SD_JWT)
+    reference = claims_of(second)["status"]["status_list"]
+    assert reference["idx"] == 1
+
+    def status_bit() -> int:
+        response = requests.get(reference["uri"], timeout=TIMEOUT)
+        assert response.headers["Content-Type"] == "application/statuslist+jwt"
+        jws = JWS()
+        jws.deserialize(response.text)
+        jws.verify(oid4vci_issuer.sd_jwt_key, alg="ES256")
+        assert jws.jose_header["typ"] == "statuslist+jwt"
+        token = json.loads(jws.payload)
+        assert token["sub"] == reference["uri"] and token["status_list"]["bits"] == 1
+        bits = zlib.decompress(b64url_decode(token["status_list"]["lst"]))
+        return (bits[reference["idx"] // 8] >> (reference["idx"] % 8)) & 1
+
+    assert status_bit() == 0
+    oid4vci_issuer.revoke(second)
+    assert status_bit() == 1
+    assert oid4vci_issuer.issued[0].credential == first and oid4vci_issuer.status_list.bits[0] == 0b10
+
+
+# -- deferred issuance and faults -------------------------------------------------------------------
+
+def test_issuer_deferred_issuance_answers_202_then_the_credential_once(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.defer_polls = 1
+    wallet = Wallet()
+    offer = read_offer(oid4vci_issuer.offer((JWT_VC,)).uri)
+    issuer_metadata, server_metadata = metadata(offer)
+    access_token = pre_authorized_token(offer, server_metadata["token_endpoint"]).json()["access_token"]
+    accepted = credential_request(issuer_metadata, access_token, JWT_VC,
+                                  [wallet.proof(oid4vci_issuer, nonce(issuer_metadata))])
+    assert accepted.status_code == 202 and accepted.json()["interval"] == 1
+    transaction = {"transaction_id": accepted.json()["transaction_id"]}
+    headers = {"Authorization": f"Bearer {access_token}"}
+    endpoint = issuer_metadata["deferred_credential_endpoint"]
+    pending = requests.post(endpoint, json=transaction, headers=headers, timeout=TIMEOUT)
+    assert pending.status_code == 202 and pending.json()["transaction_id"] == transaction["transaction_id"]
+    ready = requests.post(endpoint, json=transaction, headers=headers, timeout=TIMEOUT)
+    assert ready.status_code == 200
+    assert claims_of(ready.json()["credentials"][0]["credential"])["sub"] == wallet.did
+    again = requests.post(endpoint, json=transaction, headers=headers, timeout=TIMEOUT)
+    assert again.json()["error"] == "invalid_transaction_id"
+
+
+def test_issuer_bind_to_other_key_issues_to_a_key_nobody_proved(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.bind_to_other_key = True
+    wallet = Wallet()
+    assert claims_of(receive(oid4vci_issuer, wallet, JWT_VC))["sub"] != wallet.did
+    assert JWK(**claims_of(receive(oid4vci_issuer, wallet, SD_JWT))["cnf"]["jwk"]).thumbprint() \
+        != wallet.key.thumbprint()
+
+
+def test_issuer_endpoint_overrides_and_path_faults(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.endpoint_overrides["credential_endpoint"] = "https://10.0.0.8/credential"
+    assert requests.get(oid4vci_issuer.metadata_url, timeout=TIMEOUT).json()["credential_endpoint"] \
+        == "https://10.0.0.8/credential"
+    oid4vci_issuer.fail_path("/nonce", fault="500", times=1)
+    assert requests.post(oid4vci_issuer.url("/nonce"), timeout=TIMEOUT).status_code == 500
+    assert requests.post(oid4vci_issuer.url("/nonce"), timeout=TIMEOUT).status_code == 200
+    oid4vci_issuer.fail_path("/token", fault="hang")
+    with pytest.raises(requests.Timeout):
+        requests.post(oid4vci_issuer.url("/token"), data={}, timeout=0.5)
