@@ -426,3 +426,81 @@ def test_issuer_endpoint_overrides_and_path_faults(oid4vci_issuer: TestIssuer) -
     oid4vci_issuer.fail_path("/token", fault="hang")
     with pytest.raises(requests.Timeout):
         requests.post(oid4vci_issuer.url("/token"), data={}, timeout=0.5)
+
+
+# -- the VC-API exchange (DCC Learner Credential Wallet) -------------------------------------------
+
+from tests.support.issuer.exchange import TestExchange, vcapi_exchange  # noqa: E402,F401 (fixture)
+from wallet.services.verification.dataintegrity import ED25519_SIGNATURE_2020, sign_document  # noqa: E402
+
+
+def did_auth(wallet: Wallet, request: dict[str, Any], *, challenge: str | None = None, domain: str | None = None,
+             cryptosuite: str = "eddsa-rdfc-2022", holder: str | None = None) -> dict[str, Any]:
+    """Answer a DIDAuthentication request: an empty presentation signed for `authentication`."""
+    presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+                    "holder": holder or wallet.did}
+    return sign_document(presentation, private_key=wallet.private, verification_method=wallet.kid,
+                         proof_purpose="authentication", challenge=challenge or request["challenge"],
+                         domain=domain or request["domain"], cryptosuite=cryptosuite)
+
+
+@pytest.mark.parametrize("dialect, cryptosuite", [("vc-api", "eddsa-rdfc-2022"), ("dcc", ED25519_SIGNATURE_2020)])
+def test_exchange_did_auth_receives_credentials_issued_to_the_holder(vcapi_exchange: TestExchange, dialect: str,
+                                                                     cryptosuite: str) -> None:
+    wallet = Wallet()
+    exchange = vcapi_exchange.create(("Leadership", "Public Speaking"), dialect=dialect)
+    started = requests.post(exchange.url, json={}, timeout=TIMEOUT)
+    assert started.status_code == 200
+    request = started.json() if dialect == "dcc" else started.json()["verifiablePresentationRequest"]
+    assert request["query"]["type"] == "DIDAuthentication"
+    assert request["challenge"] == exchange.challenge and request["domain"] == vcapi_exchange.base_url
+    presentation = did_auth(wallet, request, cryptosuite=cryptosuite)
+    body = presentation if dialect == "dcc" else {"verifiablePresentation": presentation}
+    answered = requests.post(exchange.url, json=body, timeout=TIMEOUT)
+    assert answered.status_code == 200, answered.text
+    credentials = answered.json()["verifiablePresentation"]["verifiableCredential"]
+    assert [c["credentialSubject"]["achievement"]["name"] for c in credentials] == ["Leadership", "Public Speaking"]
+    for credential in credentials:
+        assert credential["credentialSubject"]["id"] == wallet.did
+        result = verify_bytes(json.dumps(credential).encode(), context=make_context(recipients=[wallet.did]))
+        assert result.status is Status.VALID, result
+    assert exchange.state == "complete" and exchange.holder == wallet.did
+    again = requests.post(exchange.url, json={"verifiablePresentation": presentation}, timeout=TIMEOUT)
+    assert again.status_code == 400
+
+
+@pytest.mark.parametrize("fault", ["challenge", "domain", "holder", "unsigned"])
+def test_exchange_did_auth_with_wrong_challenge_domain_holder_or_no_proof_is_refused(
+        vcapi_exchange: TestExchange, fault: str) -> None:
+    wallet = Wallet()
+    exchange = vcapi_exchange.create()
+    request = requests.post(exchange.url, json={}, timeout=TIMEOUT).json()["verifiablePresentationRequest"]
+    if fault == "unsigned":
+        presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+                        "holder": wallet.did}
+    else:
+        presentation = did_auth(wallet, request, **{
+            "challenge": {"challenge": "an-old-challenge"}, "domain": {"domain": "https://elsewhere.example"},
+            "holder": {"holder": Wallet().did}}[fault])
+    answered = requests.post(exchange.url, json={"verifiablePresentation": presentation}, timeout=TIMEOUT)
+    assert answered.status_code == 401 and "Invalid DIDAuth" in answered.json()["message"]
+    assert exchange.state != "complete" and exchange.issued == []
+
+
+def test_exchange_protocols_deep_link_and_faults(vcapi_exchange: TestExchange) -> None:
+    exchange = vcapi_exchange.create()
+    protocols = requests.get(exchange.interaction_url, timeout=TIMEOUT).json()["protocols"]
+    assert protocols["vcapi"] == exchange.url
+    query = parse_qs(urlsplit(exchange.lcw_deep_link).query)
+    assert query["vc_request_url"] == [exchange.url] and query["challenge"] == [exchange.challenge]
+    assert requests.post(vcapi_exchange.base_url + "/workflows/claim/exchanges/nope", json={},
+                         timeout=TIMEOUT).status_code == 404
+    vcapi_exchange.bind_to_other_did = True
+    wallet = Wallet()
+    request = requests.post(exchange.url, json={}, timeout=TIMEOUT).json()["verifiablePresentationRequest"]
+    answered = requests.post(exchange.url, json={"verifiablePresentation": did_auth(wallet, request)}, timeout=TIMEOUT)
+    assert answered.json()["verifiablePresentation"]["verifiableCredential"][0]["credentialSubject"]["id"] != wallet.did
+    hanging = vcapi_exchange.create()
+    vcapi_exchange.fail_path(urlsplit(hanging.url).path, "hang")
+    with pytest.raises(requests.Timeout):
+        requests.post(hanging.url, json={}, timeout=0.5)
