@@ -2,22 +2,27 @@
 helpers and jwcrypto for the key proof) over real HTTP, so a failing Wallet test points at Wallet."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import time
+import zlib
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
-from tests.support.issuer import (JWT_VC, LDP_VC, PRE_AUTHORIZED_GRANT, SD_JWT, SD_JWT_LEGACY, TestIssuer,
-                                  oid4vci_issuer)  # noqa: F401 (fixture)
+from tests.support.issuer import (JWT_VC, LDP_VC, PRE_AUTHORIZED_GRANT, SD_JWT, SD_JWT_LEGACY, TestExchange,
+                                  TestIssuer, oid4vci_issuer, vcapi_exchange)  # noqa: F401 (fixtures)
 from tests.support.issuer.formats import b64url_decode, disclosures
 from wallet.services.verification import make_context, verify_bytes
-from wallet.services.verification.dataintegrity import did_key_for
+from wallet.services.verification.dataintegrity import ED25519_SIGNATURE_2020, did_key_for, sign_document
 from wallet.services.verification.jose import sign_compact
 from wallet.services.verification.result import Status
 
@@ -58,11 +63,20 @@ def read_offer(uri: str) -> dict[str, Any]:
     return response.json()
 
 
+def well_known(identifier: str, name: str) -> str:
+    """Insert /.well-known/<name> between the host and the path (OID4VCI 1.0 §12.2.2, RFC 8414 §3.1)."""
+    parts = urlsplit(identifier)
+    return f"{parts.scheme}://{parts.netloc}/.well-known/{name}{parts.path.rstrip('/')}"
+
+
 def metadata(offer: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fetch the Credential Issuer Metadata and its Authorization Server Metadata."""
-    issuer = requests.get(offer["credential_issuer"] + "/.well-known/openid-credential-issuer", timeout=TIMEOUT).json()
+    issuer = requests.get(well_known(offer["credential_issuer"], "openid-credential-issuer"), timeout=TIMEOUT).json()
+    assert issuer["credential_issuer"] == offer["credential_issuer"]
     server = issuer.get("authorization_servers", [offer["credential_issuer"]])[0]
-    return issuer, requests.get(server + "/.well-known/oauth-authorization-server", timeout=TIMEOUT).json()
+    server_metadata = requests.get(well_known(server, "oauth-authorization-server"), timeout=TIMEOUT).json()
+    assert server_metadata["issuer"] == server
+    return issuer, server_metadata
 
 
 def pre_authorized_token(offer: dict[str, Any], token_endpoint: str, tx_code: str | None = None) -> requests.Response:
@@ -196,6 +210,35 @@ def test_issuer_key_proof_signed_by_another_key_is_invalid_proof(oid4vci_issuer:
     assert response.json()["error"] == "invalid_proof"
 
 
+def test_issuer_with_a_path_serves_metadata_at_the_inserted_well_known_urls() -> None:
+    issuer = TestIssuer(path_prefix="/tenant")
+    try:
+        wallet = Wallet()
+        offer = read_offer(issuer.offer((JWT_VC,), by_reference=True).uri)
+        assert offer["credential_issuer"].endswith("/tenant")
+        assert requests.get(offer["credential_issuer"] + "/.well-known/openid-credential-issuer",
+                            timeout=TIMEOUT).status_code == 404
+        issuer_metadata, server_metadata = metadata(offer)
+        assert issuer_metadata["credential_endpoint"] == issuer.url("/credential")
+        access_token = pre_authorized_token(offer, server_metadata["token_endpoint"]).json()["access_token"]
+        response = credential_request(issuer_metadata, access_token, JWT_VC,
+                                      [wallet.proof(issuer, nonce(issuer_metadata))])
+        assert claims_of(response.json()["credentials"][0]["credential"])["sub"] == wallet.did
+        sd_jwt = receive(issuer, wallet, SD_JWT)
+        jwt_vc_issuer = requests.get(well_known(claims_of(sd_jwt)["iss"], "jwt-vc-issuer"), timeout=TIMEOUT).json()
+        assert jwt_vc_issuer["issuer"] == claims_of(sd_jwt)["iss"] == issuer.credential_issuer
+    finally:
+        issuer.close()
+
+
+def test_issuer_credential_identifiers_knob_answers_them_for_pre_authorized_codes(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.credential_identifiers = True
+    offer = read_offer(oid4vci_issuer.offer((JWT_VC,)).uri)
+    token = pre_authorized_token(offer, metadata(offer)[1]["token_endpoint"]).json()
+    assert token["authorization_details"][0]["credential_configuration_id"] == JWT_VC
+    assert token["authorization_details"][0]["credential_identifiers"][0].startswith(JWT_VC + ".")
+
+
 def test_issuer_credential_without_token_or_outside_the_grant_is_refused(oid4vci_issuer: TestIssuer) -> None:
     wallet = Wallet()
     offer = read_offer(oid4vci_issuer.offer((JWT_VC,)).uri)
@@ -216,9 +259,6 @@ REDIRECT = "https://wallet.example/offers/callback"
 
 def authorize(issuer: TestIssuer, *, client_id: str = "wallet.example", **params: str) -> tuple[requests.Response, str]:
     """Send the 'browser' to the authorization endpoint with PKCE S256; return the response and the verifier."""
-    from authlib.common.security import generate_token
-    from authlib.integrations.requests_client import OAuth2Session
-
     offer = read_offer(issuer.offer((SD_JWT,), grant="authorization_code").uri)
     server_metadata = metadata(offer)[1]
     session = OAuth2Session(client_id, redirect_uri=REDIRECT, code_challenge_method="S256",
@@ -259,13 +299,30 @@ def test_issuer_authorization_code_flow_with_pkce_issues_sd_jwt_vc(oid4vci_issue
 
 def test_issuer_authorization_request_with_authorization_details_or_scope_is_granted_those(
         oid4vci_issuer: TestIssuer) -> None:
+    wallet = Wallet()
+    issuer_metadata = requests.get(oid4vci_issuer.metadata_url, timeout=TIMEOUT).json()
     details = json.dumps([{"type": "openid_credential", "credential_configuration_id": LDP_VC}])
     response, verifier = authorize(oid4vci_issuer, issuer_state="", authorization_details=details)
-    token = redeem(oid4vci_issuer, response.headers["Location"], verifier).json()["access_token"]
-    assert oid4vci_issuer.grants[token].configuration_ids == (LDP_VC,)
+    token = redeem(oid4vci_issuer, response.headers["Location"], verifier).json()
+    # OID4VCI 1.0 §6.2: authorization_details asked for are answered with credential_identifiers...
+    [granted] = token["authorization_details"]
+    assert granted["type"] == "openid_credential" and granted["credential_configuration_id"] == LDP_VC
+    [identifier] = granted["credential_identifiers"]
+    by_configuration = credential_request(issuer_metadata, token["access_token"], LDP_VC,
+                                          [wallet.proof(oid4vci_issuer, nonce(issuer_metadata))])
+    assert by_configuration.json()["error"] == "invalid_credential_request"
+    # ... and the wallet asks by identifier (§8.2).
+    by_identifier = requests.post(issuer_metadata["credential_endpoint"], timeout=TIMEOUT,
+                                  headers={"Authorization": f"Bearer {token['access_token']}"},
+                                  json={"credential_identifier": identifier,
+                                        "proofs": {"jwt": [wallet.proof(oid4vci_issuer, nonce(issuer_metadata))]}})
+    assert by_identifier.status_code == 200, by_identifier.text
+    assert by_identifier.json()["credentials"][0]["credential"]["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+
     response, verifier = authorize(oid4vci_issuer, issuer_state="", scope=JWT_VC)
-    token = redeem(oid4vci_issuer, response.headers["Location"], verifier).json()["access_token"]
-    assert oid4vci_issuer.grants[token].configuration_ids == (JWT_VC,)
+    token = redeem(oid4vci_issuer, response.headers["Location"], verifier).json()
+    assert "authorization_details" not in token
+    assert oid4vci_issuer.grants[token["access_token"]].configuration_ids == (JWT_VC,)
 
 
 def test_issuer_authorization_without_pkce_or_with_unknown_state_is_refused(oid4vci_issuer: TestIssuer) -> None:
@@ -340,9 +397,6 @@ def test_issuer_sd_jwt_vc_has_disclosures_cnf_and_a_key_in_jwt_vc_issuer_metadat
 
 
 def test_issuer_sd_jwt_digests_match_and_tampering_breaks_one(oid4vci_issuer: TestIssuer) -> None:
-    import base64
-    import hashlib
-
     def digest(part: str) -> str:
         return base64.urlsafe_b64encode(hashlib.sha256(part.encode()).digest()).rstrip(b"=").decode()
 
@@ -359,8 +413,6 @@ def test_issuer_sd_jwt_digests_match_and_tampering_breaks_one(oid4vci_issuer: Te
 
 
 def test_issuer_status_list_token_reads_valid_then_revoked(oid4vci_issuer: TestIssuer) -> None:
-    import zlib
-
     oid4vci_issuer.status_list_enabled = True
     wallet = Wallet()
     first, second = receive(oid4vci_issuer, wallet, SD_JWT), receive(oid4vci_issuer, wallet, SD_JWT)
@@ -408,6 +460,25 @@ def test_issuer_deferred_issuance_answers_202_then_the_credential_once(oid4vci_i
     assert again.json()["error"] == "invalid_transaction_id"
 
 
+def test_issuer_deferred_transaction_belongs_to_its_access_token(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.defer_polls = 0
+    wallet = Wallet()
+    offer = read_offer(oid4vci_issuer.offer((JWT_VC,)).uri)
+    issuer_metadata, server_metadata = metadata(offer)
+    access_token = pre_authorized_token(offer, server_metadata["token_endpoint"]).json()["access_token"]
+    accepted = credential_request(issuer_metadata, access_token, JWT_VC,
+                                  [wallet.proof(oid4vci_issuer, nonce(issuer_metadata))])
+    other = read_offer(oid4vci_issuer.offer((JWT_VC,)).uri)
+    other_token = pre_authorized_token(other, server_metadata["token_endpoint"]).json()["access_token"]
+    transaction = {"transaction_id": accepted.json()["transaction_id"]}
+    stolen = requests.post(issuer_metadata["deferred_credential_endpoint"], json=transaction, timeout=TIMEOUT,
+                           headers={"Authorization": f"Bearer {other_token}"})
+    assert (stolen.status_code, stolen.json()["error"]) == (400, "invalid_transaction_id")
+    mine = requests.post(issuer_metadata["deferred_credential_endpoint"], json=transaction, timeout=TIMEOUT,
+                         headers={"Authorization": f"Bearer {access_token}"})
+    assert mine.status_code == 200
+
+
 def test_issuer_bind_to_other_key_issues_to_a_key_nobody_proved(oid4vci_issuer: TestIssuer) -> None:
     oid4vci_issuer.bind_to_other_key = True
     wallet = Wallet()
@@ -429,9 +500,6 @@ def test_issuer_endpoint_overrides_and_path_faults(oid4vci_issuer: TestIssuer) -
 
 
 # -- the VC-API exchange (DCC Learner Credential Wallet) -------------------------------------------
-
-from tests.support.issuer.exchange import TestExchange, vcapi_exchange  # noqa: E402,F401 (fixture)
-from wallet.services.verification.dataintegrity import ED25519_SIGNATURE_2020, sign_document  # noqa: E402
 
 
 def did_auth(wallet: Wallet, request: dict[str, Any], *, challenge: str | None = None, domain: str | None = None,

@@ -21,6 +21,11 @@ It follows OID4VCI 1.0 (openid.net/specs/openid-4-verifiable-credential-issuance
   the SD-JWT issuer key as JWT VC Issuer Metadata at `/.well-known/jwt-vc-issuer` (SD-JWT VC §5), and
   optionally a Token Status List (draft-ietf-oauth-status-list) that `revoke()` writes to.
 
+An issuer identifier may have a path (`path_prefix="/tenant"`): its metadata is then at
+`/.well-known/openid-credential-issuer/tenant` (§12.2.2). With `credential_identifiers` (and always when the
+authorization request used `authorization_details`) the token response carries `authorization_details` with
+`credential_identifiers`, and the wallet must ask by `credential_identifier` (§6.2, §8.2).
+
 Knobs for the faults a wallet must survive: `tx_code` attempts (`max_tx_code_attempts`), `fail_path`
 ("500", "bad_json", "slow", "hang": never answers until the server closes), `bind_to_other_key`,
 `tamper_disclosure`, `endpoint_overrides` (metadata naming, say, a private address), `consent` ("auto",
@@ -28,17 +33,15 @@ Knobs for the faults a wallet must survive: `tx_code` attempts (`max_tx_code_att
 `credential_requests`, `authorization_requests`, `issued`).
 
 The package: specs.py (what the specifications fix), oauth.py (the authorization code grant), formats.py
-(the credentials), routes.py (the web app), exchange.py (a VC-API exchange, the DCC Learner Credential
+(the credentials), state.py (what the issuer keeps), routes.py (the web app), exchange.py (a VC-API exchange, the DCC Learner Credential
 Wallet's way), and here the issuer and its knobs.
 """
 from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -48,73 +51,17 @@ from jwcrypto.jwk import JWK
 from werkzeug.serving import make_server
 
 from tests.support.credentials import JwtIssuer, LdIssuer
+from tests.support.issuer.exchange import Exchange, TestExchange, vcapi_exchange
 from tests.support.issuer.formats import Holder, StatusList
+from tests.support.issuer.state import Deferred, Grant, Issued, Offer, PathFault, PreAuthorized
 from tests.support.issuer.oauth import AuthorizationCode
 from tests.support.issuer.routes import make_app
 from tests.support.issuer.specs import (AUTHORIZATION_CODE_GRANT, CONFIGURATIONS, JWT_VC, LDP_VC, OFFER_SCHEME,
                                         PRE_AUTHORIZED_GRANT, PROOF_TYP, SD_JWT, SD_JWT_LEGACY)
 
 __all__ = ["CONFIGURATIONS", "JWT_VC", "LDP_VC", "PRE_AUTHORIZED_GRANT", "PROOF_TYP", "SD_JWT", "SD_JWT_LEGACY",
-           "Grant", "Holder", "Issued", "Offer", "TestIssuer", "oid4vci_issuer"]
-
-
-@dataclass
-class Offer:
-    """A Credential Offer as made: its document, and the URI a wallet is given (by value or by reference)."""
-
-    document: dict[str, Any]
-    uri: str  # openid-credential-offer://?credential_offer=... or ...?credential_offer_uri=...
-    reference_url: str | None  # the https(-ish) URL serving the offer when it is by reference
-    pre_authorized_code: str | None
-    issuer_state: str | None
-    tx_code: str | None
-
-
-@dataclass
-class PreAuthorized:
-    configuration_ids: tuple[str, ...]
-    tx_code: str | None
-    attempts: int = 0
-    used: bool = False
-    burnt: bool = False
-
-
-@dataclass
-class Grant:
-    """An access token and the credential configurations it may obtain."""
-
-    access_token: str
-    configuration_ids: tuple[str, ...]
-    flow: str  # "pre-authorized_code" or "authorization_code"
-    expires_in: int
-    issued_at: float = field(default_factory=time.time)
-
-    def is_expired(self) -> bool:
-        return time.time() >= self.issued_at + self.expires_in
-
-
-@dataclass
-class Issued:
-    """A credential the issuer signed, for whom, and where its status is (SD-JWT VCs with a status list)."""
-
-    configuration_id: str
-    credential: str | dict[str, Any]
-    holder: Holder
-    status_index: int | None = None
-
-
-@dataclass
-class Deferred:
-    configuration_id: str
-    holders: list[Holder]
-    polls_left: int
-    delivered: bool = False
-
-
-@dataclass
-class PathFault:
-    fault: str  # "500", "bad_json", "slow" or "hang"
-    times: int | None
+           "Exchange", "Grant", "Holder", "Issued", "Offer", "TestExchange", "TestIssuer", "oid4vci_issuer",
+           "vcapi_exchange"]
 
 
 class TestIssuer:
@@ -123,7 +70,7 @@ class TestIssuer:
     __test__ = False  # not a test class, whatever pytest makes of its name
 
     def __init__(self, *, name: str = "Northern University", consent: str = "auto",
-                 access_token_lifetime: int = 600) -> None:
+                 access_token_lifetime: int = 600, path_prefix: str = "") -> None:
         self.name = name
         self.learner: dict[str, Any] = {"given_name": "Ada", "family_name": "Lovelace",
                                         "email": "learner@example.org"}
@@ -136,6 +83,9 @@ class TestIssuer:
         self.bind_to_other_key = False  # issue credentials bound to a key nobody proved
         self.tamper_disclosure = False  # change a disclosure of each SD-JWT after signing
         self.status_list_enabled = False  # SD-JWT VCs carry a Token Status List reference
+        # Return authorization_details with credential_identifiers in token responses (OID4VCI 1.0 §6.2; always
+        # when the authorization request used authorization_details): the wallet must then ask by identifier.
+        self.credential_identifiers = False
         self.defer_polls: int | None = None  # None: issue at once; n: 202, then n pending polls, then the credential
         self.interval = 1  # seconds, the deferred `interval`
         self.slow_seconds = 3.0
@@ -163,11 +113,13 @@ class TestIssuer:
         self.ld_issuer = LdIssuer(name=name)
         self.sd_jwt_key = JWK.generate(kty="EC", crv="P-256", kid="sd-jwt-1")
 
+        self.path_prefix = path_prefix  # the issuer identifier's path ("/tenant"), "" for none
         self.app = make_app(self)
         self.oauth_server = self.app.extensions["oauth_server"]
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.port = self._server.server_port
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.base_url = self.origin + path_prefix  # the Credential Issuer Identifier; every endpoint is under it
         self.status_list = StatusList(self.url("/status-lists/1"))
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -183,9 +135,14 @@ class TestIssuer:
         """The Credential Issuer Identifier (OID4VCI 1.0 §12.2.1): the `aud` of key proofs."""
         return self.base_url
 
+    def well_known(self, name: str) -> str:
+        """Return a well-known URL of the issuer: `/.well-known/<name>` inserted between the origin and the
+        identifier's path (OID4VCI 1.0 §12.2.2, RFC 8414 §3.1, SD-JWT VC §5.1)."""
+        return f"{self.origin}/.well-known/{name}{self.path_prefix}"
+
     @property
     def metadata_url(self) -> str:
-        return self.url("/.well-known/openid-credential-issuer")
+        return self.well_known("openid-credential-issuer")
 
     @property
     def vct(self) -> str:
@@ -241,12 +198,24 @@ class TestIssuer:
 
     # -- what the app calls ----------------------------------------------------------------------
 
-    def grant_token(self, access_token: str, configuration_ids: tuple[str, ...], *, flow: str,
-                    expires_in: int) -> Grant:
+    def grant_token(self, access_token: str, configuration_ids: tuple[str, ...], *, flow: str, expires_in: int,
+                    with_identifiers: bool = False) -> Grant:
+        """Keep an access token and what it covers; with `with_identifiers`, one credential_identifier each."""
         grant = Grant(access_token, tuple(configuration_ids), flow, expires_in)
+        if with_identifiers:
+            grant.identifiers = {f"{configuration_id}.{generate_token(8)}": configuration_id
+                                 for configuration_id in configuration_ids}
         with self.lock:
             self.grants[access_token] = grant
         return grant
+
+    @staticmethod
+    def authorization_details(grant: Grant) -> list[dict[str, Any]]:
+        """Return the token response's authorization_details (OID4VCI 1.0 §6.2): per configuration, the
+        credential_identifiers the wallet asks by."""
+        return [{"type": "openid_credential", "credential_configuration_id": configuration_id,
+                 "credential_identifiers": [i for i, c in grant.identifiers.items() if c == configuration_id]}
+                for configuration_id in grant.configuration_ids]
 
     def new_nonce(self) -> str:
         nonce = generate_token(32)
@@ -272,9 +241,9 @@ class TestIssuer:
     # -- faults ----------------------------------------------------------------------------------
 
     def fail_path(self, path: str, *, fault: str = "500", times: int | None = None) -> None:
-        """Make the endpoint at `path` answer `fault` before doing its work: "500", "bad_json" (a 200 that is
-        not JSON), "slow" (answers after `slow_seconds`) or "hang" (holds the request until `hang_seconds`
-        pass or the server closes, then fails); `times` requests only, or every one."""
+        """Make the endpoint at the URL path `path` (with any prefix) answer `fault` before doing its work:
+        "500", "bad_json" (a 200 that is not JSON), "slow" (answers after `slow_seconds`) or "hang" (holds the
+        request until `hang_seconds` pass or the server closes, then fails); `times` requests only, or every one."""
         assert fault in ("500", "bad_json", "slow", "hang"), fault
         self._faults[path] = PathFault(fault, times)
 

@@ -59,6 +59,14 @@ class PublicClient(ClientMixin):
         return grant_type == "authorization_code"
 
 
+@dataclass(frozen=True)
+class Requested:
+    """What an authorization request asked for: the configurations, and whether by authorization_details."""
+
+    configuration_ids: tuple[str, ...]
+    by_authorization_details: bool
+
+
 @dataclass
 class AuthorizationCode(AuthorizationCodeMixin):
     """A code for the learner, with what it authorizes: credential configurations from `authorization_details`,
@@ -69,6 +77,7 @@ class AuthorizationCode(AuthorizationCodeMixin):
     redirect_uri: str
     scope: str
     configuration_ids: tuple[str, ...]
+    by_authorization_details: bool
     code_challenge: str | None
     code_challenge_method: str | None
     issued_at: float = field(default_factory=time.time)
@@ -114,8 +123,13 @@ def make_authorization_server(app: Flask, issuer: TestIssuer) -> AuthorizationSe
 
     def save_token(token: dict[str, Any], oauth_request: Any) -> None:
         code = oauth_request.authorization_code
-        issuer.grant_token(token["access_token"], code.configuration_ids, flow="authorization_code",
-                           expires_in=int(token["expires_in"]))
+        grant = issuer.grant_token(token["access_token"], code.configuration_ids, flow="authorization_code",
+                                   expires_in=int(token["expires_in"]),
+                                   with_identifiers=code.by_authorization_details or issuer.credential_identifiers)
+        if grant.identifiers:
+            # OID4VCI 1.0 §6.2: REQUIRED when the authorization request used authorization_details. Authlib
+            # answers the dict it saved, so the member joins the token response.
+            token["authorization_details"] = issuer.authorization_details(grant)
 
     server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
     server.register_token_generator("default", BearerTokenGenerator(
@@ -130,7 +144,9 @@ def make_authorization_server(app: Flask, issuer: TestIssuer) -> AuthorizationSe
                 issuer.codes[code] = AuthorizationCode(
                     code=code, client_id=oauth_request.client.client_id,
                     redirect_uri=oauth_request.payload.redirect_uri, scope=oauth_request.payload.scope or "",
-                    configuration_ids=oauth_request.user, code_challenge=data.get("code_challenge"),
+                    configuration_ids=oauth_request.user.configuration_ids,
+                    by_authorization_details=oauth_request.user.by_authorization_details,
+                    code_challenge=data.get("code_challenge"),
                     code_challenge_method=data.get("code_challenge_method"))
 
         def query_authorization_code(self, code: str, client: PublicClient) -> AuthorizationCode | None:
@@ -143,8 +159,8 @@ def make_authorization_server(app: Flask, issuer: TestIssuer) -> AuthorizationSe
         def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
             """Nothing left to do: the code was redeemed when it was looked up."""
 
-        def authenticate_user(self, authorization_code: AuthorizationCode) -> tuple[str, ...]:
-            return authorization_code.configuration_ids
+        def authenticate_user(self, authorization_code: AuthorizationCode) -> Requested:
+            return Requested(authorization_code.configuration_ids, authorization_code.by_authorization_details)
 
     server.register_grant(CodeGrant, [S256Required()])
     return server

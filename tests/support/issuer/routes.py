@@ -14,9 +14,11 @@ from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
+from tests.support.credentials import png_image
 from tests.support.issuer import formats
 from tests.support.issuer.formats import Holder
-from tests.support.issuer.oauth import make_authorization_server
+from tests.support.issuer.oauth import Requested, make_authorization_server
+from tests.support.issuer.state import Deferred, Grant, Issued
 from tests.support.issuer.specs import (AUTHORIZATION_DETAILS_TYPE, CONFIGURATIONS, JWT_VC, LDP_VC,
                                         PRE_AUTHORIZED_GRANT, PROOF_TYP, STATUS_LIST_MEDIA_TYPE, configurations,
                                         error, no_store)
@@ -25,7 +27,7 @@ from wallet.services.verification.errors import WalletError
 from wallet.services.verification.keys import resolve_verification_method
 
 if TYPE_CHECKING:
-    from tests.support.issuer import Grant, TestIssuer
+    from tests.support.issuer import TestIssuer
 
 PROOF_ALGS = ("EdDSA", "ES256")
 
@@ -43,6 +45,7 @@ def make_app(issuer: TestIssuer) -> Flask:
     app = Flask(f"test-issuer-{id(issuer)}")
     server = make_authorization_server(app, issuer)
     app.extensions["oauth_server"] = server
+    p = issuer.path_prefix
 
     @app.before_request
     def record_and_fail() -> Any:
@@ -61,22 +64,21 @@ def make_app(issuer: TestIssuer) -> Flask:
 
     # -- metadata ----------------------------------------------------------------------------
 
-    @app.get("/.well-known/openid-credential-issuer")
+    @app.get(f"/.well-known/openid-credential-issuer{p}")
     def issuer_metadata() -> Any:
         # OID4VCI 1.0 §12.2.4. The issuer is its own authorization server, and says so.
         return {
             "credential_issuer": issuer.credential_issuer,
-            "authorization_servers": issuer.endpoint("authorization_servers", "")
-            if "authorization_servers" in issuer.endpoint_overrides else [issuer.base_url],
+            "authorization_servers": issuer.endpoint_overrides.get("authorization_servers", [issuer.base_url]),
             "credential_endpoint": issuer.endpoint("credential_endpoint", "/credential"),
             "nonce_endpoint": issuer.endpoint("nonce_endpoint", "/nonce"),
             "deferred_credential_endpoint": issuer.endpoint("deferred_credential_endpoint", "/deferred_credential"),
             "batch_credential_issuance": {"batch_size": 2},
-            "display": [{"name": issuer.name, "locale": "en-US", "logo": {"uri": issuer.url("/logo.png")}}],
+            "display": [{"name": issuer.name, "locale": "en-US", "logo": {"uri": issuer.url(p + "/logo.png")}}],
             "credential_configurations_supported": configurations(issuer.base_url, issuer.vct),
         }
 
-    @app.get("/.well-known/oauth-authorization-server")
+    @app.get(f"/.well-known/oauth-authorization-server{p}")
     def authorization_server_metadata() -> Any:
         # RFC 8414 §2, with OID4VCI 1.0 §12.3 `pre-authorized_grant_anonymous_access_supported`.
         return {
@@ -92,19 +94,20 @@ def make_app(issuer: TestIssuer) -> Flask:
             "pre-authorized_grant_anonymous_access_supported": True,
         }
 
-    @app.get("/.well-known/jwt-vc-issuer")
+    @app.get(f"/.well-known/jwt-vc-issuer{p}")
     def jwt_vc_issuer_metadata() -> Any:
         # SD-JWT VC §5 (JWT VC Issuer Metadata): `issuer` equals the `iss` of the SD-JWT VCs, keys in `jwks`.
         return {"issuer": issuer.base_url, "jwks": {"keys": [issuer.sd_jwt_key.export_public(as_dict=True)]}}
 
-    @app.get("/vct/learning-credential")
+    @app.get(p + "/vct/learning-credential")
     def type_metadata() -> Any:
         # SD-JWT VC §6 (Type Metadata): display names and claim labels by locale.
         def label(en: str, de: str) -> list[dict[str, str]]:
             return [{"locale": "en-US", "label": en}, {"locale": "de-DE", "label": de}]
         return {
             "vct": issuer.vct, "name": "Learning Credential", "description": "A course passed at the university.",
-            "display": [{"locale": "en-US", "name": "Learning Credential"}, {"locale": "de-DE", "name": "Lernnachweis"}],
+            "display": [{"locale": "en-US", "name": "Learning Credential"},
+                        {"locale": "de-DE", "name": "Lernnachweis"}],
             "claims": [{"path": ["given_name"], "display": label("Given name", "Vorname")},
                        {"path": ["family_name"], "display": label("Family name", "Nachname")},
                        {"path": ["email"], "display": label("Email address", "E-Mail-Adresse")},
@@ -113,25 +116,24 @@ def make_app(issuer: TestIssuer) -> Flask:
                        {"path": ["learning_outcomes", None], "display": label("Learning outcome", "Lernergebnis")}],
         }
 
-    @app.get("/status-lists/1")
+    @app.get(p + "/status-lists/1")
     def status_list() -> Any:
         token = issuer.status_list.token(iss=issuer.base_url, key=issuer.sd_jwt_key, kid=issuer.sd_jwt_key.kid)
         return Response(token, mimetype=STATUS_LIST_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
-    @app.get("/offers/<offer_id>")
+    @app.get(p + "/offers/<offer_id>")
     def offer_by_reference(offer_id: str) -> Any:
         # OID4VCI 1.0 §4.1.3: the offer as JSON at credential_offer_uri.
         document = issuer.offers.get(offer_id)
         return (document, 200) if document else ({"error": "not found"}, 404)
 
-    @app.get("/logo.png")
+    @app.get(p + "/logo.png")
     def logo() -> Any:
-        from tests.support.credentials import png_image
         return Response(png_image("darkgreen"), mimetype="image/png")
 
     # -- OAuth 2.0 ---------------------------------------------------------------------------
 
-    @app.route("/authorize", methods=["GET", "POST"])
+    @app.route(p + "/authorize", methods=["GET", "POST"])
     def authorize() -> Any:
         issuer.authorization_requests.append(dict(request.values.items()))
         try:
@@ -141,23 +143,23 @@ def make_app(issuer: TestIssuer) -> Flask:
                 return server.handle_error_response(None, oauth_error)
             return _page("Authorization error", f"<p id='error'>{html.escape(oauth_error.error)}: "
                          f"{html.escape(oauth_error.description or '')}</p>"), 400
-        ids, problem = _requested_configurations(issuer)
+        requested, problem = _requested_configurations(issuer)
         if problem:
             return _page("Authorization error", f"<p id='error'>invalid_request: {html.escape(problem)}</p>"), 400
         if request.method == "POST":
             approved = request.form.get("decision") == "approve"
-            return server.create_authorization_response(grant=grant, grant_user=ids if approved else None)
+            return server.create_authorization_response(grant=grant, grant_user=requested if approved else None)
         if issuer.consent == "deny":
             return server.create_authorization_response(grant=grant, grant_user=None)
         if issuer.consent == "auto":
-            return server.create_authorization_response(grant=grant, grant_user=ids)
-        items = "".join(f"<li>{html.escape(i)}</li>" for i in ids)
+            return server.create_authorization_response(grant=grant, grant_user=requested)
+        items = "".join(f"<li>{html.escape(i)}</li>" for i in requested.configuration_ids)
         return _page(f"{issuer.name}: issue credentials", (
             f"<h1>{html.escape(issuer.name)} will issue to your wallet</h1><ul>{items}</ul>"
             f"<form method='post'><button name='decision' value='approve'>Approve</button>"
             f"<button name='decision' value='deny'>Deny</button></form>"))
 
-    @app.post("/token")
+    @app.post(p + "/token")
     def token() -> Any:
         if request.form.get("grant_type") == PRE_AUTHORIZED_GRANT:
             response = _pre_authorized_token(issuer)
@@ -168,14 +170,14 @@ def make_app(issuer: TestIssuer) -> Flask:
                                       "response": response.get_json(silent=True)})
         return response
 
-    @app.post("/nonce")
+    @app.post(p + "/nonce")
     def nonce() -> Any:
         # OID4VCI 1.0 §7.2: a fresh c_nonce, not to be cached.
         return no_store({"c_nonce": issuer.new_nonce()})
 
     # -- credentials -------------------------------------------------------------------------
 
-    @app.post("/credential")
+    @app.post(p + "/credential")
     def credential() -> Any:
         grant, failure = _bearer(issuer)
         if failure is not None:
@@ -186,14 +188,22 @@ def make_app(issuer: TestIssuer) -> Flask:
             return error("invalid_credential_request", "The body must be a JSON object.")
         identifier = body.get("credential_identifier")
         configuration_id = body.get("credential_configuration_id")
-        if (identifier is None) == (configuration_id is None):
-            return error("invalid_credential_request",
-                         "Exactly one of credential_configuration_id and credential_identifier is required.")
-        configuration_id = configuration_id or identifier
-        if configuration_id not in CONFIGURATIONS:
-            return error("unknown_credential_configuration", f"Unknown configuration {configuration_id!r}.")
-        if configuration_id not in grant.configuration_ids:
-            return error("invalid_credential_request", "The access token does not cover this credential.")
+        if grant.identifiers:
+            # OID4VCI 1.0 §8.2: with credential_identifiers from the token response, ask by identifier only.
+            if configuration_id is not None or identifier is None:
+                return error("invalid_credential_request",
+                             "The token response gave credential_identifiers: send credential_identifier.")
+            if identifier not in grant.identifiers:
+                return error("unknown_credential_identifier", f"Unknown credential_identifier {identifier!r}.")
+            configuration_id = grant.identifiers[identifier]
+        else:
+            if identifier is not None or configuration_id is None:
+                return error("invalid_credential_request",
+                             "No credential_identifiers were given: send credential_configuration_id.")
+            if configuration_id not in CONFIGURATIONS:
+                return error("unknown_credential_configuration", f"Unknown configuration {configuration_id!r}.")
+            if configuration_id not in grant.configuration_ids:
+                return error("invalid_credential_request", "The access token does not cover this credential.")
         proofs = body.get("proofs")
         if "proof" in body:
             return error("invalid_credential_request", "OID4VCI 1.0 sends key proofs in `proofs`.")
@@ -211,13 +221,13 @@ def make_app(issuer: TestIssuer) -> Flask:
         if issuer.defer_polls is not None:
             # OID4VCI 1.0 §8.3: 202 with a transaction_id when the credential is not ready.
             transaction_id = generate_token(24)
-            from tests.support.issuer import Deferred
             with issuer.lock:
-                issuer.deferred[transaction_id] = Deferred(configuration_id, holders, issuer.defer_polls)
+                issuer.deferred[transaction_id] = Deferred(grant.access_token, configuration_id, holders,
+                                                           issuer.defer_polls)
             return no_store({"transaction_id": transaction_id, "interval": issuer.interval}, 202)
         return no_store({"credentials": [{"credential": _issue(issuer, configuration_id, h)} for h in holders]})
 
-    @app.post("/deferred_credential")
+    @app.post(p + "/deferred_credential")
     def deferred_credential() -> Any:
         grant, failure = _bearer(issuer)
         if failure is not None:
@@ -226,7 +236,7 @@ def make_app(issuer: TestIssuer) -> Flask:
         transaction_id = body.get("transaction_id") if isinstance(body, dict) else None
         with issuer.lock:
             pending = issuer.deferred.get(transaction_id) if isinstance(transaction_id, str) else None
-            if pending is None or pending.delivered:
+            if pending is None or pending.delivered or pending.access_token != grant.access_token:
                 return error("invalid_transaction_id", "Unknown or already delivered transaction_id.")
             if pending.polls_left > 0:
                 pending.polls_left -= 1
@@ -244,7 +254,7 @@ def _page(title: str, body: str) -> str:
             f"</head><body><main>{body}</main></body></html>")
 
 
-def _requested_configurations(issuer: TestIssuer) -> tuple[tuple[str, ...], str | None]:
+def _requested_configurations(issuer: TestIssuer) -> tuple[Requested | None, str | None]:
     """Read what an authorization request asks for (OID4VCI 1.0 §5.1.1 authorization_details, §5.1.2 scope,
     §5.1.3 issuer_state); an empty answer is a problem."""
     ids: list[str] = []
@@ -253,13 +263,13 @@ def _requested_configurations(issuer: TestIssuer) -> tuple[tuple[str, ...], str 
         try:
             details = json.loads(raw_details)
         except ValueError:
-            return (), "authorization_details is not JSON."
+            return None, "authorization_details is not JSON."
         if not isinstance(details, list):
-            return (), "authorization_details must be an array."
+            return None, "authorization_details must be an array."
         for detail in details:
             if not isinstance(detail, dict) or detail.get("type") != AUTHORIZATION_DETAILS_TYPE \
                     or detail.get("credential_configuration_id") not in CONFIGURATIONS:
-                return (), "Each authorization_details entry must be an openid_credential with a known " \
+                return None, "Each authorization_details entry must be an openid_credential with a known " \
                            "credential_configuration_id."
             ids.append(detail["credential_configuration_id"])
     for scope in (request.values.get("scope") or "").split():
@@ -269,11 +279,11 @@ def _requested_configurations(issuer: TestIssuer) -> tuple[tuple[str, ...], str 
     if state:
         offered = issuer.issuer_states.get(state)
         if offered is None:
-            return (), "Unknown issuer_state."
+            return None, "Unknown issuer_state."
         ids = ids or list(offered)
     if not ids:
-        return (), "Nothing asked for: send authorization_details, a scope or the offer's issuer_state."
-    return tuple(dict.fromkeys(ids)), None
+        return None, "Nothing asked for: send authorization_details, a scope or the offer's issuer_state."
+    return Requested(tuple(dict.fromkeys(ids)), bool(raw_details)), None
 
 
 def _pre_authorized_token(issuer: TestIssuer) -> Response:
@@ -296,9 +306,13 @@ def _pre_authorized_token(issuer: TestIssuer) -> Response:
             return error("invalid_grant", "The transaction code is wrong.")
         entry.used = True
     access_token = generate_token(42)
-    issuer.grant_token(access_token, entry.configuration_ids, flow="pre-authorized_code",
-                       expires_in=issuer.access_token_lifetime)
-    return no_store({"access_token": access_token, "token_type": "Bearer", "expires_in": issuer.access_token_lifetime})
+    grant = issuer.grant_token(access_token, entry.configuration_ids, flow="pre-authorized_code",
+                               expires_in=issuer.access_token_lifetime, with_identifiers=issuer.credential_identifiers)
+    body: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer",
+                            "expires_in": issuer.access_token_lifetime}
+    if grant.identifiers:
+        body["authorization_details"] = issuer.authorization_details(grant)
+    return no_store(body)
 
 
 def _bearer(issuer: TestIssuer) -> tuple[Grant, None] | tuple[None, Response]:
@@ -375,7 +389,6 @@ def _holder_key(header: dict[str, Any]) -> Holder:
 
 def _issue(issuer: TestIssuer, configuration_id: str, holder: Holder) -> str | dict[str, Any]:
     """Sign the credential of `configuration_id` for `holder` and record it."""
-    from tests.support.issuer import Issued
     email = issuer.learner["email"]
     status_index = None
     if configuration_id == JWT_VC:
