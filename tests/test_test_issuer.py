@@ -178,7 +178,7 @@ def test_issuer_replayed_or_unknown_nonce_is_invalid_nonce(oid4vci_issuer: TestI
     made_up = credential_request(issuer_metadata, access_token, JWT_VC, [wallet.proof(oid4vci_issuer, "made-up")])
     assert made_up.json()["error"] == "invalid_nonce"
     without = credential_request(issuer_metadata, access_token, JWT_VC, [wallet.proof(oid4vci_issuer, None)])
-    assert without.json()["error"] == "invalid_nonce"
+    assert without.json()["error"] == "invalid_proof"  # OID4VCI 1.0 §8.3.1.2: no c_nonce is an invalid proof
     assert len(oid4vci_issuer.issued) == 1
 
 
@@ -458,6 +458,21 @@ def test_issuer_deferred_issuance_answers_202_then_the_credential_once(oid4vci_i
     assert claims_of(ready.json()["credentials"][0]["credential"])["sub"] == wallet.did
     again = requests.post(endpoint, json=transaction, headers=headers, timeout=TIMEOUT)
     assert again.json()["error"] == "invalid_transaction_id"
+
+
+def test_issuer_deferred_denial_is_credential_request_denied(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.defer_polls, oid4vci_issuer.deny_deferred = 0, True
+    wallet = Wallet()
+    offer = read_offer(oid4vci_issuer.offer((SD_JWT,)).uri)
+    issuer_metadata, server_metadata = metadata(offer)
+    access_token = pre_authorized_token(offer, server_metadata["token_endpoint"]).json()["access_token"]
+    accepted = credential_request(issuer_metadata, access_token, SD_JWT,
+                                  [wallet.proof(oid4vci_issuer, nonce(issuer_metadata))])
+    denied = requests.post(issuer_metadata["deferred_credential_endpoint"], timeout=TIMEOUT,
+                           json={"transaction_id": accepted.json()["transaction_id"]},
+                           headers={"Authorization": f"Bearer {access_token}"})
+    assert (denied.status_code, denied.json()["error"]) == (400, "credential_request_denied")
+    assert oid4vci_issuer.issued == []
 
 
 def test_issuer_deferred_transaction_belongs_to_its_access_token(oid4vci_issuer: TestIssuer) -> None:

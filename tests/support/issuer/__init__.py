@@ -29,7 +29,7 @@ authorization request used `authorization_details`) the token response carries `
 Knobs for the faults a wallet must survive: `tx_code` attempts (`max_tx_code_attempts`), `fail_path`
 ("500", "bad_json", "slow", "hang": never answers until the server closes), `bind_to_other_key`,
 `tamper_disclosure`, `endpoint_overrides` (metadata naming, say, a private address), `consent` ("auto",
-"form", "deny"), `defer_polls`. What it received is kept for tests to read (`requests`, `token_requests`,
+"form", "deny"), `defer_polls`, `deny_deferred`. What it received is kept for tests to read (`requests`, `token_requests`,
 `credential_requests`, `authorization_requests`, `issued`).
 
 The package: specs.py (what the specifications fix), oauth.py (the authorization code grant), formats.py
@@ -88,6 +88,7 @@ class TestIssuer:
         self.credential_identifiers = False
         self.defer_polls: int | None = None  # None: issue at once; n: 202, then n pending polls, then the credential
         self.interval = 1  # seconds, the deferred `interval`
+        self.deny_deferred = False  # the deferred endpoint answers credential_request_denied
         self.slow_seconds = 3.0
         self.hang_seconds = 60.0
         self.proof_max_age = 300  # seconds an `iat` may lie in the past (or the future)

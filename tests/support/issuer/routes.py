@@ -238,6 +238,10 @@ def make_app(issuer: TestIssuer) -> Flask:
             pending = issuer.deferred.get(transaction_id) if isinstance(transaction_id, str) else None
             if pending is None or pending.delivered or pending.access_token != grant.access_token:
                 return error("invalid_transaction_id", "Unknown or already delivered transaction_id.")
+            if issuer.deny_deferred:
+                # §9.3 / §8.3.1.2: the issuer can no longer issue; the wallet should stop polling.
+                pending.delivered = True
+                return error("credential_request_denied", "The credential will not be issued.")
             if pending.polls_left > 0:
                 pending.polls_left -= 1
                 # OID4VCI 1.0 §9.2: still pending: 202 with the transaction_id and a new interval.
@@ -360,8 +364,11 @@ def _check_proof(issuer: TestIssuer, proof: Any, grant: Grant) -> Holder:
     iat = claims.get("iat")
     if not isinstance(iat, int) or abs(time.time() - iat) > issuer.proof_max_age:
         raise ProofError("invalid_proof", "The key proof's iat is missing or not recent.")
-    if not issuer.use_nonce(claims.get("nonce")):
-        # Appendix F.4: the nonce must be one the issuer gave (§7) and it is spent once used.
+    if "nonce" not in claims:
+        # §8.3.1.2: a key proof without the c_nonce of an issuer with a Nonce Endpoint is an invalid proof.
+        raise ProofError("invalid_proof", "The key proof has no nonce; get one from the nonce endpoint.")
+    if not issuer.use_nonce(claims["nonce"]):
+        # §8.3.1.2 invalid_nonce: the nonce must be one the issuer gave (§7), and it is spent once used.
         raise ProofError("invalid_nonce", "The key proof's nonce is unknown or was used before.")
     return holder
 
