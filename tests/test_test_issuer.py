@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
@@ -24,6 +25,7 @@ from tests.support.issuer.formats import b64url_decode, disclosures
 from wallet.services.verification import make_context, verify_bytes
 from wallet.services.verification.dataintegrity import ED25519_SIGNATURE_2020, did_key_for, sign_document
 from wallet.services.verification.jose import sign_compact
+from wallet.services.verification.keys import resolve_verification_method
 from wallet.services.verification.result import Status
 
 TIMEOUT = 10
@@ -394,6 +396,31 @@ def test_issuer_sd_jwt_vc_has_disclosures_cnf_and_a_key_in_jwt_vc_issuer_metadat
     jws.verify(key, alg="ES256")
     type_metadata = requests.get(claims["vct"], timeout=TIMEOUT).json()
     assert type_metadata["vct"] == claims["vct"] and type_metadata["display"][1]["locale"] == "de-DE"
+
+
+def test_issuer_sd_jwt_key_named_by_x5c_chains_to_the_root_with_iss_as_san(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.sd_jwt_key_source = "x5c"
+    sd_jwt = receive(oid4vci_issuer, Wallet(), SD_JWT)
+    jws = JWS()
+    jws.deserialize(sd_jwt.split("~")[0])
+    assert "kid" not in jws.jose_header
+    leaf, root = (x509.load_der_x509_certificate(base64.b64decode(c)) for c in jws.jose_header["x5c"])
+    assert root == x509.load_pem_x509_certificate(oid4vci_issuer.x5c_root_pem)
+    leaf.verify_directly_issued_by(root)
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.UniformResourceIdentifier) == [claims_of(sd_jwt)["iss"]]
+    jws.verify(JWK.from_pyca(leaf.public_key()), alg="ES256")
+
+
+def test_issuer_sd_jwt_key_named_by_a_did_resolves(oid4vci_issuer: TestIssuer) -> None:
+    oid4vci_issuer.sd_jwt_key_source = "did"
+    sd_jwt = receive(oid4vci_issuer, Wallet(), SD_JWT)
+    jws = JWS()
+    jws.deserialize(sd_jwt.split("~")[0])
+    iss = claims_of(sd_jwt)["iss"]
+    assert iss.startswith("did:jwk:") and jws.jose_header["kid"] == iss + "#0"
+    key = resolve_verification_method(jws.jose_header["kid"], issuer_id=iss, context=make_context())
+    jws.verify(key.jwk, alg="ES256")
 
 
 def test_issuer_sd_jwt_digests_match_and_tampering_breaks_one(oid4vci_issuer: TestIssuer) -> None:

@@ -18,8 +18,9 @@ It follows OID4VCI 1.0 (openid.net/specs/openid-4-verifiable-credential-issuance
   key. Deferred issuance (§9): 202 with `transaction_id` and `interval`, then the Deferred Credential Endpoint.
 - Formats (Appendix A): `jwt_vc_json` and `ldp_vc` (OB 3.0 OpenBadgeCredentials, the subject `id` the
   holder's DID) and `dc+sd-jwt` / `vc+sd-jwt` (an SD-JWT VC with selectively disclosable claims and `cnf`),
-  the SD-JWT issuer key as JWT VC Issuer Metadata at `/.well-known/jwt-vc-issuer` (SD-JWT VC §5), and
-  optionally a Token Status List (draft-ietf-oauth-status-list) that `revoke()` writes to.
+  the SD-JWT issuer key as JWT VC Issuer Metadata at `/.well-known/jwt-vc-issuer` (SD-JWT VC §5), or in
+  `x5c` (a chain to `x5c_root_pem`), or a did:jwk `iss` (`sd_jwt_key_source`), type metadata at the `vct` URL,
+  and optionally a Token Status List (draft-ietf-oauth-status-list) that `revoke()` writes to.
 
 An issuer identifier may have a path (`path_prefix="/tenant"`): its metadata is then at
 `/.well-known/openid-credential-issuer/tenant` (§12.2.2). With `credential_identifiers` (and always when the
@@ -52,7 +53,7 @@ from werkzeug.serving import make_server
 
 from tests.support.credentials import JwtIssuer, LdIssuer
 from tests.support.issuer.exchange import Exchange, TestExchange, vcapi_exchange
-from tests.support.issuer.formats import Holder, StatusList
+from tests.support.issuer.formats import Holder, StatusList, certificate_chain, did_jwk
 from tests.support.issuer.state import Deferred, Grant, Issued, Offer, PathFault, PreAuthorized
 from tests.support.issuer.oauth import AuthorizationCode
 from tests.support.issuer.routes import make_app
@@ -83,6 +84,9 @@ class TestIssuer:
         self.bind_to_other_key = False  # issue credentials bound to a key nobody proved
         self.tamper_disclosure = False  # change a disclosure of each SD-JWT after signing
         self.status_list_enabled = False  # SD-JWT VCs carry a Token Status List reference
+        # How SD-JWT VCs name their key (SD-JWT VC §3.5): "metadata" (iss is this issuer, kid in its JWT VC
+        # Issuer Metadata), "x5c" (a chain to `x5c_root_pem`, the leaf's URI SAN the iss) or "did" (iss a did:jwk).
+        self.sd_jwt_key_source = "metadata"
         # Return authorization_details with credential_identifiers in token responses (OID4VCI 1.0 §6.2; always
         # when the authorization request used authorization_details): the wallet must then ask by identifier.
         self.credential_identifiers = False
@@ -122,6 +126,7 @@ class TestIssuer:
         self.origin = f"http://127.0.0.1:{self.port}"
         self.base_url = self.origin + path_prefix  # the Credential Issuer Identifier; every endpoint is under it
         self.status_list = StatusList(self.url("/status-lists/1"))
+        self.x5c, self.x5c_root_pem = certificate_chain(self.sd_jwt_key, self.base_url)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
@@ -148,6 +153,16 @@ class TestIssuer:
     @property
     def vct(self) -> str:
         return self.url("/vct/learning-credential")
+
+    def sd_jwt_issuer(self) -> tuple[str, dict[str, Any]]:
+        """Return the `iss` of SD-JWT VCs and the header members naming their key, as `sd_jwt_key_source` says."""
+        if self.sd_jwt_key_source == "x5c":
+            return self.base_url, {"x5c": self.x5c}
+        if self.sd_jwt_key_source == "did":
+            public = {k: v for k, v in self.sd_jwt_key.export_public(as_dict=True).items() if k != "kid"}
+            did = did_jwk(JWK(**public))
+            return did, {"kid": did + "#0"}
+        return self.base_url, {"kid": self.sd_jwt_key.kid}
 
     def endpoint(self, name: str, path: str) -> Any:
         """Return what metadata names for `name`: `path` here unless `endpoint_overrides` says otherwise."""

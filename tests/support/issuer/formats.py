@@ -82,9 +82,10 @@ def ldp_vc(issuer: LdIssuer, holder: Holder, *, email: str, name: str) -> dict[s
     return sign_document(credential, private_key=issuer.key, verification_method=method)
 
 
-def sd_jwt_vc(*, iss: str, key: JWK, kid: str, typ: str, vct: str, holder: Holder, learner: dict[str, Any],
+def sd_jwt_vc(*, iss: str, key: JWK, header: dict[str, Any], vct: str, holder: Holder, learner: dict[str, Any],
               status: dict[str, Any] | None = None) -> str:
-    """Return an SD-JWT VC `<issuer-jwt>~<disclosure>~...~` (SD-JWT §4, SD-JWT VC §3): the learner's
+    """Return an SD-JWT VC `<issuer-jwt>~<disclosure>~...~` (SD-JWT §4, SD-JWT VC §3), `header` naming its
+    `typ` and key (`kid` or `x5c`): the learner's
     names, email, the title, credits and each learning outcome selectively disclosable; `iss`, `vct`,
     `iat`, `exp`, `cnf` (the holder's key, RFC 7800) and `status` in the clear."""
     now = int(time.time())
@@ -98,8 +99,7 @@ def sd_jwt_vc(*, iss: str, key: JWK, kid: str, typ: str, vct: str, holder: Holde
     }
     if status is not None:
         claims["status"] = status
-    issued = SDJWTIssuer(claims, key, holder_key=holder.jwk, sign_alg="ES256",
-                         extra_header_parameters={"typ": typ, "kid": kid})
+    issued = SDJWTIssuer(claims, key, holder_key=holder.jwk, sign_alg="ES256", extra_header_parameters=header)
     return issued.sd_jwt_issuance
 
 
@@ -143,3 +143,35 @@ class StatusList:
         claims = {"iss": iss, "sub": self.uri, "iat": int(time.time()), "ttl": ttl,
                   "status_list": {"bits": 1, "lst": b64url(zlib.compress(bytes(self.bits), 9))}}
         return sign_compact(claims, key, "ES256", header={"typ": STATUS_LIST_TYP, "kid": kid})
+
+
+def certificate_chain(key: JWK, subject_uri: str) -> tuple[list[str], bytes]:
+    """Return an `x5c` chain for `key` (a leaf certificate with `subject_uri` as its URI SAN, which SD-JWT VC
+    §3.5 matches against `iss`, then its CA) and the CA certificate as PEM, for a test to trust."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Issuer Root CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+          .not_valid_after(now + timedelta(days=365))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Issuer")]))
+            .issuer_name(ca_name).public_key(key.get_op_key("verify"))
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(subject_uri)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    # RFC 7515 §4.1.6: x5c holds base64 (not base64url) DER certificates, the leaf first.
+    chain = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii") for cert in (leaf, ca)]
+    return chain, ca.public_bytes(serialization.Encoding.PEM)

@@ -411,9 +411,9 @@ def _issue(issuer: TestIssuer, configuration_id: str, holder: Holder) -> str | d
             # Token Status List §6.1: the Referenced Token's `status` claim.
             status = {"status_list": {"idx": status_index, "uri": issuer.status_list.uri}}
         typ = configurations(issuer.base_url, issuer.vct)[configuration_id]["format"]
-        credential = formats.sd_jwt_vc(iss=issuer.base_url, key=issuer.sd_jwt_key, kid=issuer.sd_jwt_key.kid,
-                                       typ=typ, vct=issuer.vct, holder=holder, learner=issuer.learner,
-                                       status=status)
+        iss, header = issuer.sd_jwt_issuer()
+        credential = formats.sd_jwt_vc(iss=iss, key=issuer.sd_jwt_key, header={"typ": typ, **header},
+                                       vct=issuer.vct, holder=holder, learner=issuer.learner, status=status)
         if issuer.tamper_disclosure:
             credential = formats.tamper_disclosure(credential)
     with issuer.lock:
