@@ -30,12 +30,12 @@ authorization request used `authorization_details`) the token response carries `
 Knobs for the faults a wallet must survive: `tx_code` attempts (`max_tx_code_attempts`), `fail_path`
 ("500", "bad_json", "slow", "hang": never answers until the server closes), `bind_to_other_key`,
 `tamper_disclosure`, `endpoint_overrides` (metadata naming, say, a private address), `consent` ("auto",
-"form", "deny"), `defer_polls`, `deny_deferred`. What it received is kept for tests to read (`requests`, `token_requests`,
-`credential_requests`, `authorization_requests`, `issued`).
+"form", "deny"), `defer_polls`, `deny_deferred`. What it received is kept for tests to read (`requests`,
+`token_requests`, `credential_requests`, `authorization_requests`, `issued`).
 
 The package: specs.py (what the specifications fix), oauth.py (the authorization code grant), formats.py
-(the credentials), state.py (what the issuer keeps), routes.py (the web app), exchange.py (a VC-API exchange, the DCC Learner Credential
-Wallet's way), and here the issuer and its knobs.
+(the credentials), state.py (what the issuer keeps), routes.py (the web app), exchange.py (a VC-API
+exchange, the DCC Learner Credential Wallet's way), and here the issuer and its knobs.
 """
 from __future__ import annotations
 
