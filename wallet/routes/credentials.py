@@ -70,9 +70,9 @@ def index():
 @bp.get("/add")
 @login_required
 def add():
-    """Show the three ways to add a credential: a link, files (or a ZIP), or pasted text."""
+    """Show the ways to add a credential: a link, files (or a ZIP), pasted text, or an issuer's offer."""
     tab = request.args.get("tab", "link")
-    return render_template("credentials/add.html", tab=tab if tab in ("link", "files", "paste") else "link",
+    return render_template("credentials/add.html", tab=tab if tab in ("link", "files", "paste", "offer") else "link",
                            results=None)
 
 
