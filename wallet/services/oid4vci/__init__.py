@@ -223,7 +223,7 @@ def run_deferred(session: Session, client: ProviderClient, importer: importing.I
     """Poll the deferred credential endpoint for each promised credential until it comes (OID4VCI §9)."""
     remote = remote_for(client)
     params = job.params
-    access = client.sealer.unseal(params["access_token"])
+    access = client.sealer.open(params["access_token"])
     started = monotonic()
     for transaction in params["transactions"]:
         interval = float(transaction["interval"])
