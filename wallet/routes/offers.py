@@ -26,6 +26,7 @@ from wallet.db import get_session
 from wallet.services import jobs as job_service
 from wallet.services import oid4vci
 from wallet.services.errors import FetchError, ImportRejectedError, ValidationError
+from wallet.web import allow_form_redirects_off_site
 from wallet.wiring import collaborators
 
 bp = Blueprint("offers", __name__, url_prefix="/credentials/offers")
@@ -46,8 +47,8 @@ def receive() -> ResponseReturnValue:
     except (ImportRejectedError, FetchError, ValidationError) as error:
         db.rollback()  # nothing is kept from a refused offer
         status = 502 if isinstance(error, FetchError) else 400 if isinstance(error, ValidationError) else 422
-        return render_template("credentials/add.html", tab="offer", results=None, offer=text,
-                               offer_error=str(error)), status
+        return allow_form_redirects_off_site(render_template(
+            "credentials/add.html", tab="offer", results=None, offer=text, offer_error=str(error)), status)
     if received.authorize_url:
         db.commit()
         session[PENDING_KEY] = received.pending
