@@ -310,3 +310,31 @@ def test_sdjwt_readable_names() -> None:
     assert sdjwt.readable_name("family_name") == "Family name"
     assert sdjwt.readable_name("dateOfBirth") == "Date of birth"
     assert sdjwt.readable_name("ECTS-credits") == "ECTS credits"
+
+
+# --- recipient ---------------------------------------------------------------------------------
+
+
+def learner_did_key() -> tuple[str, JWK]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from wallet.services.verification.dataintegrity import did_key_for
+
+    private = Ed25519PrivateKey.generate()
+    return did_key_for(private.public_key()), JWK.from_pyca(private)
+
+
+def test_sdjwt_bound_to_the_learners_did_key_is_issued_to_them(site: Site, issuer: SdJwtIssuer) -> None:
+    did, key = learner_did_key()
+    result = verify_bytes(degree(issuer, holder=key).encode(), context=make_context(site.fetch, recipients=[did]))
+    assert check(result, "recipient").status is CheckStatus.PASSED
+    assert result.status is Status.VALID
+
+
+def test_sdjwt_bound_to_another_key_is_issued_to_someone_else(site: Site, issuer: SdJwtIssuer) -> None:
+    did, _ = learner_did_key()
+    result = verify_bytes(degree(issuer, holder=holder_key()).encode(),
+                          context=make_context(site.fetch, recipients=[did, "learner@example.org"]))
+    recipient_check = check(result, "recipient")
+    assert recipient_check.status is CheckStatus.FAILED and recipient_check.outcome is None
+    assert result.status is Status.VALID  # genuine, just not the learner's (docs/security.md D18)

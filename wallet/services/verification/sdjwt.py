@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
-from wallet.services.verification import dates, jose, keys
+from wallet.services.verification import dates, jose, keys, recipient
 from wallet.services.verification.context import Context
 from wallet.services.verification.errors import (
     DuplicateKeyError,
@@ -318,6 +318,7 @@ def verify_sd_jwt(text: str, context: Context, *, audience: str | None = None,
     result.credential = disclosed.claims
     result.add(_key_binding_check(parts, payload, context, audience=audience, nonce=nonce))
     result.add(dates.validity_check({}, context.now, claims=payload))
+    result.add(_recipient_check(disclosed.claims, context))
     genuine = signer is not None and all(c.status is not CheckStatus.FAILED for c in result.checks)
     if genuine:
         # docs/security.md A17: the status list is fetched only once the signature is known to be the issuer's.
@@ -498,6 +499,49 @@ def _key_binding_check(parts: Parts, payload: dict[str, Any], context: Context, 
         return Check.failed("key-binding", "The key binding JWT does not fit: " + "; ".join(problems) + ".")
     return Check.passed("key-binding", "The holder proved possession of the key the issuer bound.",
                         aud=claims.get("aud"))
+
+
+# --- recipient -------------------------------------------------------------------------------
+
+
+def _recipient_check(claims: dict[str, Any], context: Context) -> Check:
+    """Is it the learner's? Its holder key (`cnf.jwk`) is one of the learner's DIDs, or `sub` is one of theirs.
+
+    A credential bound to the learner's wallet key was issued to the learner (SD-JWT VC §3.2.2.2,
+    "cnf"). Only DIDs that resolve offline (did:key, did:jwk) are compared, so nothing is fetched.
+    """
+    if not context.recipients:
+        return Check.skipped(recipient.CHECK_ID, "No identities to compare: the credential's holder key was not "
+                             "compared with yours.")
+    cnf = claims.get("cnf")
+    holder = cnf.get("jwk") if isinstance(cnf, dict) else None
+    subject = claims.get("sub")
+    if isinstance(holder, dict):
+        try:
+            thumbprint = keys.key_from_jwk(holder, issuer_id=None).jwk.thumbprint()
+        except (KeyResolutionError, JWException, ValueError):
+            thumbprint = None
+        if thumbprint is not None and thumbprint in _learner_thumbprints(context):
+            return Check.passed(recipient.CHECK_ID, "Issued to you: it is bound to your wallet's key.", type="cnf")
+    if isinstance(subject, str) and subject.strip() in {r.strip() for r in context.recipients}:
+        return Check.passed(recipient.CHECK_ID, "Issued to you: the subject is one of your identifiers.", type="sub")
+    if isinstance(holder, dict) or isinstance(subject, str):
+        return Check(recipient.CHECK_ID, CheckStatus.FAILED, "Issued to someone else: it is bound to a key, or "
+                     "names a subject, that is not one of yours.", None, {"type": "cnf" if holder else "sub"})
+    return Check.skipped(recipient.CHECK_ID, "The credential does not say who it was issued to.")
+
+
+def _learner_thumbprints(context: Context) -> set[str]:
+    found: set[str] = set()
+    for identity in context.recipients:
+        did = identity.strip().partition("#")[0]
+        if not did.startswith(("did:key:", "did:jwk:")):
+            continue
+        try:
+            found.update(key.jwk.thumbprint() for key in keys.assertion_keys(did, issuer_id=did, context=context))
+        except (KeyResolutionError, JWException, ValueError):
+            continue
+    return found
 
 
 # --- Token Status List -----------------------------------------------------------------------
