@@ -50,7 +50,7 @@ def send_bytes(data: bytes, content_type: str, filename: str, *, attachment: boo
     return response
 
 
-_EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/jwt": "jwt", "application/json": "json"}
+_EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/jwt": "jwt", "application/dc+sd-jwt": "sd-jwt", "application/json": "json"}
 
 
 def download_name(credential: Credential) -> str:
