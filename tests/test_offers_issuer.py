@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from tests.support.issuer import JWT_VC, LDP_VC, TestIssuer, oid4vci_issuer  # noqa: F401 (fixture)
+from tests.support.issuer import JWT_VC, LDP_VC, SD_JWT, SD_JWT_LEGACY, TestIssuer, oid4vci_issuer  # noqa: F401
 from tests.support.jobs import drain_jobs
 from wallet.models import Credential, Job
 from wallet.services import oid4vci
@@ -216,3 +216,37 @@ def test_offer_authorization_denied_at_the_issuer_is_a_clear_error(
     assert answer.status_code == 422
     assert "did not authorize" in answer.get_data(as_text=True)
     assert stored(session) == 0
+
+
+@pytest.mark.parametrize("configuration", [SD_JWT, SD_JWT_LEGACY])
+def test_offer_sd_jwt_vc_is_stored_verbatim_verified_and_bound_to_the_learner(
+        client, session, make_user, api_token, oid4vci_issuer: TestIssuer, configuration):
+    token = api_token(make_user())
+    response = post_offer(client, token, oid4vci_issuer.offer((configuration,)).uri)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["status"] == "valid", response.get_json()["report"]
+    issued = oid4vci_issuer.issued[0].credential
+    assert isinstance(issued, str) and "~" in issued
+    credential_id = response.get_json()["id"]
+    original = client.get(f"/api/v1/credentials/{credential_id}/original", headers={"Authorization": f"Bearer {token}"})
+    assert original.get_data(as_text=True) == issued  # kept with all its disclosures
+
+
+def test_offer_sd_jwt_vc_bound_to_another_key_is_refused(client, session, make_user, api_token,
+                                                         oid4vci_issuer: TestIssuer):
+    oid4vci_issuer.bind_to_other_key = True
+    token = api_token(make_user())
+    response = post_offer(client, token, oid4vci_issuer.offer((SD_JWT,)).uri)
+    assert response.status_code == 422
+    assert "another key" in response.get_json()["message"]
+    assert stored(session) == 0
+
+
+def test_offer_sd_jwt_vc_with_a_tampered_disclosure_is_stored_not_genuine(
+        client, make_user, api_token, oid4vci_issuer: TestIssuer):
+    oid4vci_issuer.tamper_disclosure = True
+    token = api_token(make_user())
+    response = post_offer(client, token, oid4vci_issuer.offer((SD_JWT,)).uri)
+    # As for any import, a credential that is not genuine is kept with its reason, never shown as verified.
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["status"] == "invalid"
