@@ -24,7 +24,7 @@ from flask_login import current_user, login_required
 
 from wallet.db import get_session
 from wallet.services import jobs as job_service
-from wallet.services import oid4vci
+from wallet.services import offers, oid4vci
 from wallet.services.errors import FetchError, ImportRejectedError, ValidationError
 from wallet.web import allow_form_redirects_off_site
 from wallet.wiring import collaborators
@@ -71,20 +71,12 @@ def callback() -> ResponseReturnValue:
 
 
 def receive_offer(db: Any, owner_id: int, text: str, *, tx_code: str | None) -> oid4vci.Received:
-    """Dispatch what the learner gave by its shape: an OID4VCI offer here; anything else is not an offer yet.
-
-    A VC-API exchange URL (services/exchanges.py) is dispatched from here too, before the refusal.
-    """
-    if not text:
-        raise ValidationError("Paste the offer: a link starting openid-credential-offer:// or https://.")
-    if not oid4vci.is_offer(text):
-        raise ImportRejectedError("That is not a credential offer Wallet can read. An offer starts with "
-                                  "openid-credential-offer:// or is a link carrying credential_offer.")
+    """Take what the learner pasted; services/offers.py dispatches it by its shape."""
+    # The key first: the importer's recipients then include the learner's did:key.
     holder = oid4vci.holder_for(db, owner_id, secret_key=str(current_app.config["SECRET_KEY"]))
     built = collaborators()
-    return oid4vci.receive_offer(db, built.provider_client(), built.importer(db, owner_id), holder, text,
-                                 tx_code=tx_code, client_id=client_id(),
-                                 redirect_uri=url_for("offers.callback", _external=True))
+    return offers.receive(db, built.provider_client(), built.importer(db, owner_id), holder, text, tx_code=tx_code,
+                          client_id=client_id(), redirect_uri=url_for("offers.callback", _external=True))
 
 
 def client_id() -> str:

@@ -16,8 +16,8 @@ from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
 from wallet.services import jobs as job_service
-from wallet.services import oid4vci
-from wallet.services.errors import ImportRejectedError, ValidationError
+from wallet.services import offers, oid4vci
+from wallet.services.errors import ValidationError
 from wallet.web import download_name, read_upload, send_bytes, version_download_name
 from wallet.wiring import collaborators
 
@@ -575,16 +575,12 @@ def receive_offer() -> tuple[dict[str, Any], int] | tuple[dict[str, Any], int, d
     tx_code = body.get("tx_code")
     if tx_code is not None and not isinstance(tx_code, str):
         raise ValidationError('"tx_code" must be a string.')
-    text = body["offer"].strip()
-    if not oid4vci.is_offer(text):
-        raise ImportRejectedError("That is not a credential offer Wallet can read. An offer starts with "
-                                  "openid-credential-offer:// or is a link carrying credential_offer.")
     session = get_session()
     owner_id = api_user().id
     holder = oid4vci.holder_for(session, owner_id, secret_key=str(current_app.config["SECRET_KEY"]))
     built = collaborators()
-    received = oid4vci.receive_offer(session, built.provider_client(), built.importer(session, owner_id), holder, text,
-                                     tx_code=tx_code)
+    received = offers.receive(session, built.provider_client(), built.importer(session, owner_id), holder,
+                              body["offer"], tx_code=tx_code)
     if received.job is not None:
         built.enqueue_job(session, "receive_deferred", received.job.id)
     session.commit()
