@@ -250,3 +250,35 @@ def test_offer_sd_jwt_vc_with_a_tampered_disclosure_is_stored_not_genuine(
     # As for any import, a credential that is not genuine is kept with its reason, never shown as verified.
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["status"] == "invalid"
+
+
+def test_offer_deferred_on_the_web_page_shows_progress_then_the_credential(
+        app, client, session, make_user, login, oid4vci_issuer: TestIssuer):
+    oid4vci_issuer.defer_polls = 1
+    login(make_user())
+    start = client.post("/credentials/offers/", data={"offer": oid4vci_issuer.offer((JWT_VC,)).uri})
+    assert start.status_code == 303
+    progress = urlsplit(start.headers["Location"]).path
+    assert progress.startswith("/credentials/offers/jobs/")
+    waiting = client.get(progress).get_data(as_text=True)
+    assert f"Waiting for {oid4vci_issuer.name}" in waiting
+    assert "access_token" not in waiting
+    drain_jobs(app)
+    session.commit()  # end the test's read transaction: the page reads what the job wrote
+    done = client.get(progress).get_data(as_text=True)
+    assert "Done: 1 added" in done, done[done.find("<main"):][:1500]
+    assert client.get(progress + "/status").get_json()["state"] == "done"
+    # Another learner cannot see the job.
+    other = app.test_client()
+    login(make_user(email="someone-else@example.org"), client=other)
+    assert other.get(progress).status_code == 404
+
+
+def test_offer_pre_authorized_on_the_web_page_goes_to_the_credential(
+        client, session, make_user, login, oid4vci_issuer: TestIssuer):
+    login(make_user())
+    answer = client.post("/credentials/offers/", data={"offer": oid4vci_issuer.offer((JWT_VC,)).uri},
+                         follow_redirects=True)
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert oid4vci_issuer.badge_name in page and f"from {oid4vci_issuer.name}" in page
