@@ -126,23 +126,14 @@ def test_offer_form_refusal_is_shown_beside_the_field_with_the_offer_kept(client
 
 
 def test_offer_issuer_never_answering_stops_at_the_deadline_nothing_stored(
-        app_config, silent_issuer, make_user, api_token):
-    from wallet import create_app
-
-    app = create_app({**app_config, "ALLOW_PRIVATE_NETWORK": True, "FETCH_TOTAL_TIMEOUT": 1.0,
-                      "FETCH_READ_TIMEOUT": 1.0})
-    client = app.test_client()
-    with app.app_context():
-        from wallet.db import get_session
-
-        session = get_session()
-        user = make_user()
-        token = api_token(user)
-        response = client.post("/api/v1/offers", json={"offer": offer_uri(pre_authorized(silent_issuer))},
-                               headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 502
-        assert response.get_json()["error"] == "Fetch"
-        assert stored(session) == 0
+        make_app, session, silent_issuer, make_user, api_token):
+    patient = make_app(ALLOW_PRIVATE_NETWORK=True, FETCH_TOTAL_TIMEOUT=1.0, FETCH_READ_TIMEOUT=1.0)
+    token = api_token(make_user())
+    response = patient.test_client().post("/api/v1/offers", json={"offer": offer_uri(pre_authorized(silent_issuer))},
+                                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 502
+    assert response.get_json()["error"] == "Fetch"
+    assert stored(session) == 0
 
 
 def test_offer_callback_state_mismatch_is_refused(client, session, make_user, login):

@@ -147,19 +147,14 @@ def test_offer_metadata_naming_an_unsafe_address_is_refused_before_any_token(
 
 
 def test_offer_issuer_that_hangs_stops_at_the_deadline_nothing_stored(
-        app_config, make_user, api_token, oid4vci_issuer: TestIssuer):
-    from wallet import create_app
-
+        make_app, session, make_user, api_token, oid4vci_issuer: TestIssuer):
     oid4vci_issuer.fail_path("/token", fault="hang")
-    app = create_app({**app_config, "FETCH_TOTAL_TIMEOUT": 1.0, "FETCH_READ_TIMEOUT": 1.0})
-    with app.app_context():
-        from wallet.db import get_session
-
-        token = api_token(make_user())
-        response = post_offer(app.test_client(), token, oid4vci_issuer.offer((JWT_VC,)).uri)
-        assert response.status_code == 502
-        assert response.get_json()["error"] in ("Fetch", "ImportTimeout")
-        assert stored(get_session()) == 0
+    patient = make_app(FETCH_TOTAL_TIMEOUT=1.0, FETCH_READ_TIMEOUT=1.0)
+    token = api_token(make_user())
+    response = post_offer(patient.test_client(), token, oid4vci_issuer.offer((JWT_VC,)).uri)
+    assert response.status_code == 502
+    assert response.get_json()["error"] == "Fetch"
+    assert stored(session) == 0
 
 
 def test_offer_deferred_is_received_by_a_job(app, client, session, make_user, api_token, oid4vci_issuer: TestIssuer):
