@@ -26,7 +26,7 @@ from wallet.db import get_session
 from wallet.services import jobs as job_service
 from wallet.services import offers, oid4vci
 from wallet.services.errors import FetchError, ImportRejectedError, ValidationError
-from wallet.web import allow_form_redirects_off_site
+from wallet.web import allow_form_redirects_off_site, external_url
 from wallet.wiring import collaborators
 
 bp = Blueprint("offers", __name__, url_prefix="/credentials/offers")
@@ -76,12 +76,12 @@ def receive_offer(db: Any, owner_id: int, text: str, *, tx_code: str | None) -> 
     holder = oid4vci.holder_for(db, owner_id, secret_key=str(current_app.config["SECRET_KEY"]))
     built = collaborators()
     return offers.receive(db, built.provider_client(), built.importer(db, owner_id), holder, text, tx_code=tx_code,
-                          client_id=client_id(), redirect_uri=url_for("offers.callback", _external=True))
+                          client_id=client_id(), redirect_uri=external_url("offers.callback"))
 
 
 def client_id() -> str:
     """Return the client_id Wallet names at an issuer's authorization server: OFFER_CLIENT_ID, else its base URL."""
-    return str(current_app.config.get("OFFER_CLIENT_ID") or request.host_url.rstrip("/"))
+    return str(current_app.config.get("OFFER_CLIENT_ID") or external_url("main.index").rstrip("/"))
 
 
 def _after(db: Any, received: oid4vci.Received) -> ResponseReturnValue:
