@@ -59,11 +59,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     authorization.init_app(app)  # the OAuth 2.0 authorization server (Authlib), once per app
 
-    from wallet.routes import (api, auth, credentials, dev, host, main, oauth, pathways, portability, portfolio,
-                               present, providers, public, settings, skills)
+    from wallet.routes import (api, auth, credentials, dev, host, main, oauth, offers, pathways, portability,
+                               portfolio, present, providers, public, settings, skills)
 
     for blueprint in (main.bp, auth.bp, settings.bp, credentials.bp, dev.bp, pathways.bp, skills.bp, portfolio.bp,
-                      public.bp, present.bp, portability.bp, providers.bp, api.bp, oauth.bp, host.bp):
+                      public.bp, present.bp, portability.bp, providers.bp, api.bp, oauth.bp, host.bp, offers.bp):
         app.register_blueprint(blueprint)
     from wallet import cli
 

@@ -31,6 +31,10 @@ class Defaults:
     FETCH_MAX_BYTES = 5 * 1024 * 1024
     # docs/security.md A12, §2.6: one import (a link, a file, a paste), every fetch included, stops after this.
     IMPORT_DEADLINE_SECONDS = 45.0
+    # OID4VCI (services/oid4vci/): the client_id Wallet gives an issuer's authorization server (empty: Wallet's
+    # own base URL), and how long a deferred credential is waited for before the job gives up.
+    OFFER_CLIENT_ID = ""
+    OFFER_DEFERRED_SECONDS = 3600.0
     # Re-check sweeps (services/recheck.py): requests in flight at once per issuer host, and threads.
     RECHECK_PER_HOST = 4
     RECHECK_WORKERS = 16

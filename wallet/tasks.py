@@ -277,3 +277,35 @@ def sweep(job_id: str) -> None:
             job_service.record(session, job)
 
     _run_job(job_id, SWEEP_FAILED, work)
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials an OID4VCI issuer promised for later (services/oid4vci/)
+
+OFFER_FAILED = "The issuer did not deliver the credential it had promised. Take the offer again, or ask the issuer."
+
+
+def receive_deferred(job_id: str) -> None:
+    """Poll the issuer of job `job_id` for the credentials it deferred, importing each as it comes."""
+    from wallet.services import jobs as job_service
+    from wallet.services import oid4vci
+    from wallet.services.errors import WalletError
+    from wallet.wiring import collaborators
+
+    def work(app: Flask, session: Session, job: Any) -> None:
+        built = collaborators(app)
+        holder = oid4vci.holder_for(session, job.owner_id, secret_key=str(app.config["SECRET_KEY"]))
+        session.commit()
+
+        def done(item: Any) -> None:
+            if isinstance(item, WalletError):
+                job_service.record(session, job, {"filename": None, "state": "rejected", "message": str(item),
+                                                  "error": type(item).__name__})
+            else:
+                job_service.record(session, job, _outcome(item))
+            session.commit()
+
+        oid4vci.run_deferred(session, built.provider_client(), built.importer(session, job.owner_id), holder, job,
+                             on_item=done, give_up_after=float(app.config["OFFER_DEFERRED_SECONDS"]))
+
+    _run_job(job_id, OFFER_FAILED, work)

@@ -50,7 +50,7 @@ def send_bytes(data: bytes, content_type: str, filename: str, *, attachment: boo
     return response
 
 
-_EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/jwt": "jwt", "application/json": "json"}
+_EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/jwt": "jwt", "application/dc+sd-jwt": "sd-jwt", "application/json": "json"}
 
 
 def download_name(credential: Credential) -> str:
@@ -136,3 +136,18 @@ def logged_out_message(logged_out: accounts.LoggedOut) -> str:
     if apps:
         tokens += f"; {apps} connected app{'s' if apps != 1 else ''} must ask for your consent again"
     return f"You are logged out everywhere, and {tokens}."
+
+
+def allow_form_redirects_off_site(page: ResponseReturnValue, status: int = 200) -> Response:
+    """Answer `page` with a CSP whose form-action lets a form's redirect leave for another site.
+
+    CSP form-action also governs where a form's redirects may go; a form that sends the learner to
+    an issuer's or a provider's authorization page (on another origin) needs this on its page.
+    """
+    from wallet.headers import CONTENT_SECURITY_POLICY
+
+    response = current_app.make_response((page, status))
+    schemes = "https: http:" if current_app.config.get("ALLOW_PRIVATE_NETWORK") else "https:"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {schemes}")
+    return response

@@ -91,7 +91,7 @@ def test_learner_collects_enriches_filters_reverifies_and_deletes(provider, live
 
     # 3. Paste a JWT.
     page.goto(f"{base}/credentials/add?tab=paste")
-    page.get_by_label("Credential JSON or JWT").fill(academy.jwt(name="Public Speaking", image=evil_svg_uri))
+    page.get_by_label("Credential JSON, JWT or SD-JWT").fill(academy.jwt(name="Public Speaking", image=evil_svg_uri))
     page.get_by_role("button", name="Add pasted credential").click()
     expect(page.get_by_role("heading", name="Public Speaking")).to_be_visible()
     # Its SVG image (with script) is shown only through <img>, and opened directly it is sandboxed.

@@ -26,7 +26,14 @@ from wallet.services import importing
 from wallet.services import jobs as job_service
 from wallet.services.errors import ValidationError
 from wallet.services.images import SVG, SVG_HEADERS
-from wallet.web import download_name, read_upload, send_bytes, slug, version_download_name
+from wallet.web import (
+    allow_form_redirects_off_site,
+    download_name,
+    read_upload,
+    send_bytes,
+    slug,
+    version_download_name,
+)
 from wallet.wiring import collaborators
 
 bp = Blueprint("credentials", __name__, url_prefix="/credentials")
@@ -70,10 +77,11 @@ def index():
 @bp.get("/add")
 @login_required
 def add():
-    """Show the three ways to add a credential: a link, files (or a ZIP), or pasted text."""
+    """Show the ways to add a credential: a link, files (or a ZIP), pasted text, or an issuer's offer."""
     tab = request.args.get("tab", "link")
-    return render_template("credentials/add.html", tab=tab if tab in ("link", "files", "paste") else "link",
-                           results=None)
+    # The offer form may send the learner to the issuer's authorization page (OID4VCI §5).
+    return allow_form_redirects_off_site(render_template(
+        "credentials/add.html", tab=tab if tab in ("link", "files", "paste", "offer") else "link", results=None))
 
 
 @bp.post("/add/url")

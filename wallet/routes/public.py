@@ -40,7 +40,7 @@ bp = Blueprint("public", __name__)
 
 # The embed card may be framed by any site; everything else keeps `frame-ancestors 'none'` (F9).
 EMBED_CSP = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
-_EXTENSIONS = {"application/json": "json", "application/jwt": "jwt", PNG: "png", SVG: "svg"}
+_EXTENSIONS = {"application/json": "json", "application/jwt": "jwt", "application/dc+sd-jwt": "sd-jwt", PNG: "png", SVG: "svg"}
 
 
 # ---------------------------------------------------------------------------------------------

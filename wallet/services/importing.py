@@ -65,7 +65,7 @@ from wallet.services.versions import (
     legacy_key,
     version_key,
 )
-from wallet.services.verification import make_context, verify_bytes
+from wallet.services.verification import make_context, sdjwt, verify_bytes
 from wallet.services.verification.fetching import Fetch, Fetched
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
@@ -88,6 +88,8 @@ DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$")
 # Link-alternate discovery: the types under which a page may link its credential.
 ALTERNATE_TYPES = frozenset({"application/ld+json", "application/json", "application/vc+jwt", "text/plain"})
+# SD-JWT VC §3.2.1: its media type; kept so the original downloads as what it is.
+SD_JWT_TYPE = "application/dc+sd-jwt"
 _CONTAINER_TYPES = {
     "png": "image/png",
     "svg": "image/svg+xml",
@@ -235,8 +237,11 @@ def import_paste(session: Session, importer: Importer, text: str | dict[str, Any
             content_type = "application/json"
         elif _COMPACT_JWS.match(stripped):
             content_type = "application/jwt"
+        elif sdjwt.is_sd_jwt(stripped):
+            content_type = SD_JWT_TYPE
         else:
-            raise ImportRejectedError("That is neither credential JSON nor a JWT. Paste the whole credential.")
+            raise ImportRejectedError(
+                "That is neither credential JSON nor a JWT (or SD-JWT). Paste the whole credential.")
         data = stripped.encode("utf-8")
     else:
         raise ImportRejectedError("Paste the credential's JSON or its JWT.")
@@ -466,6 +471,8 @@ def _replace(session: Session, credential: Credential, version: CredentialVersio
 
 
 def _original_type(result: VerificationResult, content_type: str | None) -> str:
+    if result.format == sdjwt.FORMAT_ID:
+        return SD_JWT_TYPE
     if result.container in _CONTAINER_TYPES:
         return _CONTAINER_TYPES[result.container]
     if result.compact:

@@ -86,8 +86,11 @@ def fail_stopped(session: Session, *, stale_after: timedelta = DEFAULT_STALE_AFT
     return int(result.rowcount or 0)
 
 
+# Credentials an OID4VCI issuer deferred (services/oid4vci/), polled until they come.
+OFFER = "offer"
 # The task that does each kind of job (wallet/tasks.py).
-TASKS = {IMPORT: "run_import", RECHECK: "recheck", SWEEP: "sweep", PROVIDER_SYNC: "sync_provider"}
+TASKS = {IMPORT: "run_import", RECHECK: "recheck", SWEEP: "sweep", PROVIDER_SYNC: "sync_provider",
+         OFFER: "receive_deferred"}
 
 
 def left_waiting(session: Session, *, stale_after: timedelta = DEFAULT_STALE_AFTER,

@@ -1,4 +1,4 @@
-"""The learner's credentials and evidence over the API: /api/v1/credentials…
+"""The learner's credentials and evidence over the API: /api/v1/credentials…, and /api/v1/offers (OID4VCI).
 
 About half of this module is the OpenAPI fragment for these endpoints, kept beside the views it
 describes so that the two change together (the fuzz test reads it).
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 
 from wallet.db import get_session
 from wallet.models.credential import Credential, CredentialVersion, Evidence
@@ -15,6 +15,8 @@ from wallet.routes.api import api_user, bp, require_token
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.services import importing
+from wallet.services import jobs as job_service
+from wallet.services import offers, oid4vci
 from wallet.services.errors import ValidationError
 from wallet.web import download_name, read_upload, send_bytes, version_download_name
 from wallet.wiring import collaborators
@@ -557,3 +559,115 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Credential offers (OID4VCI 1.0): the answer is a credential import's
+
+
+@bp.post("/offers")
+@require_token
+def receive_offer() -> tuple[dict[str, Any], int] | tuple[dict[str, Any], int, dict[str, str]]:
+    """Take the offer {"offer": "<URI or link>", "tx_code"?} and store the credentials it gives."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("offer"), str):
+        raise ValidationError('Send {"offer": "openid-credential-offer://..."} with Content-Type: application/json.')
+    tx_code = body.get("tx_code")
+    if tx_code is not None and not isinstance(tx_code, str):
+        raise ValidationError('"tx_code" must be a string.')
+    session = get_session()
+    owner_id = api_user().id
+    holder = oid4vci.holder_for(session, owner_id, secret_key=str(current_app.config["SECRET_KEY"]))
+    built = collaborators()
+    received = offers.receive(session, built.provider_client(), built.importer(session, owner_id), holder,
+                              body["offer"], tx_code=tx_code)
+    if received.job is not None:
+        built.enqueue_job(session, "receive_deferred", received.job.id)
+    session.commit()
+    if received.job is not None and not received.items:
+        data = job_service.summary(received.job)
+        data["url"] = url_for("api.get_offer_job", job_id=received.job.id)
+        return data, 202, {"Location": data["url"]}
+    first = received.items[0]
+    data = credential_detail(first.credential)
+    data["duplicate"] = first.state == importing.DUPLICATE
+    data["import"] = {"state": first.state, "message": first.message}
+    if first.stored and first.result is not None:
+        data["report"] = first.result.to_dict()
+    data["credentials"] = [credential_summary(item.credential) for item in received.items]
+    if received.job is not None:
+        data["deferred"] = url_for("api.get_offer_job", job_id=received.job.id)
+    return data, 201 if any(item.created for item in received.items) else 200
+
+
+@bp.get("/offers/jobs/<job_id>")
+@require_token
+def get_offer_job(job_id: str) -> dict[str, Any]:
+    """Return a deferred issuance: its state and, once they came, the credentials it added."""
+    job = job_service.get_job(get_session(), api_user().id, job_id, kind=job_service.OFFER,
+                              stale_after=collaborators().job_stale_after)
+    data = job_service.summary(job)
+    data["url"] = url_for("api.get_offer_job", job_id=job.id)
+    data["items"] = job.items
+    return data
+
+
+_OFFER_TAG = ["Offers"]
+
+
+def _offer_json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+OPENAPI_PATHS.update({
+    "/offers": {
+        "post": {
+            "operationId": "receiveOffer", "summary": "Receive the credentials of an OID4VCI credential offer",
+            "tags": _OFFER_TAG,
+            "description": "OpenID for Verifiable Credential Issuance 1.0, pre-authorized code flow: Wallet reads the "
+                           "offer (by value or by reference), the issuer's metadata, redeems the code (with `tx_code` "
+                           "when the offer asks for one), proves the learner's wallet key (did:key) and imports each "
+                           "credential as POST /credentials would. Nothing is stored unless every request succeeded. "
+                           "Offers for the authorization code flow are refused here (take them on the web page).",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["offer"],
+                "properties": {"offer": {"type": "string", "description": "openid-credential-offer://… or an "
+                                         "https link with credential_offer or credential_offer_uri"},
+                               "tx_code": {"type": "string", "maxLength": 64}}}}}},
+            "responses": {
+                "200": _offer_json({"type": "object"}, "Every credential was already in the wallet"),
+                "201": _offer_json({"type": "object"}, "The first credential received, with `report` and `credentials`"),
+                "202": {**_offer_json({"$ref": "#/components/schemas/OfferJob"}, "The issuer deferred the credentials"),
+                        "headers": {"Location": {"schema": {"type": "string"}, "description": "The job"}}},
+                "400": {"$ref": "#/components/responses/BadRequest"},
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "422": {"$ref": "#/components/responses/Unprocessable"},
+                "429": {"$ref": "#/components/responses/RateLimited"},
+                "502": _offer_json({"$ref": "#/components/schemas/Error"}, "The issuer failed or did not answer in time"),
+            },
+        },
+    },
+    "/offers/jobs/{job_id}": {
+        "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "get": {"operationId": "getOfferJob", "summary": "How a deferred issuance is going", "tags": _OFFER_TAG,
+                "responses": {"200": _offer_json({"$ref": "#/components/schemas/OfferJob"}, "The job"),
+                              "401": {"$ref": "#/components/responses/Unauthorized"},
+                              "404": {"$ref": "#/components/responses/NotFound"}}},
+    },
+})
+
+
+OPENAPI_SCHEMAS.update({
+    "OfferJob": {
+        "type": "object", "required": ["id", "kind", "state", "done", "counts", "url"],
+        "properties": {
+            "id": {"type": "string"}, "kind": {"type": "string", "enum": ["offer"]},
+            "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+            "total": {"type": ["integer", "null"]}, "done": {"type": "integer"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "error": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"}, "url": {"type": "string"},
+            "items": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+})

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from wallet.services.verification import clr, extract, jsonld, memo, ob2, ob3, status, vc, vp
+from wallet.services.verification import clr, extract, jsonld, memo, ob2, ob3, sdjwt, status, vc, vp
 from wallet.services.verification.context import Context
 from wallet.services.verification.errors import FetchError, NoCredentialError, WalletError
 from wallet.services.verification.extract import Presented
@@ -25,8 +25,9 @@ from wallet.services.verification.result import Check, Status, VerificationResul
 log = logging.getLogger(__name__)
 
 # The only registry of formats, most specific first: a CLR is also a VC, an OB 3.0 credential too.
-# A presentation (vp) holds credentials and is verified with them.
-FORMATS = (ob2, clr, ob3, vc, vp)
+# A presentation (vp) holds credentials and is verified with them. An SD-JWT VC (sdjwt) is told apart
+# by its tilde-separated disclosures, so it comes first.
+FORMATS = (sdjwt, ob2, clr, ob3, vc, vp)
 
 
 def configure_caches(*, status_bytes: int = status.CACHE_BYTES, result_bytes: int = memo.RESULTS_BYTES,

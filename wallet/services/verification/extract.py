@@ -21,9 +21,9 @@ import defusedxml.ElementTree as SafeET
 import rfc8785
 from defusedxml.common import DefusedXmlException
 
-from wallet.services.verification import jose
+from wallet.services.verification import jose, sdjwt
 from wallet.services.verification.context import Context
-from wallet.services.verification.errors import ImportRejectedError, NoCredentialError, TooLargeError
+from wallet.services.verification.errors import ImportRejectedError, NoCredentialError, TooLargeError, WalletError
 from wallet.services.verification.jsonutil import loads_strict
 
 Container = Literal["json", "jwt", "png", "svg", "url"]
@@ -117,6 +117,9 @@ def extract(
     except UnicodeDecodeError:
         raise ImportRejectedError(_UNRECOGNISED) from None
     compact = "".join(text.split())
+    if sdjwt.is_sd_jwt(compact):
+        return Presented(document=_sd_jwt_claims(compact), jws=compact, container="jwt", raw=data,
+                         source_url=source_url)
     if jose.looks_like_compact_jws(compact):
         document, jws = _from_compact(compact)
         return Presented(document=document, jws=jws, container="jwt", raw=data, source_url=source_url)
@@ -125,7 +128,15 @@ def extract(
     raise ImportRejectedError(_UNRECOGNISED)
 
 
-_UNRECOGNISED = ("Wallet could not find a credential here: this is not JSON, a signed credential (JWT), "
+def _sd_jwt_claims(compact: str) -> dict[str, Any]:
+    """The SD-JWT's claims with its disclosures put in, unverified; {} when unreadable (sdjwt.py reports why)."""
+    try:
+        return sdjwt.unverified_claims(compact)
+    except (WalletError, UnicodeEncodeError):
+        return {}
+
+
+_UNRECOGNISED = ("Wallet could not find a credential here: this is not JSON, a signed credential (JWT or SD-JWT), "
                  "or a PNG or SVG badge image.")
 
 
