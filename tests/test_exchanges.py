@@ -116,8 +116,9 @@ def test_exchange_plain_http_is_refused_outside_development(app, session, make_u
 def test_exchange_credential_issued_to_another_did_is_refused_and_shown(app, client, session, learner, exchange):
     exchange.fault = "other_did"
     response = client.post("/credentials/add/exchange", data={"offer": exchange.exchange_url()})
-    assert response.status_code == 200
-    assert "issued to someone else" in response.text
+    # Shown as the refusal of the whole exchange (422), naming the DID it was issued to.
+    assert response.status_code == 422
+    assert "issued to someone else (did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK)" in response.text
     assert credentials_of(session, learner) == []
 
 
@@ -131,7 +132,8 @@ def test_exchange_malformed_or_overreaching_request_signs_nothing(app, client, s
     exchange.fault = fault
     response = client.post("/credentials/add/exchange", data={"offer": exchange.exchange_url()})
     assert response.status_code == 422
-    assert words in response.text
+    # Shown beside the field, which keeps the link the learner gave.
+    assert words in response.text and 'aria-invalid="true"' in response.text
     assert exchange.presentations == [] and credentials_of(session, learner) == []
 
 
@@ -155,3 +157,15 @@ def test_exchange_page_needs_login(client):
     response = client.get("/credentials/add/exchange")
     assert response.status_code == 302
 
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("https://issuer.example/exchanges/z1", True),
+    ("dccrequest://request?request=%7B%7D", True),
+    ('{"protocols": {"vcapi": "https://issuer.example/exchanges/z1"}}', True),
+    ("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fissuer.example%2Fo%2F1", False),
+    ("https://wallet.example/?credential_offer=%7B%7D", False),
+    ("not a link", False),
+])
+def test_is_exchange_link_tells_exchanges_from_oid4vci_offers(text, expected):
+    assert exchanges.is_exchange_link(text) is expected

@@ -25,7 +25,7 @@ from wallet.services import evidence as evidence_service
 from wallet.services import exchanges
 from wallet.services import importing
 from wallet.services import jobs as job_service
-from wallet.services.errors import ValidationError
+from wallet.services.errors import FetchError, ImportRejectedError, ValidationError
 from wallet.services.images import SVG, SVG_HEADERS
 from wallet.web import download_name, read_upload, send_bytes, slug, version_download_name
 from wallet.wiring import collaborators
@@ -111,14 +111,20 @@ def receive_exchange():
     return _receive_exchange(request.form.get("offer", ""))
 
 
-def _receive_exchange(offer: str) -> str:
-    # One function for any form that takes an exchange link (the Add page's offer tab dispatches here).
+def _receive_exchange(offer: str) -> tuple[str, int]:
+    # One function for any form that takes an exchange link (the Add page's offer tab can dispatch here).
+    # The refusal is shown beside the field, with what the learner typed; nothing is kept from it.
     session = get_session()
-    received = exchanges.receive(session, collaborators().importer(session, current_user.id),
-                                 collaborators().exchange_client(), offer,
-                                 secret_key=str(current_app.config["SECRET_KEY"]))
+    try:
+        received = exchanges.receive(session, collaborators().importer(session, current_user.id),
+                                     collaborators().exchange_client(), offer,
+                                     secret_key=str(current_app.config["SECRET_KEY"]))
+    except (ImportRejectedError, FetchError) as error:
+        session.rollback()
+        return render_template("credentials/exchange.html", received=None, offer=offer[:exchanges.MAX_LINK_CHARS],
+                               offer_error=str(error)), 502 if isinstance(error, FetchError) else 422
     session.commit()
-    return render_template("credentials/exchange.html", received=received)
+    return render_template("credentials/exchange.html", received=received), 200
 
 
 _FLASH_CATEGORY = {importing.IMPORTED: "success", importing.REPLACED: "success", importing.KEPT: "warning"}

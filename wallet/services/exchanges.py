@@ -74,15 +74,22 @@ class ExchangeClient:
 
 @dataclass
 class Received:
-    """What an exchange gave: one import outcome per credential, and the exchange's host."""
+    """What an exchange gave: the credentials stored, and those refused with why.
+
+    Shaped like the OID4VCI client's result (`items`, `issuer_name`, `job`, `authorize_url`), so the
+    Add page's offer tab and `POST /api/v1/offers` answer an exchange as they answer an offer.
+    """
 
     exchange_url: str
     host: str
     items: list[importing.ImportItem] = field(default_factory=list)
+    refused: list[importing.ImportItem] = field(default_factory=list)
+    job: None = None
+    authorize_url: None = None
 
     @property
-    def stored(self) -> list[importing.ImportItem]:
-        return [item for item in self.items if item.credential is not None]
+    def issuer_name(self) -> str:
+        return self.host
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,9 +97,19 @@ class Received:
 
 
 def is_exchange_link(text: str | None) -> bool:
-    """Tell whether `text` is an LCW deep link or exchange invitation (not a plain https URL)."""
+    """Tell whether `text` names a VC-API exchange rather than an OID4VCI credential offer.
+
+    An LCW deep link or exchange invitation always does; an http(s) URL does unless it carries an
+    OID4VCI offer (`credential_offer` or `credential_offer_uri`, OID4VCI 1.0 §4.1), so the Add page
+    and `POST /api/v1/offers` can send each offer to its own client.
+    """
     text = (text or "").strip()
-    return text.startswith(DEEP_LINK_PREFIXES) or (text.startswith("{") and '"protocols"' in text)
+    if text.startswith(DEEP_LINK_PREFIXES) or (text.startswith("{") and '"protocols"' in text):
+        return True
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return False
+    return not {"credential_offer", "credential_offer_uri"} & set(parse_qs(parts.query))
 
 
 def exchange_url(text: str | None) -> str:
@@ -137,9 +154,9 @@ def receive(session: Session, importer: importing.Importer, client: ExchangeClie
             secret_key: str) -> Received:
     """Take part in the exchange `text` names and import every credential it gives the learner.
 
-    Raises UnsafeURLError (refused address), ImportRejectedError (not an exchange Wallet can answer),
-    FetchError (the exchange failed or ran out of time). A credential the importer refuses is
-    reported in `items`; the others are kept.
+    Raises UnsafeURLError (refused address), ImportRejectedError (not an exchange Wallet can answer,
+    or no credential it sent could be kept: the first reason), FetchError (the exchange failed or ran
+    out of time). When some are kept, those refused are reported in `refused`.
     """
     url = exchange_url(text)
     host = _check_url(client, url)
@@ -266,14 +283,16 @@ def _import_all(session: Session, importer: importing.Importer, url: str, host: 
                                   "so nothing was added.")
     received = Received(exchange_url=url, host=host)
     for position, credential in enumerate(credentials, start=1):
-        label = f"{host} › credential {position}"
         try:
             item = importing.import_paste(session, importer, _unwrap(credential, host))
         except WalletError as error:
             item = importing.ImportItem(importing.REJECTED, str(error),
                                         error=type(error).__name__.removesuffix("Error") or "Error")
-        item.filename = label
-        received.items.append(item)
+        item.filename = f"{host} › credential {position}"
+        (received.items if item.credential is not None else received.refused).append(item)
+    if not received.items:
+        # Like a single import: nothing kept is an error the learner reads (the first reason).
+        raise ImportRejectedError(received.refused[0].message)
     return received
 
 
