@@ -169,3 +169,28 @@ def test_exchange_page_needs_login(client):
 ])
 def test_is_exchange_link_tells_exchanges_from_oid4vci_offers(text, expected):
     assert exchanges.is_exchange_link(text) is expected
+
+
+def test_exchange_dcc_transaction_service_reply_endpoint_and_bare_presentation(app, client, session, learner,
+                                                                              exchange):
+    # DCC: the answer goes to the request's interact service endpoint, as the bare VP, and comes back in "response".
+    exchange.dcc = True
+    response = client.post("/credentials/add/exchange", data={"offer": exchange.exchange_url()})
+    assert response.status_code == 200, response.text
+    [credential] = credentials_of(session, learner)
+    assert credential.status == "valid" and exchange.issued_to == [wallet_did(session, learner)]
+
+
+def test_exchange_lcw_direct_link_sends_didauth_with_the_links_challenge(app, client, session, learner, exchange):
+    response = client.post("/credentials/add/exchange", data={"offer": exchange.direct_link()})
+    assert response.status_code == 200, response.text
+    [presentation] = exchange.presentations
+    # The link names no domain: the proof is bound to the site it goes to.
+    assert presentation["proof"]["domain"] == exchange.origin
+    assert len(credentials_of(session, learner)) == 1
+
+
+def test_exchange_request_reply_endpoint_on_another_origin_is_not_used():
+    request = {"interact": {"service": [{"type": "VerifiableCredentialApiExchangeService",
+                                         "serviceEndpoint": "https://elsewhere.example/collect"}]}}
+    assert exchanges._reply_url(request, "https://issuer.example/exchanges/1") == "https://issuer.example/exchanges/1"

@@ -44,11 +44,20 @@ from wallet.services.providers.oauth import Send
 from wallet.services.results import recipient_state
 from wallet.services.verification import values
 from wallet.services.verification.errors import MalformedJSONError
+from wallet.services.verification.fetching import Fetched
 from wallet.services.verification.jsonutil import loads_strict
 from wallet.services.verification.result import VerificationResult
 
 # LCW app.config.ts LinkConfig.schemes.customProtocol: the prefixes of a deep link to an exchange.
-DEEP_LINK_PREFIXES = ("dccrequest://request?", "org.dcconsortium://request?", "https://lcw.app/request?")
+# DCC transaction-service (exchanges.ts getProtocols) hands out https://lcw.app/request.html?… links.
+DEEP_LINK_PREFIXES = ("dccrequest://request?", "org.dcconsortium://request?", "https://lcw.app/request?",
+                      "https://lcw.app/request.html?")
+# VP Request Spec `interact.service` types naming where the answer goes (DCC presentationRequest.ts).
+REPLY_SERVICES = frozenset({"VerifiableCredentialApiExchangeService", "UnmediatedPresentationService2021",
+                            "UnmediatedHttpPresentationService2021"})
+# An exchange that refuses the VC-API body `{"verifiablePresentation": VP}` with one of these gets the bare VP
+# once more (DCC transaction-service verifies the request body itself as the presentation).
+_RETRY_BARE = frozenset({400, 401, 422})
 JSON_TYPE = "application/json"
 # An exchange asks once for DID authentication; a few more rounds allow a chained request, no more.
 MAX_ROUNDS = 3
@@ -112,25 +121,42 @@ def is_exchange_link(text: str | None) -> bool:
     return not {"credential_offer", "credential_offer_uri"} & set(parse_qs(parts.query))
 
 
-def exchange_url(text: str | None) -> str:
-    """Return the exchange URL that `text` (a URL, an LCW deep link or an invitation) names.
+@dataclass(frozen=True)
+class ExchangeLink:
+    """Where to start: the exchange URL, and the challenge when a direct LCW link already gives one."""
 
-    Raises ImportRejectedError when it names none.
-    """
+    url: str
+    challenge: str | None = None
+
+
+def exchange_url(text: str | None) -> str:
+    """Return the exchange URL that `text` (a URL, an LCW deep link or an invitation) names."""
+    return read_link(text).url
+
+
+def read_link(text: str | None) -> ExchangeLink:
+    """Read what the learner gave: a URL, an LCW deep link or an invitation; ImportRejectedError if none."""
     text = (text or "").strip()
     if not text:
         raise ImportRejectedError("Paste the exchange link, or scan its QR code.")
     if len(text) > MAX_LINK_CHARS:
         raise ImportRejectedError("That link is too long to be an exchange link.")
     if text.startswith(DEEP_LINK_PREFIXES):
+        params = parse_qs(text.split("?", 1)[1])
         # LCW walletRequestApi.ts parseWalletApiUrl: the `request` query parameter holds the message.
-        requests = parse_qs(text.split("?", 1)[1]).get("request")
-        if not requests:
-            raise ImportRejectedError("This wallet link holds no request, so there is nothing to receive.")
-        return _invitation_url(requests[0])
+        if params.get("request"):
+            return ExchangeLink(_invitation_url(params["request"][0]))
+        # LCW credentialRequest.ts: `vc_request_url` (+ `challenge`, `auth_type=bearer`) is the older direct
+        # link: the DIDAuth presentation goes straight to that URL with the link's challenge.
+        if params.get("vc_request_url"):
+            if params.get("auth_type", ["bearer"])[0] != "bearer":
+                raise ImportRejectedError("This wallet link asks for a kind of sign-in Wallet does not support.")
+            challenge = params.get("challenge", [None])[0]
+            return ExchangeLink(params["vc_request_url"][0].strip(), challenge)
+        raise ImportRejectedError("This wallet link holds no request, so there is nothing to receive.")
     if text.startswith("{"):
-        return _invitation_url(text)
-    return text
+        return ExchangeLink(_invitation_url(text))
+    return ExchangeLink(text)
 
 
 def _invitation_url(message: str) -> str:
@@ -158,7 +184,8 @@ def receive(session: Session, importer: importing.Importer, client: ExchangeClie
     or no credential it sent could be kept: the first reason), FetchError (the exchange failed or ran
     out of time). When some are kept, those refused are reported in `refused`.
     """
-    url = exchange_url(text)
+    link = read_link(text)
+    url = link.url
     host = _check_url(client, url)
     importing.check_import_rate(importer)
     key = presentations.learner_key(session, importer.owner_id, secret_key=secret_key)
@@ -167,17 +194,51 @@ def receive(session: Session, importer: importing.Importer, client: ExchangeClie
     importer = dataclasses.replace(importer, rate=None, recipients=[*importer.recipients, key.did],
                                    accept=functools.partial(_issued_to_learner, key.did))
     ends_at = time.monotonic() + client.deadline_seconds
-    answer = _post(client, url, host, {}, ends_at)
-    for _round in range(MAX_ROUNDS):
-        if isinstance(answer.get("verifiablePresentation"), dict):
-            return _import_all(session, importer, url, host, answer["verifiablePresentation"])
-        if "verifiablePresentationRequest" not in answer:
-            break
-        challenge, domain = _read_request(answer["verifiablePresentationRequest"], url, host)
+
+    def present(reply_url: str, challenge: str, domain: str) -> dict[str, Any]:
         presentation = presentations.answer_challenge(session, importer.owner_id, [], challenge=challenge,
                                                       domain=domain, secret_key=secret_key, blobs=importer.blobs)
-        answer = _post(client, url, host, {"verifiablePresentation": presentation.document}, ends_at)
+        document = presentation.document
+        answer = _send(client, reply_url, host, {"verifiablePresentation": document}, ends_at)
+        if answer.status_code in _RETRY_BARE:
+            answer = _send(client, reply_url, host, document, ends_at)
+        return _read_answer(answer, host)
+
+    if link.challenge is not None:
+        challenge = _clean(link.challenge, "challenge", f"The link to {host} cannot be answered")
+        # The direct link names no domain: the proof is bound to the site it is sent to.
+        answer = present(url, challenge, _origin(url))
+    else:
+        answer = _read_answer(_send(client, url, host, {}, ends_at), host)
+    for _round in range(MAX_ROUNDS):
+        offered = _offered(answer)
+        if offered is not None:
+            return _import_all(session, importer, url, host, offered)
+        if "verifiablePresentationRequest" not in answer:
+            break
+        challenge, domain, reply_url = _read_request(answer["verifiablePresentationRequest"], url, host)
+        answer = present(reply_url, challenge, domain)
     raise ImportRejectedError(f"The exchange at {host} sent no credentials, so nothing was added.")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _offered(answer: dict[str, Any]) -> list[Any] | None:
+    """Return the credentials an exchange's answer offers, or None when it offers none."""
+    # VC-API: {"verifiablePresentation": VP}; DCC transaction-service wraps it once more in "response".
+    for holder in (answer, answer.get("response")):
+        if isinstance(holder, dict) and isinstance(holder.get("verifiablePresentation"), dict):
+            return values.as_list(holder["verifiablePresentation"].get("verifiableCredential"))
+    types = values.as_list(answer.get("type"))
+    # LCW credentialRequest.ts: a direct link's answer may be the presentation or the credential itself.
+    if "VerifiablePresentation" in types:
+        return values.as_list(answer.get("verifiableCredential"))
+    if "VerifiableCredential" in types:
+        return [answer]
+    return None
 
 
 def _check_url(client: ExchangeClient, url: str) -> str:
@@ -193,19 +254,22 @@ def _check_url(client: ExchangeClient, url: str) -> str:
     return parts.hostname
 
 
-def _post(client: ExchangeClient, url: str, host: str, payload: dict[str, Any], ends_at: float) -> dict[str, Any]:
+def _send(client: ExchangeClient, url: str, host: str, payload: dict[str, Any], ends_at: float) -> Fetched:
     if time.monotonic() >= ends_at:
         raise FetchError(f"The exchange at {host} took too long (over {client.deadline_seconds:g} seconds), "
                          "so nothing was added. Please try again later.")
     try:
         # "any": the last answer carries whole credentials, images included (up to the fetcher's cap).
-        answer = client.send("POST", url, headers={"Content-Type": JSON_TYPE, "Accept": JSON_TYPE},
-                             body=json.dumps(payload).encode("utf-8"), kind="any")
+        return client.send("POST", url, headers={"Content-Type": JSON_TYPE, "Accept": JSON_TYPE},
+                           body=json.dumps(payload).encode("utf-8"), kind="any")
     except FetchError as error:
         raise FetchError(f"The exchange at {host} could not be reached or did not answer in time, so nothing "
                          f"was added. ({error})") from None
     except WalletError as error:
         raise FetchError(f"The exchange at {host} could not be used: {error}") from None
+
+
+def _read_answer(answer: Fetched, host: str) -> dict[str, Any]:
     if not 200 <= answer.status_code < 300:
         raise FetchError(f"The exchange at {host} refused the request (HTTP {answer.status_code}), "
                          "so nothing was added. The link may have expired or been used already.")
@@ -219,8 +283,8 @@ def _post(client: ExchangeClient, url: str, host: str, payload: dict[str, Any], 
     return document
 
 
-def _read_request(request: Any, url: str, host: str) -> tuple[str, str]:
-    """Return the challenge and domain of a DIDAuthentication request Wallet can answer."""
+def _read_request(request: Any, url: str, host: str) -> tuple[str, str, str]:
+    """Return the challenge, domain and reply URL of a DIDAuthentication request Wallet can answer."""
     malformed = f"The exchange at {host} sent a presentation request Wallet cannot answer"
     if not isinstance(request, dict):
         raise ImportRejectedError(f"{malformed}: it is not a JSON object. Nothing was added.")
@@ -236,19 +300,36 @@ def _read_request(request: Any, url: str, host: str) -> tuple[str, str]:
     for query in queries:
         _check_accepted(query, "acceptedMethods", "method", OUR_METHODS, malformed, "DID method")
         _check_accepted(query, "acceptedCryptosuites", "cryptosuite", OUR_CRYPTOSUITES, malformed, "signature suite")
-    try:
-        challenge = presentations.clean_option(_text(request.get("challenge")), "challenge")
-        domain = presentations.clean_option(_text(request.get("domain")), "domain")
-    except ValidationError as error:
-        raise ImportRejectedError(f"{malformed}: {error} Nothing was added.") from None
-    if challenge is None:
-        # VC-DI §2.1: a proof without the verifier's challenge could be replayed anywhere.
-        raise ImportRejectedError(f"{malformed}: it has no challenge. Nothing was added.")
+    challenge = _clean(request.get("challenge"), "challenge", malformed)
+    domain = _clean(request.get("domain"), "domain", malformed) if request.get("domain") is not None else None
     if domain is None or not _is_own_domain(domain, host):
         # The signed proof logs the learner in at `domain`: only the exchange's own host may ask for it.
         raise ImportRejectedError(f"{malformed}: it asks for a proof for another site ({domain or 'none named'}), "
                                   "not for itself. Nothing was sent or added.")
-    return challenge, domain
+    return challenge, domain, _reply_url(request, url)
+
+
+def _clean(value: Any, what: str, malformed: str) -> str:
+    try:
+        cleaned = presentations.clean_option(_text(value), what)
+    except ValidationError as error:
+        raise ImportRejectedError(f"{malformed}: {error} Nothing was added.") from None
+    if cleaned is None:
+        # VC-DI §2.1: a proof without the verifier's challenge could be replayed anywhere.
+        raise ImportRejectedError(f"{malformed}: it has no {what}. Nothing was added.")
+    return cleaned
+
+
+def _reply_url(request: dict[str, Any], url: str) -> str:
+    """Return where the answer goes: the request's own exchange service on the same origin, else the exchange URL."""
+    interact = request.get("interact")
+    services = values.as_list(interact.get("service")) if isinstance(interact, dict) else []
+    for service in services:
+        endpoint = service.get("serviceEndpoint") if isinstance(service, dict) else None
+        if (service.get("type") in REPLY_SERVICES and isinstance(endpoint, str)  # type: ignore[union-attr]
+                and _origin(endpoint) == _origin(url)):
+            return endpoint
+    return url
 
 
 def _text(value: Any) -> str | None:
@@ -273,8 +354,7 @@ def _is_own_domain(domain: str, host: str) -> bool:
 
 
 def _import_all(session: Session, importer: importing.Importer, url: str, host: str,
-                presentation: dict[str, Any]) -> Received:
-    credentials = values.as_list(presentation.get("verifiableCredential"))
+                credentials: list[Any]) -> Received:
     if not credentials:
         raise ImportRejectedError(f"The exchange at {host} sent a presentation with no credentials in it, "
                                   "so nothing was added.")
