@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_accessibility import violations
 from tests.support.accounts import log_in_page
 from tests.support.exchange import TestExchange
 
@@ -85,3 +86,29 @@ def test_exchange_page_scan_button_fills_the_link_where_the_browser_can_scan(liv
     finally:
         context.close()
     assert errors == []
+
+
+def test_exchange_page_form_refusal_and_results_have_no_serious_accessibility_violations(live_server, browser,
+                                                                                         make_user, exchange):
+    # axe is injected as a script: a context without the CSP (as in test_accessibility.py).
+    context = browser.new_context(bypass_csp=True)
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        make_user(email=LEARNER)
+        log_in_page(page, live_server.url, LEARNER)
+        page.goto(f"{live_server.url}/credentials/add/exchange")
+        found = {"form": violations(page)}
+        exchange.fault = "foreign_domain"
+        page.get_by_label("Link from the issuer").fill(exchange.exchange_url())
+        page.get_by_role("button", name="Receive credentials").click()
+        expect(page.get_by_role("alert")).to_contain_text("a proof for another site")
+        found["refusal"] = violations(page)
+        exchange.fault = None
+        page.get_by_label("Link from the issuer").fill(exchange.exchange_url())
+        page.get_by_role("button", name="Receive credentials").click()
+        expect(page.locator(".result .state")).to_have_text(["Verified"])
+        found["results"] = violations(page)
+    finally:
+        context.close()
+    assert found == {"form": [], "refusal": [], "results": []}
