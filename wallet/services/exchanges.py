@@ -127,6 +127,7 @@ class ExchangeLink:
 
     url: str
     challenge: str | None = None
+    interaction: bool = False
 
 
 def exchange_url(text: str | None) -> str:
@@ -156,7 +157,8 @@ def read_link(text: str | None) -> ExchangeLink:
         raise ImportRejectedError("This wallet link holds no request, so there is nothing to receive.")
     if text.startswith("{"):
         return ExchangeLink(_invitation_url(text))
-    return ExchangeLink(text)
+    # VC-API "Interaction URL format": `iuv` marks a URL that answers the protocols object when asked for JSON.
+    return ExchangeLink(text, interaction="iuv" in parse_qs(urlsplit(text).query))
 
 
 def _invitation_url(message: str) -> str:
@@ -164,8 +166,12 @@ def _invitation_url(message: str) -> str:
         invitation = loads_strict(message.encode("utf-8"))
     except (MalformedJSONError, ImportRejectedError):
         raise ImportRejectedError("The request in this link could not be read.") from None
+    return _vcapi_url(invitation)
+
+
+def _vcapi_url(invitation: Any) -> str:
     protocols = invitation.get("protocols") if isinstance(invitation, dict) else None
-    # LCW IExchangeInvitation: {"protocols": {"vcapi": "<exchange URL>", "OID4VCI": "..."}}.
+    # LCW IExchangeInvitation / VC-API interaction URL: {"protocols": {"vcapi": "<exchange URL>", ...}}.
     url = protocols.get("vcapi") if isinstance(protocols, dict) else None
     if not isinstance(url, str) or not url.strip():
         raise ImportRejectedError("This link does not name a VC-API exchange, so Wallet cannot receive from it.")
@@ -185,15 +191,17 @@ def receive(session: Session, importer: importing.Importer, client: ExchangeClie
     out of time). When some are kept, those refused are reported in `refused`.
     """
     link = read_link(text)
+    importing.check_import_rate(importer)
+    ends_at = time.monotonic() + client.deadline_seconds
+    if link.interaction:
+        link = ExchangeLink(_interaction(client, link.url, ends_at))
     url = link.url
     host = _check_url(client, url)
-    importing.check_import_rate(importer)
     key = presentations.learner_key(session, importer.owner_id, secret_key=secret_key)
     # The learner asked once: the credentials it brings do not count one by one. Only credentials
     # issued to this learner are kept (the exchange knows the learner only by the wallet DID).
     importer = dataclasses.replace(importer, rate=None, recipients=[*importer.recipients, key.did],
                                    accept=functools.partial(_issued_to_learner, key.did))
-    ends_at = time.monotonic() + client.deadline_seconds
 
     def present(reply_url: str, challenge: str, domain: str) -> dict[str, Any]:
         presentation = presentations.answer_challenge(session, importer.owner_id, [], challenge=challenge,
@@ -214,16 +222,40 @@ def receive(session: Session, importer: importing.Importer, client: ExchangeClie
         offered = _offered(answer)
         if offered is not None:
             return _import_all(session, importer, url, host, offered)
-        if "verifiablePresentationRequest" not in answer:
+        request = _request_in(answer)
+        if request is None:
             break
-        challenge, domain, reply_url = _read_request(answer["verifiablePresentationRequest"], url, host)
+        challenge, domain, reply_url = _read_request(request, url, host)
         answer = present(reply_url, challenge, domain)
     raise ImportRejectedError(f"The exchange at {host} sent no credentials, so nothing was added.")
+
+
+def _interaction(client: ExchangeClient, url: str, ends_at: float) -> str:
+    """Return the VC-API exchange URL an interaction URL names (GET as JSON: `{"protocols": {"vcapi": …}}`)."""
+    host = _check_url(client, url)
+    if time.monotonic() >= ends_at:
+        raise FetchError(f"The exchange at {host} took too long, so nothing was added. Please try again later.")
+    try:
+        answer = client.send("GET", url, headers={"Accept": JSON_TYPE}, kind="json")
+    except FetchError as error:
+        raise FetchError(f"The exchange at {host} could not be reached or did not answer in time, so nothing "
+                         f"was added. ({error})") from None
+    return _vcapi_url(_read_answer(answer, host))
 
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _request_in(answer: dict[str, Any]) -> Any:
+    """Return the Verifiable Presentation Request an answer holds, or None."""
+    if "verifiablePresentationRequest" in answer:
+        return answer["verifiablePresentationRequest"]
+    # The DCC transaction-service answers the request itself, not wrapped (presentationRequest.ts getDIDAuthVPR).
+    if "query" in answer and ("challenge" in answer or "interact" in answer):
+        return answer
+    return None
 
 
 def _offered(answer: dict[str, Any]) -> list[Any] | None:
