@@ -85,7 +85,7 @@ class ExchangeClient:
 class Received:
     """What an exchange gave: the credentials stored, and those refused with why.
 
-    Shaped like the OID4VCI client's result (`items`, `issuer_name`, `job`, `authorize_url`), so the
+    Shaped like the OID4VCI client's result (`items`, `issuer_name`, `job`, `authorize_url`, `pending`), so the
     Add page's offer tab and `POST /api/v1/offers` answer an exchange as they answer an offer.
     """
 
@@ -95,6 +95,7 @@ class Received:
     refused: list[importing.ImportItem] = field(default_factory=list)
     job: None = None
     authorize_url: None = None
+    pending: None = None
 
     @property
     def issuer_name(self) -> str:
