@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
 from wallet.queue import JobQueue, Scheduler, queue_from_config
-from wallet.services import importing, portability, providers, ratelimit
+from wallet.services import exchanges, importing, portability, providers, ratelimit
 from wallet.services import jobs as job_service
 from wallet.services.blobs import BlobStore, blob_store_from_config
 from wallet.services.fragments import FragmentCache
@@ -121,6 +121,12 @@ class Collaborators:
             max_credentials=int(self.config["MAX_CREDENTIALS_PER_USER"]),
             max_zip_entries=int(self.config.get("MAX_ZIP_FILES", importing.MAX_ZIP_ENTRIES)),
         )
+
+    def exchange_client(self) -> exchanges.ExchangeClient:
+        """Return what taking part in a VC-API exchange needs: the guarded fetcher's send and check, https outside development."""
+        return exchanges.ExchangeClient(
+            send=self.fetcher.send, check=self.fetcher.check, require_https=not self.fetcher.allow_private_network,
+            deadline_seconds=float(self.config.get("IMPORT_DEADLINE_SECONDS", 45.0)))
 
     def provider_client(self, redirect_uri: str = "", urls: Mapping[str, str] | None = None) -> providers.ProviderClient:
         """Return what talking to providers needs: the guarded fetcher, the sealer keyed from SECRET_KEY, Wallet's name.

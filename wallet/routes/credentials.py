@@ -22,9 +22,10 @@ from flask_login import current_user, login_required
 from wallet.db import get_session
 from wallet.services import credentials as credential_service
 from wallet.services import evidence as evidence_service
+from wallet.services import exchanges
 from wallet.services import importing
 from wallet.services import jobs as job_service
-from wallet.services.errors import ValidationError
+from wallet.services.errors import FetchError, ImportRejectedError, ValidationError
 from wallet.services.images import SVG, SVG_HEADERS
 from wallet.web import (
     allow_form_redirects_off_site,
@@ -102,6 +103,36 @@ def add_paste():
     item = importing.import_paste(session, collaborators().importer(session, current_user.id), request.form.get("credential", ""))
     session.commit()
     return _after_single_import(item)
+
+
+@bp.get("/add/exchange")
+@login_required
+def add_exchange():
+    """Show the form for a VC-API exchange link (pasted, or scanned from its QR code)."""
+    return render_template("credentials/exchange.html", received=None)
+
+
+@bp.post("/add/exchange")
+@login_required
+def receive_exchange():
+    """Take part in the exchange the learner's link names and add the credentials it gives."""
+    return _receive_exchange(request.form.get("offer", ""))
+
+
+def _receive_exchange(offer: str) -> tuple[str, int]:
+    # One function for any form that takes an exchange link (the Add page's offer tab can dispatch here).
+    # The refusal is shown beside the field, with what the learner typed; nothing is kept from it.
+    session = get_session()
+    try:
+        received = exchanges.receive(session, collaborators().importer(session, current_user.id),
+                                     collaborators().exchange_client(), offer,
+                                     secret_key=str(current_app.config["SECRET_KEY"]))
+    except (ImportRejectedError, FetchError) as error:
+        session.rollback()
+        return render_template("credentials/exchange.html", received=None, offer=offer[:exchanges.MAX_LINK_CHARS],
+                               offer_error=str(error)), 502 if isinstance(error, FetchError) else 422
+    session.commit()
+    return render_template("credentials/exchange.html", received=received), 200
 
 
 _FLASH_CATEGORY = {importing.IMPORTED: "success", importing.REPLACED: "success", importing.KEPT: "warning"}
