@@ -118,7 +118,8 @@ def test_offer_nonce_refused_twice_is_a_clear_error_nothing_stored(
     # An issuer whose nonce endpoint hands out nonces its credential endpoint never accepts.
     monkeypatch.setattr(oid4vci_issuer, "use_nonce", lambda nonce: False)
     with pytest.raises(oid4vci.OfferError, match="refused Wallet's proof of your key twice"):
-        oid4vci._request(remote, metadata, access, JWT_VC, holder, None, lambda: __import__("time").time())
+        oid4vci._request(remote, metadata, access, JWT_VC, holder, oid4vci.fresh_nonce(remote, metadata),
+                         lambda: __import__("time").time())
     assert len(oid4vci_issuer.credential_requests) == 2
     assert stored(session) == 0
 

@@ -70,12 +70,14 @@ def callback() -> ResponseReturnValue:
     return _after(db, received)
 
 
-def receive_offer(db: Any, owner_id: int, text: str, *, tx_code: str | None) -> oid4vci.Received:
+def receive_offer(db: Any, owner_id: int, text: str, *, tx_code: str | None) -> Any:
     """Take what the learner pasted; services/offers.py dispatches it by its shape."""
     # The key first: the importer's recipients then include the learner's did:key.
-    holder = oid4vci.holder_for(db, owner_id, secret_key=str(current_app.config["SECRET_KEY"]))
+    secret = str(current_app.config["SECRET_KEY"])
+    holder = oid4vci.holder_for(db, owner_id, secret_key=secret)
     built = collaborators()
-    return offers.receive(db, built.provider_client(), built.importer(db, owner_id), holder, text, tx_code=tx_code,
+    return offers.receive(db, built.provider_client(), built.importer(db, owner_id), holder, text,
+                          exchange_client=built.exchange_client(), secret_key=secret, tx_code=tx_code,
                           client_id=client_id(), redirect_uri=external_url("offers.callback"))
 
 

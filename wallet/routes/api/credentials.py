@@ -577,10 +577,12 @@ def receive_offer() -> tuple[dict[str, Any], int] | tuple[dict[str, Any], int, d
         raise ValidationError('"tx_code" must be a string.')
     session = get_session()
     owner_id = api_user().id
-    holder = oid4vci.holder_for(session, owner_id, secret_key=str(current_app.config["SECRET_KEY"]))
+    secret = str(current_app.config["SECRET_KEY"])
+    holder = oid4vci.holder_for(session, owner_id, secret_key=secret)
     built = collaborators()
     received = offers.receive(session, built.provider_client(), built.importer(session, owner_id), holder,
-                              body["offer"], tx_code=tx_code)
+                              body["offer"], exchange_client=built.exchange_client(), secret_key=secret,
+                              tx_code=tx_code)
     if received.job is not None:
         built.enqueue_job(session, "receive_deferred", received.job.id)
     session.commit()

@@ -37,6 +37,7 @@ from wallet.services.oid4vci.protocol import (
     Offer,
     OfferError,
     Remote,
+    credential_identifiers,
     ServerMetadata,
     TxCodeError,
     authorization_url,
@@ -177,13 +178,15 @@ def _receive(session: Session, client: ProviderClient, importer: importing.Impor
     issued: list[str | dict[str, Any]] = []
     deferred: list[dict[str, Any]] = []
     for configuration_id in configuration_ids:
-        answer, nonce = _request(remote, metadata, access, configuration_id, holder, nonce, now)
-        if answer.transaction_id is not None:
-            if metadata.deferred_endpoint is None:
-                raise OfferError("The issuer promised the credential for later but has no deferred endpoint.")
-            deferred.append({"transaction_id": answer.transaction_id, "interval": answer.interval,
-                             "configuration_id": configuration_id})
-        issued.extend(answer.credentials)
+        for identifier in credential_identifiers(token, configuration_id) or [None]:
+            answer, nonce = _request(remote, metadata, access, configuration_id, holder, nonce, now,
+                                     identifier=identifier)
+            if answer.transaction_id is not None:
+                if metadata.deferred_endpoint is None:
+                    raise OfferError("The issuer promised the credential for later but has no deferred endpoint.")
+                deferred.append({"transaction_id": answer.transaction_id, "interval": answer.interval,
+                                 "configuration_id": configuration_id})
+            issued.extend(answer.credentials)
     # Every credential is checked for its holder before the first is stored: all or nothing.
     for credential in issued:
         check_binding(credential, holder)
@@ -200,14 +203,15 @@ def _receive(session: Session, client: ProviderClient, importer: importing.Impor
 
 
 def _request(remote: Remote, metadata: IssuerMetadata, access: str, configuration_id: str, holder: Holder,
-             nonce: str | None, now: Callable[[], float]) -> tuple[Issued, str | None]:
+             nonce: str | None, now: Callable[[], float], *, identifier: str | None = None) -> tuple[Issued, str | None]:
     """Request one credential; on invalid_nonce, fetch a fresh nonce and try once more (OID4VCI §8.3.1.2)."""
     for attempt in (1, 2):
         proof = proof_jwt(holder.private_key, holder.kid, audience=metadata.credential_issuer, nonce=nonce,
                           issued_at=int(now()))
         try:
             # A nonce is used once: the next request asks for a fresh one.
-            return request_credential(remote, metadata, access, configuration_id, proof), fresh_nonce(remote, metadata)
+            return (request_credential(remote, metadata, access, configuration_id, proof, identifier=identifier),
+                    fresh_nonce(remote, metadata))
         except NonceRefusedError:
             if attempt == 2 or metadata.nonce_endpoint is None:
                 raise OfferError("The issuer refused Wallet's proof of your key twice. Nothing was added; "

@@ -36,6 +36,8 @@ FORM = "application/x-www-form-urlencoded"
 FORMATS = frozenset({"jwt_vc_json", "ldp_vc", "dc+sd-jwt", "vc+sd-jwt"})
 MAX_OFFER_CHARS = 16 * 1024
 MAX_CONFIGURATIONS = 10
+# Credential datasets requested for one configuration (the identifiers a token response names).
+MAX_IDENTIFIERS = 10
 MAX_TX_CODE_CHARS = 64
 MAX_INTERVAL_SECONDS = 3600
 
@@ -324,9 +326,14 @@ class NonceRefusedError(OfferError):
 
 
 def request_credential(remote: Remote, metadata: IssuerMetadata, access_token: str, configuration_id: str,
-                       proof: str) -> Issued:
-    """POST one credential request (OID4VCI §8.2) and read its answer (§8.3)."""
-    body = {"credential_configuration_id": configuration_id, "proofs": {"jwt": [proof]}}
+                       proof: str, *, identifier: str | None = None) -> Issued:
+    """POST one credential request (OID4VCI §8.2) and read its answer (§8.3).
+
+    The request names the credential by the `credential_identifier` the token response gave, when it
+    gave some (§8.2: then it MUST), and otherwise by its `credential_configuration_id`.
+    """
+    target = {"credential_identifier": identifier} if identifier else {"credential_configuration_id": configuration_id}
+    body = {**target, "proofs": {"jwt": [proof]}}
     answer = remote.send("POST", metadata.credential_endpoint, body=json.dumps(body).encode("utf-8"),
                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {access_token}"})
     document = _json_or_empty(answer)
@@ -335,6 +342,22 @@ def request_credential(remote: Remote, metadata: IssuerMetadata, access_token: s
     if answer.status_code not in (200, 202):
         raise FetchError(f"The issuer did not issue the credential{_reason(answer)}.")
     return _issued(document, pending=answer.status_code == 202)
+
+
+def credential_identifiers(token: dict[str, Any], configuration_id: str) -> list[str]:
+    """Return the `credential_identifiers` the token response's authorization_details give for a configuration.
+
+    OID4VCI 1.0 §6.2: when the authorization used authorization_details, the token response carries them
+    back, each with the identifiers of the credential datasets the wallet may request (§8.2).
+    """
+    found: list[str] = []
+    details = token.get("authorization_details")
+    for detail in details if isinstance(details, list) else []:
+        if (isinstance(detail, dict) and detail.get("type") == "openid_credential"
+                and detail.get("credential_configuration_id") == configuration_id
+                and isinstance(detail.get("credential_identifiers"), list)):
+            found.extend(i for i in detail["credential_identifiers"] if isinstance(i, str) and i)
+    return found[:MAX_IDENTIFIERS]
 
 
 def poll_deferred(remote: Remote, endpoint: str, access_token: str, transaction_id: str) -> Issued:
