@@ -40,7 +40,7 @@ def importer(issuer, app, learner) -> importing.Importer:
 
 def degree(issuer: SdJwtIssuer) -> str:
     return issuer.issue({"degree_level": "Bachelor"}, disclosable={"given_name": "Ada", "family_name": "Lovelace"},
-                        vct="https://credentials.example.edu/BachelorDegree")
+                        vct="https://issuer.example/types/BachelorDegree")
 
 
 def test_import_paste_sd_jwt_is_stored_verbatim_and_verified(issuer, session, importer, app) -> None:

@@ -21,7 +21,6 @@ import base64
 import binascii
 import dataclasses
 import hashlib
-import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
-from wallet.services.verification import dates, jose, keys, recipient
+from wallet.services.verification import dates, jose, keys, recipient, tokenstatus, typemetadata
 from wallet.services.verification.context import Context
 from wallet.services.verification.errors import (
     DuplicateKeyError,
@@ -52,15 +51,11 @@ FORMAT_ID = "sdjwt"
 # SD-JWT VC §3.2.1: the media type is application/dc+sd-jwt; drafts before 06 used vc+sd-jwt.
 SD_JWT_VC_TYPES = frozenset({"dc+sd-jwt", "vc+sd-jwt", "application/dc+sd-jwt", "application/vc+sd-jwt"})
 KB_JWT_TYPE = "kb+jwt"  # RFC 9901 §4.3
-STATUS_LIST_TYPES = frozenset({"statuslist+jwt", "application/statuslist+jwt"})  # Token Status List §5.1
 # RFC 9901 §4.1.1: the IANA "Named Information Hash Algorithm" names; sha-256 when `_sd_alg` is absent.
 HASH_ALGORITHMS = {"sha-256": hashlib.sha256, "sha-384": hashlib.sha384, "sha-512": hashlib.sha512}
 # docs/security.md D12: one bound on the whole string (issuer JWT, disclosures and key binding JWT).
 MAX_LENGTH = jose.MAX_TOKEN_LENGTH
 MAX_DISCLOSURES = 1000
-# Token Status List §7.1: 1 is INVALID, 2 is SUSPENDED; 0 is VALID. Others are for applications.
-STATUS_VALID, STATUS_INVALID, STATUS_SUSPENDED = 0, 1, 2
-MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
 # RFC 9901 §4.2.4.2: the key of an array element disclosure reference.
 ARRAY_DIGEST_KEY = "..."
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -320,12 +315,17 @@ def verify_sd_jwt(text: str, context: Context, *, audience: str | None = None,
     result.add(dates.validity_check({}, context.now, claims=payload))
     result.add(_recipient_check(disclosed.claims, context))
     genuine = signer is not None and all(c.status is not CheckStatus.FAILED for c in result.checks)
+    type_metadata = None
     if genuine:
-        # docs/security.md A17: the status list is fetched only once the signature is known to be the issuer's.
-        status_check = _status_check(payload, candidates, issuer_id, context)
+        # docs/security.md A17: the status list and the type's description are fetched only once the
+        # signature is known to be the issuer's.
+        status_check = tokenstatus.check_status(payload, candidates, issuer_id, context)
         if status_check is not None:
             result.add(status_check)
-    _fill_metadata(result.metadata, disclosed.claims, issuer_id, signer if genuine else None)
+        type_metadata, type_check = typemetadata.fetch_type_metadata(disclosed.claims, context)
+        if type_check is not None:
+            result.add(type_check)
+    _fill_metadata(result.metadata, disclosed, issuer_id, signer if genuine else None, type_metadata)
     return result.finish()
 
 
@@ -544,94 +544,18 @@ def _learner_thumbprints(context: Context) -> set[str]:
     return found
 
 
-# --- Token Status List -----------------------------------------------------------------------
-
-
-def _status_check(payload: dict[str, Any], candidates: list[keys.ResolvedKey], issuer_id: str,
-                  context: Context) -> Check | None:
-    """Read the credential's entry in its Token Status List (draft-ietf-oauth-status-list §8)."""
-    status = payload.get("status")
-    if status is None:
-        return None
-    entry = status.get("status_list") if isinstance(status, dict) else None
-    if entry is None:
-        return Check.skipped("status", "The credential names a kind of status Wallet does not read.")
-    index, uri = entry.get("idx") if isinstance(entry, dict) else None, entry.get("uri") if isinstance(entry, dict) else None
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0 or not isinstance(uri, str):
-        return _unknown("The credential's status entry is incomplete (it needs idx and uri).")
-    detail = {"list": uri, "index": index}
-    try:
-        fetched = context.fetch(uri, kind="jwt", role="status-list")
-    except FetchError:
-        # Never "not revoked": a list that cannot be read leaves the status unknown (docs/security.md D20).
-        return _unknown("Could not check revocation: the issuer's status list could not be fetched.", **detail)
-    try:
-        bits, values = _read_status_list(fetched.body.decode("utf-8", "replace").strip(), uri, candidates,
-                                         issuer_id, context)
-    except SdJwtError as error:
-        return _unknown(f"Could not check revocation: {error}.", **detail)
-    if (index + 1) * bits > len(values) * 8:
-        return _unknown("Could not check revocation: the credential's place is beyond the end of the status list.",
-                        **detail)
-    value = (values[index * bits // 8] >> (index * bits % 8)) & ((1 << bits) - 1)
-    detail["value"] = value
-    if value == STATUS_VALID:
-        return Check.passed("status", "Not revoked: the issuer's status list was checked.", **detail)
-    if value in (STATUS_INVALID, STATUS_SUSPENDED):
-        word = "Revoked" if value == STATUS_INVALID else "Suspended"
-        return Check.failed("status", f"{word} by the issuer (its status list says so).", outcome=Status.REVOKED,
-                            **detail)
-    return _unknown(f"The issuer's status list gives the status {value:#x}, which Wallet does not know.", **detail)
-
-
-def _read_status_list(token: str, uri: str, candidates: list[keys.ResolvedKey], issuer_id: str,
-                      context: Context) -> tuple[int, bytes]:
-    """Verify a status list token and return (bits, the decompressed list) (Token Status List §5, §8.3)."""
-    try:
-        parsed = jose.parse_compact(token)
-        claims = jose.decode_payload_json(parsed)
-    except (JoseError, DuplicateKeyError) as error:
-        raise SdJwtError("the status list is not a signed token") from error
-    if str(parsed.header.get("typ", "")).lower() not in STATUS_LIST_TYPES:
-        raise SdJwtError('the status list token is not of type "statuslist+jwt"')
-    # The list must be the issuer's: signed by one of the keys that may sign its credentials.
-    list_issuer = claims.get("iss", issuer_id)
-    if list_issuer != issuer_id:
-        raise SdJwtError("the status list was issued by someone else")
-    signer, _ = _first_verifying_key(parsed, candidates)
-    if signer is None:
-        raise SdJwtError("the status list is not signed by the issuer")
-    if claims.get("sub") != uri:
-        raise SdJwtError("the status list token is for another address")  # Token Status List §8.3 step 3
-    expires = dates.numeric_date(claims.get("exp"))
-    if expires is not None and context.now > expires + dates.LEEWAY:
-        raise SdJwtError("the issuer's status list has expired")
-    status_list = claims.get("status_list")
-    bits = status_list.get("bits") if isinstance(status_list, dict) else None
-    lst = status_list.get("lst") if isinstance(status_list, dict) else None
-    if bits not in (1, 2, 4, 8) or not isinstance(lst, str):
-        raise SdJwtError("the status list is malformed")
-    try:
-        decompressor = zlib.decompressobj()
-        values = decompressor.decompress(_b64url_decode(lst), MAX_STATUS_LIST_BYTES)
-    except (zlib.error, SdJwtError) as error:
-        raise SdJwtError("the status list cannot be decompressed") from error
-    if decompressor.unconsumed_tail:
-        raise SdJwtError("the status list is too large")
-    return bits, values
-
-
-def _unknown(message: str, **detail: Any) -> Check:
-    return Check.failed("status", message, outcome=Status.UNVERIFIABLE, **detail)
-
-
 # --- metadata --------------------------------------------------------------------------------
 
 
-def _fill_metadata(metadata: Metadata, claims: dict[str, Any], issuer_id: str,
-                   signer: keys.ResolvedKey | None) -> None:
+def _fill_metadata(metadata: Metadata, disclosed: Disclosed, issuer_id: str, signer: keys.ResolvedKey | None,
+                   type_metadata: dict[str, Any] | None) -> None:
+    claims = disclosed.claims
     vct = claims.get("vct")
-    metadata.name = readable_type(vct) if isinstance(vct, str) else None
+    metadata.type_display = typemetadata.type_display(type_metadata)
+    display = typemetadata.pick_language(metadata.type_display, ["en"])
+    metadata.name = (display or {}).get("name") or (typemetadata.readable_type(vct) if isinstance(vct, str) else None)
+    metadata.description = (display or {}).get("description")
+    metadata.achievement_type = vct if isinstance(vct, str) else None
     metadata.issuer_id = issuer_id or None
     if signer is not None:
         metadata.verified_issuer = (issuer_id.split("#", 1)[0] if issuer_id.startswith("did:")
@@ -644,32 +568,7 @@ def _fill_metadata(metadata: Metadata, claims: dict[str, Any], issuer_id: str,
     if isinstance(subject, str) and subject:
         kind = "did" if subject.startswith("did:") else "url" if subject.startswith("http") else "id"
         metadata.recipient = {"type": kind, "identity": subject, "hashed": False, "salt": None}
-
-
-def readable_type(vct: str) -> str:
-    """Make a credential type (`vct`) readable: its last path segment, words split at _ - and case changes."""
-    tail = vct.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or vct
-    return readable_name(tail)
-
-
-def readable_name(name: str) -> str:
-    """Make a claim name readable: "family_name" -> "Family name", "dateOfBirth" -> "Date of birth"."""
-    words: list[str] = []
-    current = ""
-    for char in name.replace("_", " ").replace("-", " "):
-        if char == " ":
-            if current:
-                words.append(current)
-            current = ""
-        elif char.isupper() and current and current[-1].islower():
-            words.append(current)
-            current = char
-        else:
-            current += char
-    if current:
-        words.append(current)
-    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
-    return text[:1].upper() + text[1:] if text else name
+    metadata.claims = typemetadata.claim_entries(claims, [item["path"] for item in disclosed.items], type_metadata)
 
 
 # --- helpers ---------------------------------------------------------------------------------
