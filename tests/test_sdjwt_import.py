@@ -88,3 +88,24 @@ def test_add_page_paste_sd_jwt_shows_the_credential(issuer, client, login, learn
     response = client.post("/credentials/add/paste", data={"credential": degree(issuer)})
     assert response.status_code == 302
     assert session.scalar(select(func.count()).select_from(Credential)) == 1
+
+
+def test_credential_page_shows_claims_with_labels_in_the_learners_language(issuer, document_server, client, login,
+                                                                          learner, session) -> None:
+    vct = f"{ISSUER}/types/BachelorDegree"
+    document_server.routes["/types/BachelorDegree"] = Response(json.dumps({
+        "vct": vct,
+        "display": [{"locale": "en", "name": "Bachelor's degree"}, {"locale": "de", "name": "Bachelorabschluss"}],
+        "claims": [{"path": ["given_name"], "display": [{"locale": "de", "label": "Vorname"},
+                                                        {"locale": "en", "label": "First name"}]}],
+    }).encode())
+    login(learner)
+    client.post("/credentials/add/paste", data={"credential": degree(issuer)})
+    credential = session.scalar(select(Credential))
+    german = client.get(f"/credentials/{credential.id}", headers={"Accept-Language": "de-CH, de;q=0.9, en;q=0.5"})
+    page = german.get_data(as_text=True)
+    assert "<h1>Bachelorabschluss</h1>" in page
+    assert "<dt>Vorname</dt>" in page and "<dt>Family name</dt>" in page and "Lovelace" in page
+    assert "<dt>Degree level</dt>" in page and "<dt>Iss</dt>" not in page
+    english = client.get(f"/credentials/{credential.id}", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert "<h1>Bachelor&#39;s degree</h1>" in english and "<dt>First name</dt>" in english
