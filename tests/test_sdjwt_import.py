@@ -1,9 +1,12 @@
 """Importing SD-JWT VCs: paste, upload and the API keep the string verbatim with every disclosure."""
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import pytest
+from jwcrypto.jwk import JWK
 from sqlalchemy import func, select
 
 from tests.support.sdjwt import SdJwtIssuer, make_disclosure
@@ -109,3 +112,64 @@ def test_credential_page_shows_claims_with_labels_in_the_learners_language(issue
     assert "<dt>Degree level</dt>" in page and "<dt>Iss</dt>" not in page
     english = client.get(f"/credentials/{credential.id}", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
     assert "<h1>Bachelor&#39;s degree</h1>" in english and "<dt>First name</dt>" in english
+
+
+# --- presenting ------------------------------------------------------------------------------------
+
+
+def _learner_bound_sd_jwt(issuer: SdJwtIssuer, app, session, learner) -> str:
+    from wallet.services import presentations
+
+    key = presentations.learner_key(session, learner.id, secret_key=app.config["SECRET_KEY"])
+    session.commit()
+    holder = JWK.from_pyca(presentations.signing_key(key, secret_key=app.config["SECRET_KEY"]).public_key())
+    return issuer.issue({}, disclosable={"given_name": "Ada", "family_name": "Lovelace", "grade": "First"},
+                        holder=holder, vct="https://issuer.example/types/BachelorDegree")
+
+
+def test_presenting_an_sd_jwt_sends_only_the_claims_the_learner_ticks(issuer, app, client, login, learner,
+                                                                       session) -> None:
+    from tests.test_presentation_requests import presentation_on_page
+    from wallet.services.verification import make_context, sdjwt
+
+    login(learner)
+    token = _learner_bound_sd_jwt(issuer, app, session, learner)
+    client.post("/credentials/add/paste", data={"credential": token})
+    credential = session.scalar(select(Credential))
+    assert credential.status == "valid" and credential.recipient_state == "matched"
+
+    review = client.get("/present", query_string={"challenge": "c-42", "domain": "jobs.example"}).get_data(as_text=True)
+    assert "Given name" in review and "Family name" in review and "Grade" in review
+    boxes = re.findall(r'<input type="checkbox" name="disclose"[^>]*>', review)
+    assert len(boxes) == 3 and not any("checked" in box for box in boxes)  # nothing chosen for the learner
+
+    parts = sdjwt.split(token)
+    family = next(d for d in parts.disclosures if "Lovelace" in base64.urlsafe_b64decode(d + "==").decode())
+    response = client.post("/present/sign", data={
+        "challenge": "c-42", "domain": "jobs.example", "credential": [str(credential.id)],
+        "disclose": [f"{credential.id}:{sdjwt.disclosure_digest(family)}"]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    envelope = presentation_on_page(response.get_data(as_text=True))["verifiableCredential"][0]
+    assert envelope["type"] == "EnvelopedVerifiableCredential"
+    presented = envelope["id"].removeprefix("data:application/dc+sd-jwt,")
+    assert sdjwt.split(presented).disclosures == (family,)
+    fetch = fetcher_from_config(app.config)
+    result = sdjwt.verify_sd_jwt(presented, make_context(fetch), audience="jobs.example", nonce="c-42")
+    assert result.status.value == "valid", result.to_dict()["checks"]
+    assert result.credential.get("family_name") == "Lovelace" and "given_name" not in result.credential
+    replayed = sdjwt.verify_sd_jwt(presented, make_context(fetch), audience="jobs.example", nonce="c-43")
+    assert replayed.status.value == "invalid"
+
+
+def test_presenting_an_sd_jwt_with_nothing_ticked_discloses_nothing(issuer, app, client, login, learner,
+                                                                    session) -> None:
+    from tests.test_presentation_requests import presentation_on_page
+    from wallet.services.verification import sdjwt
+
+    login(learner)
+    client.post("/credentials/add/paste", data={"credential": _learner_bound_sd_jwt(issuer, app, session, learner)})
+    credential = session.scalar(select(Credential))
+    response = client.post("/present/sign", data={"challenge": "c-1", "domain": "jobs.example",
+                                                  "credential": [str(credential.id)]})
+    envelope = presentation_on_page(response.get_data(as_text=True))["verifiableCredential"][0]
+    assert sdjwt.split(envelope["id"].removeprefix("data:application/dc+sd-jwt,")).disclosures == ()
