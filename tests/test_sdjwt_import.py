@@ -173,3 +173,21 @@ def test_presenting_an_sd_jwt_with_nothing_ticked_discloses_nothing(issuer, app,
                                                   "credential": [str(credential.id)]})
     envelope = presentation_on_page(response.get_data(as_text=True))["verifiableCredential"][0]
     assert sdjwt.split(envelope["id"].removeprefix("data:application/dc+sd-jwt,")).disclosures == ()
+
+
+def test_public_page_original_of_an_sd_jwt_carries_no_disclosure(issuer, client, learner, api_token,
+                                                                 session) -> None:
+    from wallet.services.verification import make_context, sdjwt
+
+    token = degree(issuer)
+    headers = {"Authorization": f"Bearer {api_token(learner)}"}
+    credential_id = client.post("/api/v1/credentials", json={"credential": token}, headers=headers).get_json()["id"]
+    share = client.put(f"/api/v1/shares/{credential_id}", headers=headers, json={}).get_json()
+    response = client.get(share["url"].removeprefix("http://localhost") + "/original")
+    assert response.status_code == 200
+    published = response.get_data(as_text=True)
+    assert published == sdjwt.split(token).issuer_jwt + "~"
+    assert "Lovelace" not in str(sdjwt.unverified_claims(published))
+    assert response.headers["Content-Disposition"].endswith('.sd-jwt"') or ".sd-jwt" in response.headers[
+        "Content-Disposition"]
+    assert sdjwt.verify_sd_jwt(published, make_context()).status.value != "invalid"

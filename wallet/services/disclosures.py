@@ -64,6 +64,16 @@ def disclosure_choices(credential: Credential, blobs: BlobStore, languages: Sequ
     return choices
 
 
+def public_original(data: bytes) -> bytes:
+    """Return a stored SD-JWT as a public page offers it: the issuer-signed JWT with no disclosure.
+
+    A page anyone with the link can read shares no selectively disclosable claim, since the learner
+    has chosen none for it; the signature still verifies with any SD-JWT verifier (RFC 9901 §5.2).
+    """
+    text = "".join(data.decode("utf-8", "replace").split())
+    return sdjwt.present(text, set()).encode("ascii") if sdjwt.is_sd_jwt(text) else data
+
+
 def present(text: str, keep_digests: Collection[str], *, holder: Ed25519PrivateKey | None = None,
             audience: str | None = None, nonce: str | None = None) -> str:
     """Return the SD-JWT with only the disclosures whose digests are in `keep_digests`.
