@@ -191,3 +191,20 @@ def test_public_page_original_of_an_sd_jwt_carries_no_disclosure(issuer, client,
     assert response.headers["Content-Disposition"].endswith('.sd-jwt"') or ".sd-jwt" in response.headers[
         "Content-Disposition"]
     assert sdjwt.verify_sd_jwt(published, make_context()).status.value != "invalid"
+
+
+def test_import_url_serving_an_sd_jwt_is_recognised(issuer, document_server, session, importer) -> None:
+    document_server.routes["/credentials/7"] = Response(degree(issuer).encode(), content_type="application/dc+sd-jwt")
+    item = importing.import_url(session, importer, f"{ISSUER}/credentials/7")
+    session.commit()
+    assert (item.state, item.credential.format_id, item.credential.status) == (IMPORTED, "sdjwt", "valid")
+
+
+def test_import_url_page_linking_its_sd_jwt_is_followed(issuer, document_server, session, importer) -> None:
+    document_server.routes["/credentials/8.sd-jwt"] = Response(degree(issuer).encode(),
+                                                               content_type="application/dc+sd-jwt")
+    document_server.routes["/credentials/8"] = Response(
+        b'<html><head><link rel="alternate" type="application/dc+sd-jwt" href="/credentials/8.sd-jwt"></head></html>',
+        content_type="text/html")
+    item = importing.import_url(session, importer, f"{ISSUER}/credentials/8")
+    assert (item.credential.format_id, item.credential.status) == ("sdjwt", "valid")
