@@ -208,3 +208,22 @@ def test_import_url_page_linking_its_sd_jwt_is_followed(issuer, document_server,
         content_type="text/html")
     item = importing.import_url(session, importer, f"{ISSUER}/credentials/8")
     assert (item.credential.format_id, item.credential.status) == ("sdjwt", "valid")
+
+
+def test_presenting_a_nested_claim_brings_the_disclosure_that_holds_it(issuer) -> None:
+    from tests.support.sdjwt import digest, sign
+    from wallet.services import disclosures
+    from wallet.services.verification import sdjwt
+
+    locality = make_disclosure("locality", "London")
+    address = make_disclosure("address", {"_sd": [digest(locality)], "country": "GB"})
+    given = make_disclosure("given_name", "Ada")
+    payload = {"iss": ISSUER, "vct": f"{ISSUER}/types/degree", "iat": 1_700_000_000,
+               "_sd": sorted([digest(address), digest(given)])}
+    token = sign(payload, issuer.key, {"typ": "dc+sd-jwt", "kid": issuer.key.get("kid")})
+    token = f"{token}~{given}~{address}~{locality}~"
+    presented = disclosures.present(token, {sdjwt.disclosure_digest(locality)})
+    assert set(sdjwt.split(presented).disclosures) == {address, locality}
+    claims = sdjwt.unverified_claims(presented)
+    assert claims["address"] == {"locality": "London", "country": "GB"} and "given_name" not in claims
+    assert sdjwt.disclose(payload, sdjwt.split(presented).disclosures).problems == []

@@ -15,7 +15,7 @@ from jwcrypto.jwk import JWK
 from tests.support.sdjwt import SdJwtIssuer, b64url, digest, key_binding, make_disclosure, sign
 from tests.support.servers import DocumentServer
 from tests.verification.test_vc import WEB_HOST, Site, check, report
-from wallet.services.verification import make_context, sdjwt, typemetadata, verify_bytes
+from wallet.services.verification import issuerkeys, make_context, sdjwt, typemetadata, verify_bytes
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 
 STATUS_URL = f"{WEB_HOST}/statuslists/1"
@@ -138,7 +138,7 @@ def test_sdjwt_metadata_jwks_uri_is_followed(site: Site, issuer: SdJwtIssuer) ->
 
 
 def test_sdjwt_issuer_metadata_path_goes_after_the_well_known_name(site: Site) -> None:
-    assert sdjwt.metadata_url("https://issuer.example/tenant/7") == \
+    assert issuerkeys.metadata_url("https://issuer.example/tenant/7") == \
         "https://issuer.example/.well-known/jwt-vc-issuer/tenant/7"
     issuer = SdJwtIssuer(iss=f"{WEB_HOST}/tenant/7")
     site.publish("/.well-known/jwt-vc-issuer/tenant/7", issuer.metadata())

@@ -84,8 +84,12 @@ def present(text: str, keep_digests: Collection[str], *, holder: Ed25519PrivateK
     parts = sdjwt.split(text)
     payload = jose.decode_payload_json(jose.parse_compact(parts.issuer_jwt))
     alg = payload.get("_sd_alg", "sha-256")
-    wanted = set(keep_digests)
-    keep = {d for d in parts.disclosures if sdjwt.disclosure_digest(d, alg) in wanted}
+    items = sdjwt.disclose(payload, parts.disclosures).items
+    kept_paths = [tuple(item["path"]) for item in items if item["digest"] in set(keep_digests)]
+    # RFC 9901 §7.1 step 4: a disclosure inside another one is referenced only from that one's value,
+    # so a kept claim brings the disclosures of the objects and arrays that hold it.
+    keep = {item["disclosure"] for item in items
+            if any(path[:len(item["path"])] == tuple(item["path"]) for path in kept_paths)}
     presented = sdjwt.present(text, keep)
     if holder is None or audience is None or nonce is None or not _bound_to(payload, holder):
         return presented
