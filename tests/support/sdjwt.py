@@ -56,7 +56,7 @@ class SdJwtIssuer:
         """Return `<JWT>~<disclosure>~...~`: `disclosable` claims each in a disclosure, plus decoys."""
         disclosures: list[str] = []
         payload: dict[str, Any] = {"iss": self.iss, "iat": int(time.time()) - 60,
-                                   "vct": "https://credentials.example.edu/degree", **registered, **claims}
+                                   "vct": "https://issuer.example/types/degree", **registered, **claims}
         digests: list[str] = []
         for name, value in (disclosable or {}).items():
             disclosure = make_disclosure(name, value)

@@ -15,7 +15,7 @@ from jwcrypto.jwk import JWK
 from tests.support.sdjwt import SdJwtIssuer, b64url, digest, key_binding, make_disclosure, sign
 from tests.support.servers import DocumentServer
 from tests.verification.test_vc import WEB_HOST, Site, check, report
-from wallet.services.verification import make_context, sdjwt, verify_bytes
+from wallet.services.verification import issuerkeys, make_context, sdjwt, typemetadata, verify_bytes
 from wallet.services.verification.result import CheckStatus, Status, VerificationResult
 
 STATUS_URL = f"{WEB_HOST}/statuslists/1"
@@ -95,7 +95,7 @@ def test_sdjwt_disclosure_not_referenced_by_any_digest_is_invalid(site: Site, is
 
 def test_sdjwt_digest_used_twice_is_invalid(site: Site, issuer: SdJwtIssuer) -> None:
     disclosure = make_disclosure("given_name", "Ada")
-    payload = {"iss": WEB_HOST, "vct": "https://credentials.example.edu/degree", "iat": int(time.time()),
+    payload = {"iss": WEB_HOST, "vct": "https://issuer.example/types/degree", "iat": int(time.time()),
                "_sd": [digest(disclosure)], "address": {"_sd": [digest(disclosure)]}}
     token = sign(payload, issuer.key, {"typ": "dc+sd-jwt", "kid": issuer.key.get("kid")})
     result = verify(f"{token}~{disclosure}~", site)
@@ -138,7 +138,7 @@ def test_sdjwt_metadata_jwks_uri_is_followed(site: Site, issuer: SdJwtIssuer) ->
 
 
 def test_sdjwt_issuer_metadata_path_goes_after_the_well_known_name(site: Site) -> None:
-    assert sdjwt.metadata_url("https://issuer.example/tenant/7") == \
+    assert issuerkeys.metadata_url("https://issuer.example/tenant/7") == \
         "https://issuer.example/.well-known/jwt-vc-issuer/tenant/7"
     issuer = SdJwtIssuer(iss=f"{WEB_HOST}/tenant/7")
     site.publish("/.well-known/jwt-vc-issuer/tenant/7", issuer.metadata())
@@ -307,9 +307,9 @@ def test_sdjwt_too_large_input_is_refused_before_decoding(issuer: SdJwtIssuer) -
 
 
 def test_sdjwt_readable_names() -> None:
-    assert sdjwt.readable_name("family_name") == "Family name"
-    assert sdjwt.readable_name("dateOfBirth") == "Date of birth"
-    assert sdjwt.readable_name("ECTS-credits") == "ECTS credits"
+    assert typemetadata.readable_name("family_name") == "Family name"
+    assert typemetadata.readable_name("dateOfBirth") == "Date of birth"
+    assert typemetadata.readable_name("ECTS-credits") == "ECTS credits"
 
 
 # --- recipient ---------------------------------------------------------------------------------
@@ -338,3 +338,66 @@ def test_sdjwt_bound_to_another_key_is_issued_to_someone_else(site: Site, issuer
     recipient_check = check(result, "recipient")
     assert recipient_check.status is CheckStatus.FAILED and recipient_check.outcome is None
     assert result.status is Status.VALID  # genuine, just not the learner's (docs/security.md D18)
+
+
+# --- type metadata and labels ------------------------------------------------------------------
+
+
+TYPE_URL = f"{WEB_HOST}/types/degree"
+
+
+def type_metadata() -> dict:
+    return {
+        "vct": TYPE_URL,
+        "display": [{"locale": "en-US", "name": "Bachelor's degree", "description": "A first degree."},
+                    {"lang": "de-DE", "name": "Bachelorabschluss"}],
+        "claims": [
+            {"path": ["given_name"], "display": [{"locale": "de-DE", "label": "Vorname"},
+                                                 {"locale": "en-US", "label": "Given name"}]},
+            {"path": ["address", "locality"], "display": [{"lang": "en", "label": "Town"}]},
+        ],
+    }
+
+
+def labels(result: VerificationResult, languages: list[str]) -> dict[str, object]:
+    return {typemetadata.label_for(entry, languages): entry["value"] for entry in result.metadata.claims}
+
+
+def test_sdjwt_claims_are_labelled_from_type_metadata_in_the_readers_language(site: Site,
+                                                                               issuer: SdJwtIssuer) -> None:
+    site.publish("/types/degree", type_metadata())
+    token = issuer.issue({"address": {"locality": "London", "postal_code": "N1"}},
+                         disclosable={"given_name": "Ada", "family_name": "Lovelace"})
+    result = verify(token, site)
+    assert result.status is Status.VALID, report(result)
+    assert result.metadata.name == "Bachelor's degree"
+    assert result.metadata.type_display["de-DE"]["name"] == "Bachelorabschluss"
+    german = labels(result, ["de-AT", "en"])
+    assert german["Vorname"] == "Ada" and german["Family name"] == "Lovelace"
+    assert german["Town"] == "London" and german["Address › Postal code"] == "N1"
+    assert labels(result, ["fr"])["Given name"] == "Ada"  # no French: English
+    assert "Iss" not in german and "Vct" not in german  # how it works is not what it says
+    disclosed = {tuple(e["path"]): e["disclosed"] for e in result.metadata.claims}
+    assert disclosed[("given_name",)] and not disclosed[("address", "locality")]
+
+
+def test_sdjwt_type_metadata_not_matching_its_integrity_is_not_used(site: Site, issuer: SdJwtIssuer) -> None:
+    site.publish("/types/degree", type_metadata())
+    token = issuer.issue({"vct#integrity": "sha256-" + base64.b64encode(b"\0" * 32).decode()},
+                         disclosable={"given_name": "Ada"})
+    result = verify(token, site)
+    assert result.status is Status.VALID
+    assert check(result, "type-metadata").status is CheckStatus.WARNING
+    assert result.metadata.name == "Degree"
+    assert labels(result, ["de"]) == {"Given name": "Ada"}
+
+
+def test_sdjwt_type_metadata_with_matching_integrity_is_used(site: Site, issuer: SdJwtIssuer) -> None:
+    import hashlib
+
+    body = json.dumps(type_metadata()).encode()
+    site.publish("/types/degree", body)
+    integrity = "sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+    result = verify(issuer.issue({"vct#integrity": integrity}, disclosable={"given_name": "Ada"}), site)
+    assert check(result, "type-metadata").status is CheckStatus.PASSED
+    assert labels(result, ["de"]) == {"Vorname": "Ada"}

@@ -234,7 +234,10 @@ def show(credential_id: int):
     compact = None
     if credential.original_type == "application/jwt":
         compact = collaborators().blobs.get(credential.original_sha256).decode("utf-8", "replace")
+    languages = [language for language, _ in request.accept_languages]
     return render_template("credentials/show.html", credential=credential, compact=compact,
+                           claims=credential_service.claim_rows(credential, languages),
+                           type_name=credential_service.type_name(credential, languages),
                            raw_json=json.dumps(credential.document, indent=2, ensure_ascii=False)
                            if credential.document else None)
 

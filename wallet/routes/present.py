@@ -31,10 +31,12 @@ def _read(values: Any) -> service.PresentationRequest:
 def _page(*, status: int = 200, error: str | None = None, presentation_request: service.PresentationRequest | None = None,
           chosen: set[int] | None = None) -> tuple[str, int]:
     """Render the request page: the paste form, or the review of a request with the learner's choices."""
-    choices = service.choices(get_session(), current_user.id) if presentation_request is not None else None
+    choices = service.choices(get_session(), current_user.id, blobs=collaborators().blobs,
+                              languages=[language for language, _ in request.accept_languages]
+                              ) if presentation_request is not None else None
     body = render_template(
         "present/request.html", presentation_request=presentation_request, choices=choices, error=error,
-        chosen=chosen or set(), pasted=request.values.get("request", ""),
+        chosen=chosen or set(), disclosed=set(request.form.getlist("disclose")), pasted=request.values.get("request", ""),
         challenge=request.values.get("challenge", ""), domain=request.values.get("domain", ""))
     return body, status
 
@@ -73,9 +75,16 @@ def sign():
     except ValidationError as error:
         return _page(status=400, error=str(error))
     chosen = [int(v) for v in request.form.getlist("credential") if v.isdigit()]
+    # SD-JWT VCs: each ticked claim comes as "disclose" = "<credential id>:<digest of its disclosure>".
+    disclose: dict[int, set[str]] = {}
+    for value in request.form.getlist("disclose"):
+        credential_id, _, digest = value.partition(":")
+        if credential_id.isdigit() and digest:
+            disclose.setdefault(int(credential_id), set()).add(digest)
     try:
         signed = service.answer(session, current_user.id, presentation_request, chosen,
-                                secret_key=current_app.config["SECRET_KEY"], blobs=collaborators().blobs)
+                                secret_key=current_app.config["SECRET_KEY"], blobs=collaborators().blobs,
+                                disclose=disclose)
     except ValidationError as error:
         # The refusal is shown beside the choice it concerns; nothing was signed or stored.
         session.rollback()

@@ -28,7 +28,7 @@ from wallet.public_pages import (
     share_links,
 )
 from wallet.services import evidence as evidence_service
-from wallet.services import presentations, public_view, sharing, view_counts
+from wallet.services import disclosures, presentations, public_view, sharing, view_counts
 from wallet.services.credentials import baked_image
 from wallet.services.errors import NotFoundError, RateLimitedError
 from wallet.services.images import PNG, SVG, SVG_HEADERS
@@ -178,6 +178,8 @@ def original(slug: str, credential_id: int | None):
     """Download the credential exactly as it was issued, to check it with any verifier."""
     credential = _offered_original(slug, credential_id)
     data = collaborators().blobs.get(credential.original_sha256)
+    if credential.format_id == "sdjwt":
+        data = disclosures.public_original(data)  # no selectively disclosable claim on a public page
     extension = _EXTENSIONS.get(credential.original_type, "bin")
     return send_bytes(data, media_type(credential) if extension != "jwt" else "application/vc+jwt",
                       sharing.download_name(credential.name, extension))

@@ -5,6 +5,7 @@ Every query filters by `owner_id`; another learner's id is indistinguishable fro
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,7 +28,7 @@ from wallet.services.errors import NotFoundError, ValidationError
 from wallet.services.images import PNG, SVG
 from wallet.services.results import RecordingFetch, apply_metadata, recipient_state, record_for
 from wallet.services.sanitize import clean_text
-from wallet.services.verification import make_context, verify_bytes
+from wallet.services.verification import make_context, typemetadata, verify_bytes
 from wallet.services.verification.extract import OB2_KEYWORD, OB3_KEYWORD, bake_png, bake_svg
 from wallet.services.verification.fetching import Fetch
 from wallet.services.verification.result import Status, VerificationResult
@@ -341,3 +342,37 @@ def reverify_stale(
             identities[owner_id] = learner_identities(session, owner_id)
         yield reverify_credential(session, owner_id, credential_id, fetch=fetch, blobs=blobs,
                                   trigger="scheduled", recipients=identities[owner_id])
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims of an SD-JWT VC
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One claim as shown: its label in the reader's language, its value as text, and whether it was disclosed."""
+
+    label: str
+    value: str
+    disclosed: bool
+
+
+def claim_rows(credential: Credential, languages: Sequence[str]) -> list[ClaimRow]:
+    """Return the claims an SD-JWT VC states, labelled in the first of `languages` the issuer describes."""
+    rows: list[ClaimRow] = []
+    for entry in (credential.details or {}).get("claims") or []:
+        if not isinstance(entry, dict):
+            continue
+        value = entry.get("value")
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        rows.append(ClaimRow(clean_text(typemetadata.label_for(entry, languages), limit=200) or "Claim",
+                             clean_text(text, limit=2000) or "", bool(entry.get("disclosed"))))
+    return rows
+
+
+def type_name(credential: Credential, languages: Sequence[str]) -> str | None:
+    """Return the credential type's name from its type metadata in the first of `languages` it has."""
+    display = typemetadata.pick_language((credential.details or {}).get("type_display") or {}, languages)
+    name = display.get("name") if isinstance(display, dict) else None
+    return clean_text(name, limit=300) or None if isinstance(name, str) else None
+

@@ -87,7 +87,8 @@ DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$")
 # Link-alternate discovery: the types under which a page may link its credential.
-ALTERNATE_TYPES = frozenset({"application/ld+json", "application/json", "application/vc+jwt", "text/plain"})
+ALTERNATE_TYPES = frozenset({"application/ld+json", "application/json", "application/vc+jwt", "application/dc+sd-jwt",
+                             "application/vc+sd-jwt", "text/plain"})
 # SD-JWT VC §3.2.1: its media type; kept so the original downloads as what it is.
 SD_JWT_TYPE = "application/dc+sd-jwt"
 _CONTAINER_TYPES = {

@@ -17,7 +17,7 @@ Nothing in a request is fetched: its links are shown as text, if at all.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wallet.models.credential import RECIPIENT_MISMATCH, Credential
-from wallet.services import presentations
+from wallet.services import disclosures, presentations
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import NotFoundError, ValidationError
 from wallet.services.presentations import Presentation
@@ -161,6 +161,8 @@ class Choices:
 
     presentable: list[Credential] = field(default_factory=list)
     not_presentable: list[tuple[Credential, str]] = field(default_factory=list)
+    # For each SD-JWT VC (by id): the claims the learner may choose to disclose; none is chosen for them.
+    disclosable: dict[int, list[disclosures.DisclosureChoice]] = field(default_factory=dict)
 
 
 def _why_not(credential: Credential) -> str | None:
@@ -173,14 +175,20 @@ def _why_not(credential: Credential) -> str | None:
     return None
 
 
-def choices(session: Session, owner_id: int) -> Choices:
-    """Return the learner's credentials, split into those an answer may carry and the rest."""
+def choices(session: Session, owner_id: int, *, blobs: BlobStore | None = None,
+            languages: Sequence[str] = ()) -> Choices:
+    """Return the learner's credentials, split into those an answer may carry and the rest.
+
+    With `blobs`, each SD-JWT VC's selectively disclosable claims are listed too, labelled in `languages`.
+    """
     found = Choices()
     query = select(Credential).where(Credential.owner_id == owner_id).order_by(Credential.name, Credential.id)
     for credential in session.scalars(query):
         reason = _why_not(credential)
         if reason is None:
             found.presentable.append(credential)
+            if blobs is not None and credential.format_id == "sdjwt":
+                found.disclosable[credential.id] = disclosures.disclosure_choices(credential, blobs, languages)
         else:
             found.not_presentable.append((credential, reason))
     return found
@@ -194,8 +202,11 @@ def answer(
     *,
     secret_key: str,
     blobs: BlobStore,
+    disclose: Mapping[int, Collection[str]] | None = None,
 ) -> Presentation:
     """Sign the learner's answer to `request` with the credentials they chose (their own, verifying).
+
+    `disclose` names, per SD-JWT VC id, the digests of the disclosures the learner chose; the others stay out.
 
     Raises NotFoundError if a credential is not the learner's, ValidationError if one cannot be
     presented (named, with why) or none was chosen. Call it only on the learner's explicit approval.
@@ -215,7 +226,8 @@ def answer(
         raise ValidationError("These cannot go into a presentation: " + "; ".join(
             f"“{clean_text(c.name, limit=100)}”: {reason}" for c, reason in refused))
     presentation = presentations.answer_challenge(session, owner_id, chosen, challenge=request.challenge,
-                                                  domain=request.domain, secret_key=secret_key, blobs=blobs)
+                                                  domain=request.domain, secret_key=secret_key, blobs=blobs,
+                                                  disclose=disclose)
     if not presentation.included:
         raise ValidationError("None of the chosen credentials can go into a presentation: " + "; ".join(
             f"“{clean_text(c.name, limit=100)}”: {reason}" for c, reason in presentation.left_out))

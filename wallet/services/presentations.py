@@ -27,7 +27,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from wallet.models.credential import Credential
 from wallet.models.portfolio import LearnerKey
+from wallet.services import disclosures
 from wallet.services.blobs import BlobStore
 from wallet.services.errors import ValidationError, WalletError
 from wallet.services.verification import dataintegrity, extract, make_context
@@ -59,7 +60,7 @@ PLAIN_PURPOSE = "assertionMethod"
 AUTHENTICATION_PURPOSE = "authentication"
 VERIFIED = Status.VALID.value
 # Formats that are W3C Verifiable Credentials (Open Badges 2.0 assertions are not).
-VC_FORMATS = frozenset({"ob3", "clr2", "vc"})
+VC_FORMATS = frozenset({"ob3", "clr2", "vc", "sdjwt"})
 _HKDF_SALT = b"wallet.learner-keys"
 _HKDF_INFO = b"wallet learner key encryption v1"
 _NONCE_BYTES = 12
@@ -149,13 +150,21 @@ class Presentation:
     left_out: list[tuple[Credential, str]] = field(default_factory=list)
 
 
-def presentation_entry(credential: Credential, blobs: BlobStore) -> dict[str, Any]:
+def presentation_entry(credential: Credential, blobs: BlobStore, *, disclose: Collection[str] = (),
+                       holder: Ed25519PrivateKey | None = None, challenge: str | None = None,
+                       domain: str | None = None) -> dict[str, Any]:
     """Return how `credential` goes into a VC 2.0 presentation, exactly as it was issued.
 
+    An SD-JWT VC goes with only the disclosures whose digests are in `disclose` (disclosures.py).
     Raises ValidationError (with the reason in plain words) when it cannot go in as it is.
     """
     if credential.format_id not in VC_FORMATS:
         raise ValidationError("Open Badges 2.0 badges are not Verifiable Credentials; download them on their own.")
+    if credential.format_id == "sdjwt":
+        presented = disclosures.present(disclosures.stored_sd_jwt(credential, blobs), disclose, holder=holder,
+                                        audience=domain, nonce=challenge)
+        return {"@context": [CREDENTIALS_V2], "id": disclosures.SD_JWT_DATA_PREFIX + presented,
+                "type": ENVELOPED_TYPE}
     data = blobs.get(credential.original_sha256)
     try:
         # Offline: the stored original holds the whole credential; nothing is fetched.
@@ -206,6 +215,7 @@ def build_presentation(
     secret_key: str,
     blobs: BlobStore,
     created: datetime | None = None,
+    disclose: Mapping[int, Collection[str]] | None = None,
 ) -> Presentation:
     """Sign a plain presentation of `credentials` (the learner's own) with the learner's wallet key.
 
@@ -213,7 +223,7 @@ def build_presentation(
     signed into it. Credentials that do not verify are left out, with the reason.
     """
     return _sign(session, owner_id, credentials, secret_key=secret_key, blobs=blobs, purpose=PLAIN_PURPOSE,
-                 challenge=None, domain=None, created=created)
+                 challenge=None, domain=None, created=created, disclose=disclose)
 
 
 def answer_challenge(
@@ -226,6 +236,7 @@ def answer_challenge(
     secret_key: str,
     blobs: BlobStore,
     created: datetime | None = None,
+    disclose: Mapping[int, Collection[str]] | None = None,
 ) -> Presentation:
     """Sign a presentation that authenticates the learner to one verifier (its challenge and domain).
 
@@ -237,7 +248,7 @@ def answer_challenge(
     if checked_challenge is None or checked_domain is None:
         raise ValidationError("An answer needs the verifier's challenge and its domain.")
     return _sign(session, owner_id, credentials, secret_key=secret_key, blobs=blobs, purpose=AUTHENTICATION_PURPOSE,
-                 challenge=checked_challenge, domain=checked_domain, created=created)
+                 challenge=checked_challenge, domain=checked_domain, created=created, disclose=disclose)
 
 
 def _sign(
@@ -251,11 +262,14 @@ def _sign(
     challenge: str | None,
     domain: str | None,
     created: datetime | None,
+    disclose: Mapping[int, Collection[str]] | None = None,
 ) -> Presentation:
+    """Sign; an SD-JWT VC goes with the disclosures `disclose` lists for it (by credential id), or none."""
     for credential in credentials:
         if credential.owner_id != owner_id:
             raise ValidationError("Only your own credentials can go in your presentation.")
     key = learner_key(session, owner_id, secret_key=secret_key)
+    private_key = signing_key(key, secret_key=secret_key)
     presentation = Presentation(document={}, holder=key.did)
     entries: list[dict[str, Any]] = []
     for credential in credentials:
@@ -263,7 +277,9 @@ def _sign(
             presentation.left_out.append((credential, not_presentable_reason(credential)))
             continue
         try:
-            entries.append(presentation_entry(credential, blobs))
+            entries.append(presentation_entry(
+                credential, blobs, disclose=(disclose or {}).get(credential.id, ()),
+                holder=private_key if challenge is not None else None, challenge=challenge, domain=domain))
         except ValidationError as error:
             presentation.left_out.append((credential, str(error)))
             continue
@@ -283,6 +299,6 @@ def _sign(
         "verifiableCredential": entries,
     }
     presentation.document = dataintegrity.sign_document(
-        unsigned, private_key=signing_key(key, secret_key=secret_key), verification_method=verification_method(key.did),
+        unsigned, private_key=private_key, verification_method=verification_method(key.did),
         proof_purpose=purpose, challenge=challenge, domain=domain, created=created)
     return presentation

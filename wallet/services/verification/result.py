@@ -112,6 +112,11 @@ class Metadata:
     # [{"id", "name", "description", "narrative", "genre"}]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     endorsements_count: int = 0
+    # SD-JWT VC: each claim the credential states, for showing it (sdjwt.py `claim_entries`):
+    # [{"path": [...], "value": ..., "labels": {language tag: label}, "disclosed": bool}]
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    # SD-JWT VC type metadata `display`: {language tag: {"name", "description"}}.
+    type_display: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field, not asdict(): _jsonable copies every dict and list already, and asdict's deep

@@ -12,30 +12,26 @@ An SD-JWT is `<issuer-signed JWT>~<disclosure>~...~[<key binding JWT>]` (RFC 990
    `aud`, `nonce` and `sd_hash` (the digest of everything before it);
 4. the validity period (`nbf`, `exp`), then the Token Status List entry `status.status_list`.
 
-The string is kept as received, with every disclosure (docs/verification.md). Hashing the disclosures
-is not cryptography of our own: every signature goes through jose.py (jwcrypto).
+The string is kept as received, with every disclosure (docs/verification.md §3.12). Hashing the
+disclosures is not cryptography of our own: every signature goes through jose.py (jwcrypto). The
+issuer's key is found by issuerkeys.py, the status read by tokenstatus.py, the type described by
+typemetadata.py.
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import hashlib
-import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from jwcrypto.common import JWException
-from jwcrypto.jwk import JWK
 
-from wallet.services.verification import dates, jose, keys, recipient
+from wallet.services.verification import dates, issuerkeys, jose, keys, recipient, tokenstatus, typemetadata
 from wallet.services.verification.context import Context
 from wallet.services.verification.errors import (
     DuplicateKeyError,
-    FetchError,
     JoseError,
     KeyResolutionError,
     MalformedJSONError,
@@ -52,15 +48,11 @@ FORMAT_ID = "sdjwt"
 # SD-JWT VC §3.2.1: the media type is application/dc+sd-jwt; drafts before 06 used vc+sd-jwt.
 SD_JWT_VC_TYPES = frozenset({"dc+sd-jwt", "vc+sd-jwt", "application/dc+sd-jwt", "application/vc+sd-jwt"})
 KB_JWT_TYPE = "kb+jwt"  # RFC 9901 §4.3
-STATUS_LIST_TYPES = frozenset({"statuslist+jwt", "application/statuslist+jwt"})  # Token Status List §5.1
 # RFC 9901 §4.1.1: the IANA "Named Information Hash Algorithm" names; sha-256 when `_sd_alg` is absent.
 HASH_ALGORITHMS = {"sha-256": hashlib.sha256, "sha-384": hashlib.sha384, "sha-512": hashlib.sha512}
 # docs/security.md D12: one bound on the whole string (issuer JWT, disclosures and key binding JWT).
 MAX_LENGTH = jose.MAX_TOKEN_LENGTH
 MAX_DISCLOSURES = 1000
-# Token Status List §7.1: 1 is INVALID, 2 is SUSPENDED; 0 is VALID. Others are for applications.
-STATUS_VALID, STATUS_INVALID, STATUS_SUSPENDED = 0, 1, 2
-MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
 # RFC 9901 §4.2.4.2: the key of an array element disclosure reference.
 ARRAY_DIGEST_KEY = "..."
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -293,7 +285,7 @@ def verify_sd_jwt(text: str, context: Context, *, audience: str | None = None,
     elif typ in SD_JWT_VC_TYPES:
         result.add(Check.passed("structure", "It is a well-formed SD-JWT VC."))
 
-    candidates, key_failure = _issuer_keys(parsed.header, issuer_id, context)
+    candidates, key_failure = issuerkeys.issuer_keys(parsed.header, issuer_id, context)
     signer: keys.ResolvedKey | None = None
     if key_failure is not None:
         result.add(Check.skipped("proof", "The signature could not be checked without the issuer's key."))
@@ -320,12 +312,17 @@ def verify_sd_jwt(text: str, context: Context, *, audience: str | None = None,
     result.add(dates.validity_check({}, context.now, claims=payload))
     result.add(_recipient_check(disclosed.claims, context))
     genuine = signer is not None and all(c.status is not CheckStatus.FAILED for c in result.checks)
+    type_metadata = None
     if genuine:
-        # docs/security.md A17: the status list is fetched only once the signature is known to be the issuer's.
-        status_check = _status_check(payload, candidates, issuer_id, context)
+        # docs/security.md A17: the status list and the type's description are fetched only once the
+        # signature is known to be the issuer's.
+        status_check = tokenstatus.check_status(payload, candidates, issuer_id, context)
         if status_check is not None:
             result.add(status_check)
-    _fill_metadata(result.metadata, disclosed.claims, issuer_id, signer if genuine else None)
+        type_metadata, type_check = typemetadata.fetch_type_metadata(disclosed.claims, context)
+        if type_check is not None:
+            result.add(type_check)
+    _fill_metadata(result.metadata, disclosed, issuer_id, signer if genuine else None, type_metadata)
     return result.finish()
 
 
@@ -346,92 +343,6 @@ def _structure_problems(payload: dict[str, Any]) -> list[str]:
 
 
 # --- the issuer's key ------------------------------------------------------------------------
-
-
-def _issuer_keys(header: dict[str, Any], issuer_id: str,
-                 context: Context) -> tuple[list[keys.ResolvedKey], Check | None]:
-    """Find the keys that may have signed: from an x5c chain, a DID, or JWT VC Issuer Metadata (SD-JWT VC §3.5)."""
-    try:
-        if "x5c" in header:
-            return [_x5c_key(header["x5c"], issuer_id)], None
-        if issuer_id.startswith("did:"):
-            kid = header.get("kid")
-            if isinstance(kid, str) and kid:
-                vm = issuer_id + kid if kid.startswith("#") else kid
-                return [keys.resolve_verification_method(vm, issuer_id=issuer_id, context=context)], None
-            return keys.assertion_keys(issuer_id, issuer_id=issuer_id, context=context), None
-        if urlsplit(issuer_id).scheme in ("https", "http"):
-            return _metadata_keys(issuer_id, header.get("kid"), context), None
-    except KeyResolutionError as error:
-        return [], Check.failed("issuer-key", str(error), outcome=error.outcome, issuer=issuer_id)
-    return [], Check.failed("issuer-key", "The issuer is neither a web address nor a DID, so its key cannot be "
-                            "found.", outcome=Status.UNVERIFIABLE, issuer=issuer_id)
-
-
-def metadata_url(issuer_id: str) -> str:
-    """Return the JWT VC Issuer Metadata address of `issuer_id` (SD-JWT VC §5.1: well-known before the path)."""
-    parts = urlsplit(issuer_id)
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme}://{parts.netloc}/.well-known/jwt-vc-issuer{path}"
-
-
-def _metadata_keys(issuer_id: str, kid: Any, context: Context) -> list[keys.ResolvedKey]:
-    url = metadata_url(issuer_id)
-    try:
-        metadata = _fetch_json(url, context, role="issuer-metadata")
-    except FetchError as error:
-        raise KeyResolutionError(f"The issuer's metadata ({url}) could not be fetched: {error}") from error
-    if metadata.get("issuer") != issuer_id:
-        # SD-JWT VC §5.3: the metadata's issuer must be identical to the iss it was fetched for.
-        raise KeyResolutionError("The issuer's metadata names another issuer, so its keys are not this issuer's.",
-                                 Status.INVALID)
-    jwks = metadata.get("jwks")
-    if jwks is None and isinstance(metadata.get("jwks_uri"), str):
-        jwks_uri = metadata["jwks_uri"]
-        try:
-            jwks = _fetch_json(jwks_uri, context, role="issuer-keys")
-        except FetchError as error:
-            raise KeyResolutionError(f"The issuer's keys ({jwks_uri[:200]}) could not be fetched: {error}") from error
-    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-        raise KeyResolutionError("The issuer's metadata publishes no keys (jwks or jwks_uri).")
-    found: list[keys.ResolvedKey] = []
-    for jwk in jwks["keys"]:
-        if not isinstance(jwk, dict) or (isinstance(kid, str) and jwk.get("kid") != kid):
-            continue
-        try:
-            key = keys.key_from_jwk(jwk, issuer_id=issuer_id)
-        except KeyResolutionError:
-            continue
-        found.append(dataclasses.replace(
-            key, vm_id=f"{url}#{jwk.get('kid') or key.vm_id}", controller=issuer_id, binding=keys.KeyBinding.ISSUER,
-            source="jwt-vc-issuer", explanation=f"The key is published in the issuer's metadata at {url}."))
-    if not found:
-        raise KeyResolutionError("The issuer's metadata has no key " + (f'"{kid[:60]}"' if isinstance(kid, str)
-                                                                      else "Wallet can use") + ".", Status.INVALID)
-    return found
-
-
-def _x5c_key(chain: Any, issuer_id: str) -> keys.ResolvedKey:
-    """Take the signing key from an x5c chain's first certificate (RFC 7515 §4.1.6).
-
-    Wallet configures no X.509 trust anchors, so the chain cannot tie the key to the issuer: the
-    signature is checked and the issuer key is reported as not established (docs/verification.md).
-    """
-    if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
-        raise KeyResolutionError('The "x5c" certificate chain is malformed.', Status.INVALID)
-    try:
-        certificate = x509.load_der_x509_certificate(base64.b64decode(chain[0], validate=True))
-        pem = certificate.public_key().public_bytes(serialization.Encoding.PEM,
-                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
-        jwk = JWK.from_pem(pem)
-    except (ValueError, binascii.Error, JWException, TypeError) as error:
-        raise KeyResolutionError('The "x5c" certificate cannot be read.', Status.INVALID) from error
-    subject = certificate.subject.rfc4514_string()[:200]
-    return keys.ResolvedKey(
-        vm_id=f"x5c:{subject}", controller=None, material=jwk, key_type=str(jwk.get("kty")),
-        binding=keys.KeyBinding.SELF_ASSERTED, source="x5c", purposes=frozenset(),
-        explanation=f"The key comes from a certificate ({subject}) that the credential carries; Wallet trusts "
-                    "no certificate authority for issuers, so the certificate does not show the issuer made it.")
 
 
 def _issuer_key_check(key: keys.ResolvedKey, issuer_id: str) -> Check:
@@ -544,94 +455,18 @@ def _learner_thumbprints(context: Context) -> set[str]:
     return found
 
 
-# --- Token Status List -----------------------------------------------------------------------
-
-
-def _status_check(payload: dict[str, Any], candidates: list[keys.ResolvedKey], issuer_id: str,
-                  context: Context) -> Check | None:
-    """Read the credential's entry in its Token Status List (draft-ietf-oauth-status-list §8)."""
-    status = payload.get("status")
-    if status is None:
-        return None
-    entry = status.get("status_list") if isinstance(status, dict) else None
-    if entry is None:
-        return Check.skipped("status", "The credential names a kind of status Wallet does not read.")
-    index, uri = entry.get("idx") if isinstance(entry, dict) else None, entry.get("uri") if isinstance(entry, dict) else None
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0 or not isinstance(uri, str):
-        return _unknown("The credential's status entry is incomplete (it needs idx and uri).")
-    detail = {"list": uri, "index": index}
-    try:
-        fetched = context.fetch(uri, kind="jwt", role="status-list")
-    except FetchError:
-        # Never "not revoked": a list that cannot be read leaves the status unknown (docs/security.md D20).
-        return _unknown("Could not check revocation: the issuer's status list could not be fetched.", **detail)
-    try:
-        bits, values = _read_status_list(fetched.body.decode("utf-8", "replace").strip(), uri, candidates,
-                                         issuer_id, context)
-    except SdJwtError as error:
-        return _unknown(f"Could not check revocation: {error}.", **detail)
-    if (index + 1) * bits > len(values) * 8:
-        return _unknown("Could not check revocation: the credential's place is beyond the end of the status list.",
-                        **detail)
-    value = (values[index * bits // 8] >> (index * bits % 8)) & ((1 << bits) - 1)
-    detail["value"] = value
-    if value == STATUS_VALID:
-        return Check.passed("status", "Not revoked: the issuer's status list was checked.", **detail)
-    if value in (STATUS_INVALID, STATUS_SUSPENDED):
-        word = "Revoked" if value == STATUS_INVALID else "Suspended"
-        return Check.failed("status", f"{word} by the issuer (its status list says so).", outcome=Status.REVOKED,
-                            **detail)
-    return _unknown(f"The issuer's status list gives the status {value:#x}, which Wallet does not know.", **detail)
-
-
-def _read_status_list(token: str, uri: str, candidates: list[keys.ResolvedKey], issuer_id: str,
-                      context: Context) -> tuple[int, bytes]:
-    """Verify a status list token and return (bits, the decompressed list) (Token Status List §5, §8.3)."""
-    try:
-        parsed = jose.parse_compact(token)
-        claims = jose.decode_payload_json(parsed)
-    except (JoseError, DuplicateKeyError) as error:
-        raise SdJwtError("the status list is not a signed token") from error
-    if str(parsed.header.get("typ", "")).lower() not in STATUS_LIST_TYPES:
-        raise SdJwtError('the status list token is not of type "statuslist+jwt"')
-    # The list must be the issuer's: signed by one of the keys that may sign its credentials.
-    list_issuer = claims.get("iss", issuer_id)
-    if list_issuer != issuer_id:
-        raise SdJwtError("the status list was issued by someone else")
-    signer, _ = _first_verifying_key(parsed, candidates)
-    if signer is None:
-        raise SdJwtError("the status list is not signed by the issuer")
-    if claims.get("sub") != uri:
-        raise SdJwtError("the status list token is for another address")  # Token Status List §8.3 step 3
-    expires = dates.numeric_date(claims.get("exp"))
-    if expires is not None and context.now > expires + dates.LEEWAY:
-        raise SdJwtError("the issuer's status list has expired")
-    status_list = claims.get("status_list")
-    bits = status_list.get("bits") if isinstance(status_list, dict) else None
-    lst = status_list.get("lst") if isinstance(status_list, dict) else None
-    if bits not in (1, 2, 4, 8) or not isinstance(lst, str):
-        raise SdJwtError("the status list is malformed")
-    try:
-        decompressor = zlib.decompressobj()
-        values = decompressor.decompress(_b64url_decode(lst), MAX_STATUS_LIST_BYTES)
-    except (zlib.error, SdJwtError) as error:
-        raise SdJwtError("the status list cannot be decompressed") from error
-    if decompressor.unconsumed_tail:
-        raise SdJwtError("the status list is too large")
-    return bits, values
-
-
-def _unknown(message: str, **detail: Any) -> Check:
-    return Check.failed("status", message, outcome=Status.UNVERIFIABLE, **detail)
-
-
 # --- metadata --------------------------------------------------------------------------------
 
 
-def _fill_metadata(metadata: Metadata, claims: dict[str, Any], issuer_id: str,
-                   signer: keys.ResolvedKey | None) -> None:
+def _fill_metadata(metadata: Metadata, disclosed: Disclosed, issuer_id: str, signer: keys.ResolvedKey | None,
+                   type_metadata: dict[str, Any] | None) -> None:
+    claims = disclosed.claims
     vct = claims.get("vct")
-    metadata.name = readable_type(vct) if isinstance(vct, str) else None
+    metadata.type_display = typemetadata.type_display(type_metadata)
+    display = typemetadata.pick_language(metadata.type_display, ["en"])
+    metadata.name = (display or {}).get("name") or (typemetadata.readable_type(vct) if isinstance(vct, str) else None)
+    metadata.description = (display or {}).get("description")
+    metadata.achievement_type = vct if isinstance(vct, str) else None
     metadata.issuer_id = issuer_id or None
     if signer is not None:
         metadata.verified_issuer = (issuer_id.split("#", 1)[0] if issuer_id.startswith("did:")
@@ -644,46 +479,10 @@ def _fill_metadata(metadata: Metadata, claims: dict[str, Any], issuer_id: str,
     if isinstance(subject, str) and subject:
         kind = "did" if subject.startswith("did:") else "url" if subject.startswith("http") else "id"
         metadata.recipient = {"type": kind, "identity": subject, "hashed": False, "salt": None}
-
-
-def readable_type(vct: str) -> str:
-    """Make a credential type (`vct`) readable: its last path segment, words split at _ - and case changes."""
-    tail = vct.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or vct
-    return readable_name(tail)
-
-
-def readable_name(name: str) -> str:
-    """Make a claim name readable: "family_name" -> "Family name", "dateOfBirth" -> "Date of birth"."""
-    words: list[str] = []
-    current = ""
-    for char in name.replace("_", " ").replace("-", " "):
-        if char == " ":
-            if current:
-                words.append(current)
-            current = ""
-        elif char.isupper() and current and current[-1].islower():
-            words.append(current)
-            current = char
-        else:
-            current += char
-    if current:
-        words.append(current)
-    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
-    return text[:1].upper() + text[1:] if text else name
+    metadata.claims = typemetadata.claim_entries(claims, [item["path"] for item in disclosed.items], type_metadata)
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _fetch_json(url: str, context: Context, *, role: str) -> dict[str, Any]:
-    fetched = context.fetch(url, kind="json", role=role)
-    try:
-        document = loads_strict(fetched.body)
-    except MalformedJSONError as error:
-        raise FetchError("it is not valid JSON") from error
-    if not isinstance(document, dict):
-        raise FetchError("it is not a JSON object")
-    return document
 
 
 def _b64url(data: bytes) -> str:
