@@ -72,6 +72,9 @@ def test_offer_two_credentials_are_both_stored(client, session, make_user, api_t
     assert response.status_code == 201, response.get_json()
     assert len(response.get_json()["credentials"]) == 2
     assert stored(session) == 2
+    # One fresh nonce per credential request, none after the last (each is used once, OID4VCI 1.0 §7).
+    nonces = [path for method, path, _headers in oid4vci_issuer.requests if path.endswith("/nonce")]
+    assert len(nonces) == 2 == len(oid4vci_issuer.credential_requests)
 
 
 def test_offer_with_tx_code_wrong_code_is_refused_nothing_stored(

@@ -179,6 +179,8 @@ def _receive(session: Session, client: ProviderClient, importer: importing.Impor
     deferred: list[dict[str, Any]] = []
     for configuration_id in configuration_ids:
         for identifier in credential_identifiers(token, configuration_id) or [None]:
+            # A nonce is used once: a request after the first asks for a fresh one (none after the last).
+            nonce = nonce if nonce is not None else fresh_nonce(remote, metadata)
             answer, nonce = _request(remote, metadata, access, configuration_id, holder, nonce, now,
                                      identifier=identifier)
             if answer.transaction_id is not None:
@@ -209,9 +211,7 @@ def _request(remote: Remote, metadata: IssuerMetadata, access: str, configuratio
         proof = proof_jwt(holder.private_key, holder.kid, audience=metadata.credential_issuer, nonce=nonce,
                           issued_at=int(now()))
         try:
-            # A nonce is used once: the next request asks for a fresh one.
-            return (request_credential(remote, metadata, access, configuration_id, proof, identifier=identifier),
-                    fresh_nonce(remote, metadata))
+            return request_credential(remote, metadata, access, configuration_id, proof, identifier=identifier), None
         except NonceRefusedError:
             if attempt == 2 or metadata.nonce_endpoint is None:
                 raise OfferError("The issuer refused Wallet's proof of your key twice. Nothing was added; "
