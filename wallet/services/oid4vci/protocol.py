@@ -22,7 +22,7 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import json_encode
 
 from wallet.services.errors import FetchError, ImportRejectedError, UnsafeURLError, WalletError
-from wallet.services.providers.oauth import Send
+from wallet.services.providers.oauth import Send, error_reason, json_or_empty
 from wallet.services.verification.errors import RemoteError
 from wallet.services.verification.fetching import Fetch, Fetched
 from wallet.services.verification.jsonutil import loads_strict
@@ -260,11 +260,11 @@ def token_authorization_code(remote: Remote, server: ServerMetadata, *, code: st
 def _token(remote: Remote, server: ServerMetadata, form: dict[str, str], *, wrong_code: bool) -> dict[str, Any]:
     answer = remote.send("POST", server.token_endpoint, headers={"Content-Type": FORM},
                          body=urlencode(form).encode("ascii"))
-    document = _json_or_empty(answer)
+    document = json_or_empty(answer)
     if answer.status_code == 400 and document.get("error") == "invalid_grant" and wrong_code:
         raise TxCodeError("The issuer did not accept the transaction code. Check the code it sent you and try again.")
     if answer.status_code != 200:
-        raise FetchError(f"The issuer did not give Wallet access to the credential{_reason(answer)}.")
+        raise FetchError(f"The issuer did not give Wallet access to the credential{error_reason(answer)}.")
     token, kind = document.get("access_token"), document.get("token_type")
     if not isinstance(token, str) or not token or not isinstance(kind, str) or kind.lower() != "bearer":
         raise FetchError("The issuer sent a token answer Wallet cannot use.")
@@ -301,9 +301,9 @@ def fresh_nonce(remote: Remote, metadata: IssuerMetadata) -> str | None:
     if metadata.nonce_endpoint is None:
         return None
     answer = remote.send("POST", metadata.nonce_endpoint)
-    nonce = _json_or_empty(answer).get("c_nonce")
+    nonce = json_or_empty(answer).get("c_nonce")
     if answer.status_code != 200 or not isinstance(nonce, str) or not nonce:
-        raise FetchError(f"The issuer's nonce endpoint gave no nonce{_reason(answer)}.")
+        raise FetchError(f"The issuer's nonce endpoint gave no nonce{error_reason(answer)}.")
     return nonce
 
 
@@ -336,11 +336,11 @@ def request_credential(remote: Remote, metadata: IssuerMetadata, access_token: s
     body = {**target, "proofs": {"jwt": [proof]}}
     answer = remote.send("POST", metadata.credential_endpoint, body=json.dumps(body).encode("utf-8"),
                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {access_token}"})
-    document = _json_or_empty(answer)
+    document = json_or_empty(answer)
     if answer.status_code == 400 and document.get("error") == "invalid_nonce":
         raise NonceRefusedError("The issuer did not accept Wallet's proof of your key.")
     if answer.status_code not in (200, 202):
-        raise FetchError(f"The issuer did not issue the credential{_reason(answer)}.")
+        raise FetchError(f"The issuer did not issue the credential{error_reason(answer)}.")
     return _issued(document, pending=answer.status_code == 202)
 
 
@@ -364,11 +364,11 @@ def poll_deferred(remote: Remote, endpoint: str, access_token: str, transaction_
     """Ask the deferred credential endpoint once (OID4VCI §9): credentials, or still pending."""
     answer = remote.send("POST", endpoint, body=json.dumps({"transaction_id": transaction_id}).encode("utf-8"),
                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {access_token}"})
-    document = _json_or_empty(answer)
+    document = json_or_empty(answer)
     if answer.status_code == 202 or (answer.status_code == 400 and document.get("error") == "issuance_pending"):
         return Issued(transaction_id=transaction_id, interval=_interval(document.get("interval")))
     if answer.status_code != 200:
-        raise FetchError(f"The issuer did not issue the credential it had promised{_reason(answer)}.")
+        raise FetchError(f"The issuer did not issue the credential it had promised{error_reason(answer)}.")
     return _issued(document, pending=False)
 
 
@@ -422,20 +422,6 @@ def _loads(data: bytes, what: str) -> Any:
         raise OfferError(f"{what} is not valid JSON.") from None
 
 
-def _json_or_empty(answer: Fetched) -> dict[str, Any]:
-    try:
-        document = loads_strict(answer.body)
-    except WalletError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-def _reason(answer: Fetched) -> str:
-    error = _json_or_empty(answer).get("error")
-    code = f"{answer.status_code}"
-    if isinstance(error, str) and error.isascii() and len(error) <= 64 and error.replace("_", "").isalnum():
-        code += f": {error}"
-    return f" ({code})"
 
 
 def _display_name(document: Mapping[str, Any]) -> str | None:

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 from authlib.common.urls import add_params_to_uri
 
-from wallet.services.errors import AuthenticationError, FetchError, ImportRejectedError
+from wallet.services.errors import AuthenticationError, FetchError, ImportRejectedError, WalletError
 from wallet.services.providers.secrets import Sealer
 from wallet.services.verification.fetching import Fetch, Fetched, Kind
 from wallet.services.verification.jsonutil import loads_strict
@@ -87,7 +87,7 @@ def register(client: ProviderClient, registration_url: str, scopes: tuple[str, .
     answer = client.send("POST", registration_url, headers={"Content-Type": "application/json"},
                          body=json.dumps(metadata).encode("utf-8"))
     if answer.status_code not in (200, 201):
-        raise FetchError(f"{provider} refused to register Wallet{_reason(answer)}. Try again later, or ask the "
+        raise FetchError(f"{provider} refused to register Wallet{error_reason(answer)}. Try again later, or ask the "
                          "provider whether it accepts wallets.")
     document = _json(answer, provider)
     client_id, secret = document.get("client_id"), document.get("client_secret")
@@ -116,12 +116,12 @@ def token_request(client: ProviderClient, endpoint: str, form: dict[str, str], *
         form = {**form, "client_id": client_id}
     answer = client.send("POST", endpoint, headers=headers, body=urlencode(form).encode("ascii"))
     if answer.status_code in (400, 401):
-        document = _json_or_empty(answer)
+        document = json_or_empty(answer)
         if document.get("error") in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise ReconnectNeededError(f"{provider} no longer accepts Wallet's access ({document['error']}). "
                                        "Disconnect it and connect again.")
     if answer.status_code != 200:
-        raise FetchError(f"{provider} did not give Wallet an access token{_reason(answer)}.")
+        raise FetchError(f"{provider} did not give Wallet an access token{error_reason(answer)}.")
     document = _json(answer, provider)
     token, kind = document.get("access_token"), document.get("token_type")
     if not isinstance(token, str) or not token or not isinstance(kind, str) or kind.lower() != "bearer":
@@ -178,16 +178,18 @@ def _json(answer: Fetched, provider: str) -> dict[str, Any]:
     return document
 
 
-def _json_or_empty(answer: Fetched) -> dict[str, Any]:
+def json_or_empty(answer: Fetched) -> dict[str, Any]:
+    """Return an answer's JSON object, or {} when it is not one (an error page, say)."""
     try:
         document = loads_strict(answer.body)
-    except ImportRejectedError:
+    except WalletError:
         return {}
     return document if isinstance(document, dict) else {}
 
 
-def _reason(answer: Fetched) -> str:
-    error = _json_or_empty(answer).get("error")
+def error_reason(answer: Fetched) -> str:
+    """Return " (400: invalid_grant)": the status and the OAuth `error` code when it is a plain one (RFC 6749 §5.2)."""
+    error = json_or_empty(answer).get("error")
     code = f"{answer.status_code}"
     if isinstance(error, str) and error.isascii() and len(error) <= 64 and error.replace("_", "").isalnum():
         code += f": {error}"

@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 
 from jwcrypto.common import JWException
 
-from wallet.services.verification import dates, issuerkeys, jose, keys, recipient, tokenstatus, typemetadata
+from wallet.services.verification import (dates, issuerkeys, jose, keys, recipient, securing, tokenstatus,
+                                          typemetadata)
 from wallet.services.verification.context import Context
 from wallet.services.verification.errors import (
     DuplicateKeyError,
@@ -291,7 +292,9 @@ def verify_sd_jwt(text: str, context: Context, *, audience: str | None = None,
         result.add(Check.skipped("proof", "The signature could not be checked without the issuer's key."))
         result.add(key_failure)
     else:
-        signer, failure = _first_verifying_key(parsed, candidates)
+        signer, failure = securing.first_verifying_key(
+            parsed, candidates,
+            "None of the issuer's keys matches the signature: the credential was changed, or another key signed it.")
         if signer is None:
             result.add(Check.failed("proof", failure, alg=parsed.header.get("alg")))
         else:
@@ -352,19 +355,6 @@ def _issuer_key_check(key: keys.ResolvedKey, issuer_id: str) -> Check:
     outcome = Status.UNVERIFIABLE if key.binding is keys.KeyBinding.SELF_ASSERTED else Status.INVALID
     return Check.failed("issuer-key", key.explanation or "The signing key is not the issuer's.", outcome=outcome,
                         key=key.vm_id, issuer=issuer_id, source=key.source)
-
-
-def _first_verifying_key(parsed: jose.ParsedJws,
-                         candidates: list[keys.ResolvedKey]) -> tuple[keys.ResolvedKey | None, str]:
-    failure = "None of the issuer's keys matches the signature: the credential was changed, or another key signed it."
-    for key in candidates:
-        try:
-            jose.verify_signature(parsed, key.jwk)
-        except JoseError as error:
-            failure = str(error)
-            continue
-        return key, ""
-    return None, failure
 
 
 # --- key binding -----------------------------------------------------------------------------

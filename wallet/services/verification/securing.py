@@ -92,7 +92,7 @@ def secure_jwt(token: str, context: Context) -> tuple[dict[str, Any] | None, Sec
         checks.append(Check.failed("issuer-key", str(error), outcome=error.outcome, issuer=issuer_id))
         return credential, Secured(checks, securing)
 
-    key, failure = _first_verifying_key(parsed, candidates)
+    key, failure = first_verifying_key(parsed, candidates)
     if key is None:
         checks.append(Check.failed("proof", failure, alg=parsed.header.get("alg")))
         return credential, Secured(checks, securing)
@@ -207,10 +207,11 @@ def _jwt_keys(header: dict[str, Any], issuer_id: str, context: Context) -> list[
         Status.UNVERIFIABLE)
 
 
-def _first_verifying_key(
-    parsed: jose.ParsedJws, candidates: Iterable[keys.ResolvedKey]
+def first_verifying_key(
+    parsed: jose.ParsedJws, candidates: Iterable[keys.ResolvedKey],
+    failure: str = "None of the issuer's keys matches the signature.",
 ) -> tuple[keys.ResolvedKey | None, str]:
-    failure = "None of the issuer's keys matches the signature."
+    """Return the first candidate key whose signature check passes, or None and why the last one failed."""
     for key in candidates:
         try:
             jose.verify_signature(parsed, key.jwk)
