@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from authlib.common.security import generate_token
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin, ClientMixin
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
-from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask
+
+# PKCE for every client, S256 only, as the test provider requires (OID4VCI 1.0 §5.1 recommends it).
+from tests.support.provider.oauth import S256Required
 
 if TYPE_CHECKING:
     from tests.support.issuer import TestIssuer
@@ -90,26 +92,6 @@ class AuthorizationCode(AuthorizationCodeMixin):
 
     def is_expired(self) -> bool:
         return time.time() > self.issued_at + CODE_LIFETIME
-
-
-class S256Required(CodeChallenge):
-    """PKCE for every client, S256 only (OID4VCI 1.0 §5.1 and its security considerations recommend it;
-    the wallet's public client has no other protection of its code)."""
-
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-
-    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
-        data = grant.request.payload.data
-        if not data.get("code_challenge"):
-            raise InvalidRequestError("PKCE is required: missing 'code_challenge'.")
-        if data.get("code_challenge_method") != "S256":
-            raise InvalidRequestError("PKCE 'code_challenge_method' must be S256.")
-        super().validate_code_challenge(grant, redirect_uri)
-
-    def validate_code_verifier(self, grant: Any, result: Any) -> None:
-        if not grant.request.form.get("code_verifier"):
-            raise InvalidRequestError("Missing 'code_verifier'.")
-        super().validate_code_verifier(grant, result)
 
 
 def make_authorization_server(app: Flask, issuer: TestIssuer) -> AuthorizationServer:
